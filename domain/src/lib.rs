@@ -1,0 +1,34 @@
+//! # bangfu domain
+//!
+//! The aggregates, commands, events, policy and value types of bangfu, the
+//! event-sourced case-management engine for trade-union hardship assistance.
+//!
+//! This crate does no I/O: no clock, no randomness, no files, no network, no
+//! database (a test in `tests/no_io.rs` fails if `Cargo.toml` gains an I/O crate).
+//! Time and ids come in with each command ([`command::CommandContext`]);
+//! facts outside one aggregate come through each aggregate's `Services` trait,
+//! implemented in the `bangfu` crate.
+//!
+//! - [`values`]: money in fen, basis points, resident IDs, bank cards, phones, bounded text.
+//! - [`hardship`]: the hardship file (困难职工档案), one per household.
+//! - [`mutual_aid`]: medical mutual-aid plan periods and claims (职工医疗互助).
+//! - [`donation`]: one-day-donation campaigns (一日捐).
+
+#![forbid(unsafe_code)]
+
+pub mod command;
+pub mod donation;
+pub mod fund;
+pub mod hardship;
+pub mod i18n;
+pub mod mutual_aid;
+pub mod reservation;
+pub mod services;
+pub mod values;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+/// The version string every event type starts at. Changing an event's shape
+/// bumps its version and adds an upcaster in the store.
+pub const EVENT_VERSION_1: &str = "1.0";

@@ -1,0 +1,144 @@
+//! Value types: parsed once at the boundary, trusted everywhere after.
+//!
+//! Every type here is constructed only through a `parse`/`new` that returns
+//! `Result<_, ValueError>`, and deserializes through the same function, so a
+//! command that reached an aggregate carries only valid values.
+
+mod ids;
+mod money;
+mod text;
+
+pub use ids::{BankCard, MobileNumber, ResidentId};
+pub use money::{BasisPoints, Fen, MoneyError};
+pub use text::{Code, LongText, OrgName, PersonName, ShortText};
+
+use crate::i18n::{default_lang, ErrorCode, Lang, Localize};
+
+/// Why a value was refused. Names the kind of value; the caller (serde path,
+/// CLI, API) adds the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Required text was empty (after trimming).
+    #[error("{}", self.localize(default_lang()))]
+    Empty { what: &'static str },
+    /// Text longer than its limit, counted in characters.
+    #[error("{}", self.localize(default_lang()))]
+    TooLong {
+        what: &'static str,
+        max_chars: usize,
+        actual_chars: usize,
+    },
+    /// Text with control characters (other than newline and tab in long text).
+    #[error("{}", self.localize(default_lang()))]
+    ControlCharacter { what: &'static str },
+    /// Wrong shape (length, characters).
+    #[error("{}", self.localize(default_lang()))]
+    BadFormat {
+        what: &'static str,
+        expected: &'static str,
+    },
+    /// A check digit that does not match (GB 11643 for resident IDs, Luhn for cards).
+    #[error("{}", self.localize(default_lang()))]
+    BadCheckDigit { what: &'static str },
+    /// The birth date inside a resident ID is not a real date between 1900 and 2099.
+    #[error("{}", self.localize(default_lang()))]
+    BadBirthDate,
+    /// The region code inside a resident ID names no province.
+    #[error("{}", self.localize(default_lang()))]
+    BadRegion,
+    /// A money amount below zero.
+    #[error("{}", self.localize(default_lang()))]
+    NegativeAmount,
+    /// A yuan string that is not `123`, `123.4` or `123.45`.
+    #[error("{}", self.localize(default_lang()))]
+    BadYuan,
+    /// A number outside the representable range.
+    #[error("{}", self.localize(default_lang()))]
+    OutOfRange { what: &'static str },
+}
+
+fn what_zh(what: &str) -> &str {
+    match what {
+        "resident ID" => "身份证号",
+        "bank card" => "银行卡号",
+        "mobile number" => "手机号",
+        "person name" => "姓名",
+        "organisation name" => "单位名称",
+        "short text" => "文本",
+        "long text" => "文本",
+        "code" => "编号",
+        "basis points" => "基点",
+        "amount" => "金额",
+        other => other,
+    }
+}
+
+impl Localize for ValueError {
+    fn localize(&self, lang: Lang) -> String {
+        use ValueError::*;
+        match (self, lang) {
+            (Empty { what }, Lang::Zh) => format!("{}不能为空", what_zh(what)),
+            (Empty { what }, Lang::En) => format!("{what} must not be empty"),
+            (
+                TooLong {
+                    what,
+                    max_chars,
+                    actual_chars,
+                },
+                Lang::Zh,
+            ) => format!(
+                "{}过长：最多 {max_chars} 个字符，实际 {actual_chars} 个",
+                what_zh(what)
+            ),
+            (
+                TooLong {
+                    what,
+                    max_chars,
+                    actual_chars,
+                },
+                Lang::En,
+            ) => format!("{what} is too long: at most {max_chars} characters, got {actual_chars}"),
+            (ControlCharacter { what }, Lang::Zh) => format!("{}含有控制字符", what_zh(what)),
+            (ControlCharacter { what }, Lang::En) => format!("{what} contains control characters"),
+            (BadFormat { what, expected }, Lang::Zh) => {
+                format!("{}格式不正确（应为 {expected}）", what_zh(what))
+            }
+            (BadFormat { what, expected }, Lang::En) => {
+                format!("{what} is malformed (expected {expected})")
+            }
+            (BadCheckDigit { what }, Lang::Zh) => format!("{}校验位不正确", what_zh(what)),
+            (BadCheckDigit { what }, Lang::En) => format!("{what} check digit is wrong"),
+            (BadBirthDate, Lang::Zh) => "身份证号中的出生日期无效".into(),
+            (BadBirthDate, Lang::En) => "the birth date inside the resident ID is not valid".into(),
+            (BadRegion, Lang::Zh) => "身份证号中的地区代码无效".into(),
+            (BadRegion, Lang::En) => "the region code inside the resident ID is not valid".into(),
+            (NegativeAmount, Lang::Zh) => "金额不能为负数".into(),
+            (NegativeAmount, Lang::En) => "amount must not be negative".into(),
+            (BadYuan, Lang::Zh) => "金额格式不正确（应为元，最多两位小数，如 58917.86）".into(),
+            (BadYuan, Lang::En) => {
+                "amount is malformed (expected yuan with at most two decimals, e.g. 58917.86)"
+                    .into()
+            }
+            (OutOfRange { what }, Lang::Zh) => format!("{}超出允许范围", what_zh(what)),
+            (OutOfRange { what }, Lang::En) => format!("{what} is out of range"),
+        }
+    }
+}
+
+impl ErrorCode for ValueError {
+    fn code(&self) -> &'static str {
+        use ValueError::*;
+        match self {
+            Empty { .. } => "value.empty",
+            TooLong { .. } => "value.too_long",
+            ControlCharacter { .. } => "value.control_character",
+            BadFormat { .. } => "value.bad_format",
+            BadCheckDigit { .. } => "value.bad_check_digit",
+            BadBirthDate => "value.bad_birth_date",
+            BadRegion => "value.bad_region",
+            NegativeAmount => "value.negative_amount",
+            BadYuan => "value.bad_yuan",
+            OutOfRange { .. } => "value.out_of_range",
+        }
+    }
+}

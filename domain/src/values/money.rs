@@ -1,0 +1,329 @@
+//! Money in fen (分, 1/100 yuan) and rates in basis points.
+//!
+//! Amounts are non-negative integers: a debt, a reversal or a refund is its own
+//! event with a positive amount, never a negative one. Every operation is
+//! checked; overflow is an error, never a wrap. The one rounding rule of the
+//! system lives in [`Fen::apply_bp`]: half up (half away from zero) to the fen.
+
+use std::fmt;
+use std::iter::Sum;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::ValueError;
+
+/// A non-negative amount of money in fen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Fen(i64);
+
+/// An arithmetic result that is not a valid amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    /// The result exceeds `i64::MAX` fen.
+    #[error("amount overflow")]
+    Overflow,
+    /// A subtraction would go below zero.
+    #[error("amount would become negative")]
+    Underflow,
+}
+
+impl Fen {
+    /// Zero fen.
+    pub const ZERO: Fen = Fen(0);
+    /// The largest amount.
+    pub const MAX: Fen = Fen(i64::MAX);
+
+    /// An amount of `fen`; refuses negatives.
+    pub fn new(fen: i64) -> Result<Fen, ValueError> {
+        if fen < 0 {
+            Err(ValueError::NegativeAmount)
+        } else {
+            Ok(Fen(fen))
+        }
+    }
+
+    /// Whole yuan, for literals in tests and fixtures.
+    pub fn from_yuan(yuan: i64) -> Result<Fen, ValueError> {
+        yuan.checked_mul(100)
+            .ok_or(ValueError::OutOfRange { what: "amount" })
+            .and_then(Fen::new)
+    }
+
+    /// Parses a yuan string: `58917.86`, `5000`, `0.5`. At most two decimals,
+    /// no sign, no exponent, no separators.
+    pub fn from_yuan_str(s: &str) -> Result<Fen, ValueError> {
+        let s = s.trim();
+        if s.starts_with('-') {
+            return Err(ValueError::NegativeAmount);
+        }
+        let (int, frac) = match s.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (s, ""),
+        };
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 2 {
+            return Err(ValueError::BadYuan);
+        }
+        if s.contains('.') && frac.is_empty() {
+            return Err(ValueError::BadYuan);
+        }
+        let yuan: i64 = int
+            .parse()
+            .map_err(|_| ValueError::OutOfRange { what: "amount" })?;
+        let mut cents: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| ValueError::BadYuan)?
+        };
+        if frac.len() == 1 {
+            cents *= 10;
+        }
+        yuan.checked_mul(100)
+            .and_then(|f| f.checked_add(cents))
+            .map(Fen)
+            .ok_or(ValueError::OutOfRange { what: "amount" })
+    }
+
+    /// The amount in fen.
+    pub fn fen(self) -> i64 {
+        self.0
+    }
+
+    /// True for zero.
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `self + rhs`, or `Overflow`.
+    pub fn checked_add(self, rhs: Fen) -> Result<Fen, MoneyError> {
+        self.0
+            .checked_add(rhs.0)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// `self - rhs`, or `Underflow` when `rhs > self`.
+    pub fn checked_sub(self, rhs: Fen) -> Result<Fen, MoneyError> {
+        if rhs.0 > self.0 {
+            Err(MoneyError::Underflow)
+        } else {
+            Ok(Fen(self.0 - rhs.0))
+        }
+    }
+
+    /// `max(self - rhs, 0)`.
+    pub fn saturating_sub(self, rhs: Fen) -> Fen {
+        Fen((self.0 - rhs.0).max(0))
+    }
+
+    /// `self × n`, or `Overflow`.
+    pub fn checked_mul(self, n: u32) -> Result<Fen, MoneyError> {
+        self.0
+            .checked_mul(i64::from(n))
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
+    }
+
+    /// `self × bp / 10 000`, rounded half up to the fen. **The** rounding rule
+    /// of bangfu: every percentage applied to money goes through here.
+    pub fn apply_bp(self, bp: BasisPoints) -> Result<Fen, MoneyError> {
+        let product = i128::from(self.0) * i128::from(bp.0);
+        let rounded = (product + 5_000) / 10_000;
+        i64::try_from(rounded)
+            .map(Fen)
+            .map_err(|_| MoneyError::Overflow)
+    }
+
+    /// `self` raised by `uplift` (e.g. 3 000 bp = +30%): `self × (10 000 + uplift) / 10 000`,
+    /// rounded by [`Fen::apply_bp`].
+    pub fn uplifted(self, uplift: BasisPoints) -> Result<Fen, MoneyError> {
+        let factor = BasisPoints(
+            10_000u32
+                .checked_add(uplift.0)
+                .ok_or(MoneyError::Overflow)?,
+        );
+        self.apply_bp(factor)
+    }
+
+    /// Sums amounts with overflow checking.
+    pub fn checked_sum<I: IntoIterator<Item = Fen>>(iter: I) -> Result<Fen, MoneyError> {
+        iter.into_iter().try_fold(Fen::ZERO, Fen::checked_add)
+    }
+
+    /// Yuan with two decimals and thousands separators: `58,917.86`.
+    pub fn to_yuan_grouped(self) -> String {
+        let int = (self.0 / 100).to_string();
+        let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{grouped}.{:02}", self.0 % 100)
+    }
+}
+
+/// Yuan with two decimals: `58917.86`. Round-trips through [`Fen::from_yuan_str`].
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl TryFrom<i64> for Fen {
+    type Error = ValueError;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Fen::new(v)
+    }
+}
+
+/// Integer fen only: `123456`. A float (`12.5`) or a negative number is an error.
+impl<'de> Deserialize<'de> for Fen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        Fen::new(v).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Sum<Fen> for Option<Fen> {
+    fn sum<I: Iterator<Item = Fen>>(iter: I) -> Self {
+        Fen::checked_sum(iter).ok()
+    }
+}
+
+/// A rate in basis points: 10 000 bp = 100%. Bounded to 0..=1 000 000 (100×).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BasisPoints(u32);
+
+impl BasisPoints {
+    /// The largest rate accepted: 1 000 000 bp = 10 000%.
+    pub const MAX: u32 = 1_000_000;
+    /// Zero.
+    pub const ZERO: BasisPoints = BasisPoints(0);
+
+    /// A rate of `bp` basis points.
+    pub fn new(bp: u32) -> Result<BasisPoints, ValueError> {
+        if bp > Self::MAX {
+            Err(ValueError::OutOfRange {
+                what: "basis points",
+            })
+        } else {
+            Ok(BasisPoints(bp))
+        }
+    }
+
+    /// The rate in basis points.
+    pub fn bp(self) -> u32 {
+        self.0
+    }
+}
+
+/// `30.00%`.
+impl fmt::Display for BasisPoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}%", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl<'de> Deserialize<'de> for BasisPoints {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u32::deserialize(d)?;
+        BasisPoints::new(v).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn yuan_strings_parse_and_print() {
+        assert_eq!(Fen::from_yuan_str("58917.86").unwrap().fen(), 5_891_786);
+        assert_eq!(Fen::from_yuan_str("5000").unwrap().fen(), 500_000);
+        assert_eq!(Fen::from_yuan_str("0.5").unwrap().fen(), 50);
+        assert_eq!(
+            Fen::from_yuan_str("596436.00").unwrap().to_string(),
+            "596436.00"
+        );
+        assert_eq!(Fen::new(5_891_786).unwrap().to_yuan_grouped(), "58,917.86");
+        assert_eq!(Fen::new(5).unwrap().to_string(), "0.05");
+        for bad in ["", "-1", "1.234", "1.", ".5", "1e3", "1,000", "abc", "１２"] {
+            assert!(
+                Fen::from_yuan_str(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert_eq!(Fen::from_yuan_str("-3"), Err(ValueError::NegativeAmount));
+        assert!(Fen::from_yuan_str("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn json_refuses_negative_and_fractional_fen() {
+        assert_eq!(serde_json::from_str::<Fen>("1234").unwrap().fen(), 1234);
+        assert!(serde_json::from_str::<Fen>("-1").is_err());
+        assert!(serde_json::from_str::<Fen>("12.5").is_err());
+        assert!(serde_json::from_str::<Fen>("\"12\"").is_err());
+    }
+
+    #[test]
+    fn rounding_is_half_up() {
+        let f = |v| Fen::new(v).unwrap();
+        // 0.5 fen rounds up
+        assert_eq!(f(1).apply_bp(BasisPoints(5_000)).unwrap(), f(1));
+        // just below half rounds down
+        assert_eq!(f(1).apply_bp(BasisPoints(4_999)).unwrap(), f(0));
+        // +30% uplift on 3000 yuan
+        assert_eq!(f(300_000).uplifted(BasisPoints(3_000)).unwrap(), f(390_000));
+    }
+
+    proptest! {
+        #[test]
+        fn add_is_checked(a in 0i64..=i64::MAX, b in 0i64..=i64::MAX) {
+            let (fa, fb) = (Fen::new(a).unwrap(), Fen::new(b).unwrap());
+            match a.checked_add(b) {
+                Some(s) => prop_assert_eq!(fa.checked_add(fb).unwrap().fen(), s),
+                None => prop_assert_eq!(fa.checked_add(fb), Err(MoneyError::Overflow)),
+            }
+        }
+
+        #[test]
+        fn sub_never_goes_negative(a in 0i64..=i64::MAX, b in 0i64..=i64::MAX) {
+            let (fa, fb) = (Fen::new(a).unwrap(), Fen::new(b).unwrap());
+            match fa.checked_sub(fb) {
+                Ok(d) => { prop_assert!(b <= a); prop_assert_eq!(d.fen(), a - b); }
+                Err(e) => { prop_assert!(b > a); prop_assert_eq!(e, MoneyError::Underflow); }
+            }
+        }
+
+        #[test]
+        fn mul_and_bp_are_checked(a in 0i64..=i64::MAX, n in 0u32..=u32::MAX, bp in 0u32..=BasisPoints::MAX) {
+            let fa = Fen::new(a).unwrap();
+            match a.checked_mul(i64::from(n)) {
+                Some(p) => prop_assert_eq!(fa.checked_mul(n).unwrap().fen(), p),
+                None => prop_assert_eq!(fa.checked_mul(n), Err(MoneyError::Overflow)),
+            }
+            let exact = i128::from(a) * i128::from(bp);
+            match fa.apply_bp(BasisPoints(bp)) {
+                Ok(r) => {
+                    // within half a fen of the exact value
+                    let diff = i128::from(r.fen()) * 10_000 - exact;
+                    prop_assert!((-5_000..5_000).contains(&diff));
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, MoneyError::Overflow);
+                    prop_assert!((exact + 5_000) / 10_000 > i128::from(i64::MAX));
+                }
+            }
+        }
+
+        #[test]
+        fn yuan_string_round_trips(a in 0i64..=i64::MAX) {
+            let f = Fen::new(a).unwrap();
+            prop_assert_eq!(Fen::from_yuan_str(&f.to_string()).unwrap(), f);
+        }
+    }
+}
