@@ -219,6 +219,25 @@ impl BasisPoints {
     pub fn bp(self) -> u32 {
         self.0
     }
+
+    /// `numerator ÷ denominator` as a rate, rounded half up to the basis point
+    /// (the same half-up rule as [`Fen::apply_bp`]): 1 of 3 is 3 333 bp, 2 of 3
+    /// is 6 667 bp. Used for ratios of counts such as a participation rate
+    /// (donors ÷ headcount). A zero denominator or a rate above [`Self::MAX`]
+    /// is `OutOfRange`.
+    pub fn from_ratio(numerator: u64, denominator: u64) -> Result<BasisPoints, ValueError> {
+        const WHAT: &str = "basis points";
+        if denominator == 0 {
+            return Err(ValueError::OutOfRange { what: WHAT });
+        }
+        // Half up: (n × 10 000 + d / 2) ÷ d, exact in u128 for any u64 inputs.
+        let n = u128::from(numerator) * 10_000;
+        let d = u128::from(denominator);
+        let rounded = (n + d / 2) / d;
+        u32::try_from(rounded)
+            .map_err(|_| ValueError::OutOfRange { what: WHAT })
+            .and_then(BasisPoints::new)
+    }
 }
 
 /// `30.00%`.
@@ -280,7 +299,37 @@ mod tests {
         assert_eq!(f(300_000).uplifted(BasisPoints(3_000)).unwrap(), f(390_000));
     }
 
+    #[test]
+    fn ratios_round_half_up() {
+        let r = |n, d| BasisPoints::from_ratio(n, d).map(BasisPoints::bp);
+        assert_eq!(r(1, 3), Ok(3_333));
+        assert_eq!(r(2, 3), Ok(6_667));
+        // exactly half a basis point rounds up, just below rounds down
+        assert_eq!(r(1, 20_000), Ok(1));
+        assert_eq!(r(1, 20_001), Ok(0));
+        assert_eq!(r(45, 48), Ok(9_375));
+        assert_eq!(r(0, 7), Ok(0));
+        assert_eq!(r(100, 1), Ok(BasisPoints::MAX));
+        assert!(r(101, 1).is_err());
+        assert!(r(1, 0).is_err());
+        assert!(r(u64::MAX, 1).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn ratio_is_within_half_a_basis_point(n in 0u64..=1_000_000_000, d in 1u64..=1_000_000_000) {
+            let exact = u128::from(n) * 10_000;
+            match BasisPoints::from_ratio(n, d) {
+                Ok(bp) => {
+                    // |bp × d − n × 10 000| ≤ d / 2, and ties go up
+                    let scaled = u128::from(bp.bp()) * u128::from(d);
+                    prop_assert!(scaled * 2 + u128::from(d) > exact * 2);
+                    prop_assert!(scaled * 2 <= exact * 2 + u128::from(d));
+                }
+                Err(_) => prop_assert!(exact > u128::from(BasisPoints::MAX) * u128::from(d)),
+            }
+        }
+
         #[test]
         fn add_is_checked(a in 0i64..=i64::MAX, b in 0i64..=i64::MAX) {
             let (fa, fb) = (Fen::new(a).unwrap(), Fen::new(b).unwrap());
