@@ -37,3 +37,6 @@ pub struct Enrolment {
 
 #[cfg(test)]
 mod test_support;
+
+pub use claim::{MutualAidClaim, MutualAidClaimCommand, MutualAidClaimError, MutualAidClaimEvent};
+pub use plan::{MutualAidPlan, MutualAidPlanCommand, MutualAidPlanError, MutualAidPlanEvent};
