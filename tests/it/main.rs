@@ -1,1 +1,5 @@
-fn main() {}
+//! bangfu's integration tests: one binary, one module per area, shared
+//! helpers in `support`.
+
+mod store;
+mod support;

@@ -1,0 +1,781 @@
+//! [`SqliteStore`]: the event store in one SQLite file, and the only code in
+//! bangfu that writes to it.
+//!
+//! Built on sqlite-es: the tables keep sqlite-es's column names and
+//! `get_events`, `get_last_events` and `get_snapshot` delegate to
+//! `sqlite_es::SqliteEventRepository` on the reader pool. bangfu replaces the
+//! rest:
+//!
+//! - `persist` is one transaction on the single writer connection: events with
+//!   their global position, event id and hash-chain link, the reservations the
+//!   events declare, and the snapshot with its optimistic check. sqlite-es
+//!   commits the events and only then reports a snapshot conflict.
+//! - `stream_events` and `stream_all_events` report a database error to the
+//!   consumer; sqlite-es's stream task `unwrap()`s it, so a replay would end
+//!   early looking complete. `stream_all_events` also runs in commit
+//!   (position) order, where sqlite-es orders by per-stream sequence.
+//!
+//! Writes are serialised through one connection so that commit order is
+//! position order; readers use a small pool of read-only connections, which
+//! WAL lets run beside the writer.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
+};
+use cqrs_es::Aggregate;
+use domain::command::metadata_keys;
+use domain::reservation::{Reservation, Scope};
+use futures::TryStreamExt;
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::Row;
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
+use super::{
+    Appended, ChainBreak, ChainProblem, ChainReport, Durability, ReservationConflict, StoreError,
+    StoredEvent,
+};
+
+/// Where the database lives unless told otherwise.
+pub const DEFAULT_DB_PATH: &str = "./bangfu-data/bangfu.db";
+
+/// Enough for a few concurrent queries beside the writer; SQLite readers are cheap.
+const READER_CONNECTIONS: u32 = 4;
+/// How long a connection waits for a lock held by another process (a CLI
+/// beside the server) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Events buffered between a replay stream's reader task and its consumer.
+const STREAM_CHANNEL_SIZE: usize = 200;
+
+/// The keys an event takes or releases, given its aggregate type, event type
+/// and JSON payload. The domain provides one for its aggregates; an `Err`
+/// (the payload is not an event of that type) fails the commit.
+pub type ReservationExtractor = fn(&str, &str, &Value) -> Result<Vec<Reservation>, String>;
+
+/// A [`ReservationExtractor`] for stores whose events reserve nothing.
+pub fn no_reservations(
+    _aggregate_type: &str,
+    _event_type: &str,
+    _payload: &Value,
+) -> Result<Vec<Reservation>, String> {
+    Ok(Vec::new())
+}
+
+/// The event store. Cheap to clone: clones share the connection pools.
+#[derive(Clone)]
+pub struct SqliteStore {
+    path: PathBuf,
+    /// Exactly one connection: every write queues here, so commits (and
+    /// therefore positions) are totally ordered.
+    writer: SqlitePool,
+    /// Read-only connections for everything else.
+    reader: SqlitePool,
+    /// sqlite-es on the reader pool, for the reads it gets right.
+    sqlite_es: Arc<SqliteEventRepository>,
+    reservations: ReservationExtractor,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its directory) the database at `path`
+    /// and brings its schema up to date. `reservations` reads the keys events
+    /// take and release ([`no_reservations`] if none do).
+    ///
+    /// Every connection uses WAL with `synchronous=FULL`, so a commit that
+    /// returned survives a power cut, and enforces foreign keys.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        reservations: ReservationExtractor,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone().create_if_missing(true))
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        // Opened after the writer so the file exists and is already in WAL mode.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READER_CONNECTIONS)
+            .connect_with(options.read_only(true))
+            .await?;
+        tracing::debug!(path = %path.display(), "event store opened");
+        Ok(Self {
+            path,
+            sqlite_es: Arc::new(SqliteEventRepository::new(reader.clone())),
+            writer,
+            reader,
+            reservations,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned. The
+    /// last connection to close checkpoints the WAL into the main file.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The journal mode and synchronous level of the writer connection, the
+    /// one whose settings decide durability.
+    pub async fn durability(&self) -> Result<Durability, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Durability {
+            journal_mode,
+            synchronous,
+        })
+    }
+
+    /// Appends one stream's events (consecutive sequences, continuing the
+    /// stream) and, if given, replaces its snapshot, in one transaction.
+    ///
+    /// `snapshot` is `(aggregate_id, aggregate state, snapshot number)`; the
+    /// state must include every event of this call, as its `last_sequence` is
+    /// the last event's sequence. The snapshot is written only if the stored
+    /// one is number − 1 (or, for number 1, absent).
+    ///
+    /// Errors: `OptimisticLockError` if a sequence is taken or the snapshot
+    /// check fails; `UnknownError(Box<ReservationConflict>)` if another
+    /// aggregate holds a key an event takes; `DeserializationError` if the
+    /// reservation extractor cannot read an event. Any error writes nothing.
+    pub async fn append(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        snapshot: Option<(String, Value, usize)>,
+    ) -> Result<Vec<Appended>, PersistenceError> {
+        let Some(first) = events.first() else {
+            return match snapshot {
+                None => Ok(Vec::new()),
+                Some(_) => Err(unknown("a snapshot must come with the events it includes")),
+            };
+        };
+        // BEGIN IMMEDIATE takes the write lock now, so another process writing
+        // the same file makes this wait (busy_timeout) instead of failing at
+        // its first write after our reads.
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(persistence_error)?;
+        match self
+            .append_in(&mut tx, aggregate_type, events, snapshot)
+            .await
+        {
+            Ok(appended) => {
+                tx.commit().await.map_err(persistence_error)?;
+                tracing::debug!(
+                    aggregate_type,
+                    aggregate_id = %first.aggregate_id,
+                    events = appended.len(),
+                    last_position = appended.last().map(|a| a.position),
+                    "events committed"
+                );
+                Ok(appended)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.rollback().await {
+                    // The connection is discarded by the pool; nothing was committed.
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn append_in(
+        &self,
+        conn: &mut SqliteConnection,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        snapshot: Option<(String, Value, usize)>,
+    ) -> Result<Vec<Appended>, PersistenceError> {
+        let aggregate_id = events[0].aggregate_id.as_str();
+        let head: Option<(i64, String)> = sqlx::query_as(
+            "SELECT sequence, hash FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ?
+              ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(persistence_error)?;
+        let (last_sequence, mut prev_hash) = match head {
+            Some((sequence, hash)) => (to_usize(sequence)?, hash),
+            None => (0, GENESIS_HASH.to_string()),
+        };
+        if events[0].sequence <= last_sequence {
+            // Someone committed to this stream since the caller loaded it.
+            return Err(PersistenceError::OptimisticLockError);
+        }
+
+        let mut appended = Vec::with_capacity(events.len());
+        for (event, expected_sequence) in events.iter().zip(last_sequence + 1..) {
+            if event.aggregate_id != aggregate_id
+                || event.aggregate_type != aggregate_type
+                || event.sequence != expected_sequence
+            {
+                return Err(unknown(
+                    "a commit must continue one stream with consecutive sequences",
+                ));
+            }
+            let event_id = Uuid::now_v7();
+            let mut metadata = event.metadata.clone();
+            let Some(fields) = metadata.as_object_mut() else {
+                return Err(unknown("event metadata must be a JSON object"));
+            };
+            fields.insert(
+                metadata_keys::EVENT_ID.to_string(),
+                Value::String(event_id.to_string()),
+            );
+            let recorded_at = fields
+                .get(metadata_keys::RECORDED_AT)
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let sequence = to_i64(event.sequence)?;
+            let hash = event_hash(
+                &prev_hash,
+                &HashedEvent {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence: event.sequence as u64,
+                    event_type: &event.event_type,
+                    event_version: &event.event_version,
+                    payload: &event.payload,
+                    metadata: &metadata,
+                },
+            );
+            let position: i64 = sqlx::query_scalar(
+                "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                                     event_version, payload, metadata, recorded_at, prev_hash, hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 RETURNING position",
+            )
+            .bind(event_id.to_string())
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(sequence)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(event.payload.to_string())
+            .bind(metadata.to_string())
+            .bind(recorded_at)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(insert_error)?;
+
+            let declared = (self.reservations)(aggregate_type, &event.event_type, &event.payload)
+                .map_err(|reason| {
+                PersistenceError::DeserializationError(
+                    format!(
+                        "cannot read reservations of {aggregate_type} event {}: {reason}",
+                        event.event_type
+                    )
+                    .into(),
+                )
+            })?;
+            for reservation in declared {
+                apply_reservation(conn, aggregate_type, aggregate_id, position, reservation)
+                    .await?;
+            }
+
+            appended.push(Appended {
+                sequence: event.sequence,
+                position: to_u64(position)?,
+                event_id,
+            });
+            prev_hash = hash;
+        }
+
+        if let Some((snapshot_id, state, number)) = snapshot {
+            if snapshot_id != aggregate_id {
+                return Err(unknown("a snapshot must be of the stream being appended"));
+            }
+            let last_sequence = to_i64(events[events.len() - 1].sequence)?;
+            // Insert the first snapshot, or replace number - 1; anything else
+            // means another writer snapshotted first.
+            let written = sqlx::query(
+                "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence,
+                                        current_snapshot, payload)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                    SET last_sequence = excluded.last_sequence,
+                        current_snapshot = excluded.current_snapshot,
+                        payload = excluded.payload
+                  WHERE snapshots.current_snapshot = excluded.current_snapshot - 1",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(last_sequence)
+            .bind(to_i64(number)?)
+            .bind(state.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(persistence_error)?;
+            if written.rows_affected() != 1 {
+                return Err(PersistenceError::OptimisticLockError);
+            }
+        }
+        Ok(appended)
+    }
+
+    /// The id of the aggregate holding `key` in `scope`, if any. For the
+    /// domain's `Services`: a command can be refused with a clear error before
+    /// the commit would be.
+    pub async fn reservation_holder(
+        &self,
+        scope: Scope,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT aggregate_id FROM reservations WHERE scope = ? AND key = ?")
+                .bind(scope.as_str())
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
+    /// Every event of one stream, all columns, in sequence order.
+    pub async fn history(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                    event_version, payload, metadata, recorded_at, prev_hash, hash
+               FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ?
+              ORDER BY sequence",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    /// How many events the log holds.
+    pub async fn count_events(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.reader)
+            .await?;
+        u64::try_from(count).map_err(|_| StoreError::Corrupt("negative count".into()))
+    }
+
+    /// The ids of the streams of one aggregate type, oldest first.
+    pub async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT aggregate_id FROM events
+              WHERE aggregate_type = ? AND sequence = 1
+              ORDER BY position",
+        )
+        .bind(aggregate_type)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Recomputes every stream's hash chain from the stored columns.
+    pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
+        self.verify(None).await
+    }
+
+    /// Recomputes one stream's hash chain from the stored columns.
+    pub async fn verify_chain(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<ChainReport, StoreError> {
+        self.verify(Some((aggregate_type, aggregate_id))).await
+    }
+
+    async fn verify(&self, stream: Option<(&str, &str)>) -> Result<ChainReport, StoreError> {
+        const COLUMNS: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type,
+                                      event_version, payload, metadata, prev_hash, hash
+                                 FROM events";
+        let sql = match stream {
+            Some(_) => {
+                format!("{COLUMNS} WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence")
+            }
+            None => format!("{COLUMNS} ORDER BY aggregate_type, aggregate_id, sequence"),
+        };
+        let mut query = sqlx::query(&sql);
+        if let Some((aggregate_type, aggregate_id)) = stream {
+            query = query.bind(aggregate_type).bind(aggregate_id);
+        }
+        // One statement is one read snapshot under WAL, so commits running
+        // meanwhile cannot make a consistent chain look broken.
+        let mut rows = query.fetch(&self.reader);
+        let mut report = ChainReport::default();
+        // (aggregate_type, aggregate_id, sequence, hash) of the previous row.
+        let mut previous: Option<(String, String, i64, String)> = None;
+        while let Some(row) = rows.try_next().await? {
+            let aggregate_type: String = row.try_get("aggregate_type")?;
+            let aggregate_id: String = row.try_get("aggregate_id")?;
+            let sequence: i64 = row.try_get("sequence")?;
+            let prev_hash: String = row.try_get("prev_hash")?;
+            let hash: String = row.try_get("hash")?;
+            report.events += 1;
+
+            let same_stream = matches!(&previous,
+                Some((t, i, _, _)) if *t == aggregate_type && *i == aggregate_id);
+            let (expected_sequence, expected_prev) = match previous.take() {
+                Some((_, _, s, h)) if same_stream => (s + 1, h),
+                _ => {
+                    report.streams += 1;
+                    (1, GENESIS_HASH.to_string())
+                }
+            };
+            let at = |problem, expected: String, stored: String| ChainBreak {
+                aggregate_type: aggregate_type.clone(),
+                aggregate_id: aggregate_id.clone(),
+                sequence: u64::try_from(sequence).unwrap_or(0),
+                problem,
+                expected,
+                stored,
+            };
+            if sequence != expected_sequence {
+                report.record(at(
+                    ChainProblem::Sequence,
+                    expected_sequence.to_string(),
+                    sequence.to_string(),
+                ));
+            }
+            if prev_hash != expected_prev {
+                report.record(at(ChainProblem::PrevHash, expected_prev, prev_hash.clone()));
+            }
+            let payload: String = row.try_get("payload")?;
+            let metadata: String = row.try_get("metadata")?;
+            match (
+                serde_json::from_str::<Value>(&payload),
+                serde_json::from_str::<Value>(&metadata),
+            ) {
+                (Ok(payload), Ok(metadata)) => {
+                    let recomputed = event_hash(
+                        &prev_hash,
+                        &HashedEvent {
+                            aggregate_type: &aggregate_type,
+                            aggregate_id: &aggregate_id,
+                            sequence: u64::try_from(sequence).unwrap_or(0),
+                            event_type: &row.try_get::<String, _>("event_type")?,
+                            event_version: &row.try_get::<String, _>("event_version")?,
+                            payload: &payload,
+                            metadata: &metadata,
+                        },
+                    );
+                    if recomputed != hash {
+                        report.record(at(ChainProblem::Hash, recomputed, hash.clone()));
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    report.record(at(ChainProblem::Unreadable, "JSON".into(), e.to_string()));
+                }
+            }
+            previous = Some((aggregate_type, aggregate_id, sequence, hash));
+        }
+        if !report.is_ok() {
+            tracing::warn!(
+                breaks = report.breaks.len() as u64 + report.breaks_omitted,
+                "hash chain verification found breaks"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Streams the rows of `sql` (bound to `binds`) into a [`ReplayStream`]
+    /// from a task on the reader pool. Unlike sqlite-es's, the task forwards a
+    /// database or decoding error to the consumer and stops, so a failed
+    /// replay never looks like a complete one.
+    fn replay(&self, sql: &'static str, binds: Vec<String>) -> ReplayStream {
+        let (mut feed, stream) = ReplayStream::new(STREAM_CHANNEL_SIZE);
+        let pool = self.reader.clone();
+        tokio::spawn(async move {
+            let mut query = sqlx::query(sql);
+            for value in binds {
+                query = query.bind(value);
+            }
+            let mut rows = query.fetch(&pool);
+            loop {
+                let item = match rows.try_next().await {
+                    Ok(None) => return,
+                    Ok(Some(row)) => serialized_event(&row),
+                    Err(error) => Err(persistence_error(error)),
+                };
+                let failed = item.is_err();
+                if feed.push(item).await.is_err() {
+                    // The consumer dropped the stream; nobody is waiting for the rest.
+                    return;
+                }
+                if failed {
+                    return;
+                }
+            }
+        });
+        stream
+    }
+}
+
+/// Reads delegate to sqlite-es on the reader pool; `persist` is [`SqliteStore::append`]
+/// (see there for its contract); streams are bangfu's (see the module docs).
+impl PersistedEventRepository for SqliteStore {
+    async fn get_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.sqlite_es.get_events::<A>(aggregate_id).await
+    }
+
+    async fn get_last_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        last_sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        self.sqlite_es
+            .get_last_events::<A>(aggregate_id, last_sequence)
+            .await
+    }
+
+    async fn get_snapshot<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        self.sqlite_es.get_snapshot::<A>(aggregate_id).await
+    }
+
+    async fn persist<A: Aggregate>(
+        &self,
+        events: &[SerializedEvent],
+        snapshot_update: Option<(String, Value, usize)>,
+    ) -> Result<(), PersistenceError> {
+        self.append(A::TYPE, events, snapshot_update)
+            .await
+            .map(drop)
+    }
+
+    async fn stream_events<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<ReplayStream, PersistenceError> {
+        Ok(self.replay(
+            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ?
+              ORDER BY sequence",
+            vec![A::TYPE.to_string(), aggregate_id.to_string()],
+        ))
+    }
+
+    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
+        Ok(self.replay(
+            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events
+              WHERE aggregate_type = ?
+              ORDER BY position",
+            vec![A::TYPE.to_string()],
+        ))
+    }
+}
+
+/// Applies one declared reservation of the event at `position`.
+async fn apply_reservation(
+    conn: &mut SqliteConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    position: i64,
+    reservation: Reservation,
+) -> Result<(), PersistenceError> {
+    match reservation {
+        Reservation::Take { scope, key } => {
+            let holder: Option<(String, String)> = sqlx::query_as(
+                "SELECT aggregate_type, aggregate_id FROM reservations
+                  WHERE scope = ? AND key = ?",
+            )
+            .bind(scope.as_str())
+            .bind(&key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(persistence_error)?;
+            match holder {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO reservations (scope, key, aggregate_type, aggregate_id, position)
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(scope.as_str())
+                    .bind(&key)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(position)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(persistence_error)?;
+                }
+                // Taking a key one already holds changes nothing.
+                Some((t, i)) if t == aggregate_type && i == aggregate_id => {}
+                Some((_, held_by)) => {
+                    tracing::debug!(
+                        scope = scope.as_str(),
+                        aggregate_type,
+                        "commit refused: key reserved by another aggregate"
+                    );
+                    return Err(PersistenceError::UnknownError(Box::new(
+                        ReservationConflict {
+                            scope,
+                            key,
+                            held_by,
+                        },
+                    )));
+                }
+            }
+        }
+        Reservation::Release { scope, key } => {
+            // Only the holder can give a key back; releasing a key one does not
+            // hold is a no-op, like taking one it does.
+            sqlx::query(
+                "DELETE FROM reservations
+                  WHERE scope = ? AND key = ? AND aggregate_type = ? AND aggregate_id = ?",
+            )
+            .bind(scope.as_str())
+            .bind(&key)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(persistence_error)?;
+        }
+    }
+    Ok(())
+}
+
+fn serialized_event(row: &SqliteRow) -> Result<SerializedEvent, PersistenceError> {
+    let text = |column: &str| -> Result<String, PersistenceError> {
+        row.try_get(column)
+            .map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
+    };
+    let sequence: i64 = row
+        .try_get("sequence")
+        .map_err(|e| PersistenceError::DeserializationError(Box::new(e)))?;
+    Ok(SerializedEvent {
+        aggregate_type: text("aggregate_type")?,
+        aggregate_id: text("aggregate_id")?,
+        sequence: to_usize(sequence)?,
+        event_type: text("event_type")?,
+        event_version: text("event_version")?,
+        payload: serde_json::from_str(&text("payload")?)?,
+        metadata: serde_json::from_str(&text("metadata")?)?,
+    })
+}
+
+fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("events.{what}: {e}"));
+    let position: i64 = row.try_get("position")?;
+    let sequence: i64 = row.try_get("sequence")?;
+    let event_id: String = row.try_get("event_id")?;
+    let payload: String = row.try_get("payload")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(StoredEvent {
+        position: u64::try_from(position).map_err(|e| corrupt("position", &e))?,
+        event_id: Uuid::parse_str(&event_id).map_err(|e| corrupt("event_id", &e))?,
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: usize::try_from(sequence).map_err(|e| corrupt("sequence", &e))?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt("payload", &e))?,
+        metadata: serde_json::from_str::<HashMap<String, String>>(&metadata)
+            .map_err(|e| corrupt("metadata", &e))?,
+        recorded_at: row.try_get("recorded_at")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Maps an error of the events INSERT: a taken (aggregate_type, aggregate_id,
+/// sequence) is an optimistic-lock conflict, whatever else failed is not.
+fn insert_error(error: sqlx::Error) -> PersistenceError {
+    if let sqlx::Error::Database(db) = &error {
+        // SQLITE_CONSTRAINT_PRIMARYKEY (1555) or SQLITE_CONSTRAINT_UNIQUE (2067),
+        // on the stream's sequence rather than on event_id.
+        let unique = matches!(db.code().as_deref(), Some("1555" | "2067"));
+        if unique && db.message().contains("events.sequence") {
+            return PersistenceError::OptimisticLockError;
+        }
+    }
+    persistence_error(error)
+}
+
+fn persistence_error(error: sqlx::Error) -> PersistenceError {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => PersistenceError::ConnectionError(Box::new(error)),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            PersistenceError::DeserializationError(Box::new(error))
+        }
+        _ => PersistenceError::UnknownError(Box::new(error)),
+    }
+}
+
+fn unknown(message: &'static str) -> PersistenceError {
+    PersistenceError::UnknownError(message.into())
+}
+
+fn to_i64(n: usize) -> Result<i64, PersistenceError> {
+    i64::try_from(n).map_err(|e| PersistenceError::UnknownError(Box::new(e)))
+}
+
+fn to_u64(n: i64) -> Result<u64, PersistenceError> {
+    u64::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
+}
+
+fn to_usize(n: i64) -> Result<usize, PersistenceError> {
+    usize::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: a fresh store per test in its own
+//! temporary directory, command metadata, and a raw connection for tests that
+//! play the tamperer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bangfu::store::{ReservationExtractor, SqliteStore};
+use chrono::{TimeZone, Utc};
+use domain::command::{Actor, CommandContext, Role};
+use domain::values::Code;
+use sqlx::Connection;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// A store on a file in a temporary directory, deleted when this is dropped.
+pub struct TestStore {
+    pub store: SqliteStore,
+    pub path: PathBuf,
+    _dir: TempDir,
+}
+
+/// Opens a fresh store in a directory that does not exist yet, so every test
+/// also exercises `open` creating it.
+pub async fn temp_store(reservations: ReservationExtractor) -> TestStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("bangfu.db");
+    let store = SqliteStore::open(&path, reservations)
+        .await
+        .expect("open store");
+    TestStore {
+        store,
+        path,
+        _dir: dir,
+    }
+}
+
+/// The context every test command runs in.
+pub fn context() -> CommandContext {
+    CommandContext {
+        actor: Actor {
+            id: Code::parse("zhang.wei").expect("valid code"),
+            role: Role::Caseworker,
+        },
+        recorded_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        command_id: Uuid::from_u128(1),
+        correlation_id: Uuid::from_u128(2),
+    }
+}
+
+/// The metadata of [`context`], as callers build it.
+pub fn metadata() -> HashMap<String, String> {
+    context().metadata()
+}
+
+/// A second connection to the database file, outside the store, for tests
+/// that edit rows the way an attacker with the file would.
+pub async fn raw_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
+    let url = format!("sqlite://{}", path.display());
+    sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("raw connection")
+}
