@@ -85,12 +85,13 @@ pub fn sample_household() -> Household {
     }
 }
 
-/// A valid `OpenFile` body for [`sample_household`], dated 2026-03-02
-/// (record it on or after that day).
+/// A valid `OpenFile` body for [`sample_household`], dated 2026-03-01: the
+/// day of [`crate::testing::ctx`], so `testing::cmd(user, role, sample_open_file())`
+/// is accepted as is.
 pub fn sample_open_file() -> HardshipFileCommand {
     HardshipFileCommand::OpenFile {
         household: sample_household(),
-        opened_on: date(2026, 3, 2),
+        opened_on: date(2026, 3, 1),
     }
 }
 
@@ -159,9 +160,9 @@ pub fn sample_events() -> Vec<HardshipFileEvent> {
     vec![
         Ev::FileOpened {
             household,
-            opened_on: date(2026, 3, 2),
+            opened_on: date(2026, 3, 1),
             opened_by: caseworker(),
-            opened_at: at(DAY),
+            opened_at: at(0),
         },
         Ev::VisitLogged {
             visit_id: code("V-2026-001"),

@@ -240,7 +240,7 @@ fn open_with(f: impl FnOnce(&mut Household)) -> C {
     f(&mut household);
     C::OpenFile {
         household,
-        opened_on: date(2026, 3, 2),
+        opened_on: date(2026, 3, 1),
     }
 }
 
@@ -606,7 +606,7 @@ fn the_story_leaves_the_file_as_a_caseworker_would_expect() {
         file.head_resident_id(),
         Some(&sample_household().head.resident_id)
     );
-    assert_eq!(file.opened_on(), Some(date(2026, 3, 2)));
+    assert_eq!(file.opened_on(), Some(date(2026, 3, 1)));
     assert_eq!(file.times_reopened(), 1);
     assert_eq!(file.plan_revision(), 2);
     assert_eq!(file.visits_count(), 3);
@@ -662,6 +662,20 @@ fn amounts_move_between_pending_approved_and_paid() {
 }
 
 // ---- OpenFile -------------------------------------------------------------
+
+#[test]
+fn sample_open_file_is_accepted_with_the_default_test_context() {
+    let events = TestFramework::<HardshipFile>::with(services(Lookup::Free))
+        .given_no_previous_events()
+        .when(crate::testing::cmd(
+            "lin.xiaomei",
+            Role::Caseworker,
+            sample_open_file(),
+        ))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(events, prefix(1));
+}
 
 #[test]
 fn open_file_accepted() {
@@ -728,11 +742,15 @@ fn open_file_refusals() {
         );
     }
     // Recorded on 2026-03-01, dated 2026-03-02.
+    let tomorrow = C::OpenFile {
+        household: sample_household(),
+        opened_on: date(2026, 3, 2),
+    };
     refuses(
         vec![],
         "lin.xiaomei",
         0,
-        sample_open_file(),
+        tomorrow,
         "hardship_file.opened_in_future",
     );
     refuses_with(
