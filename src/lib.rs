@@ -1,17 +1,27 @@
 //! # bangfu
 //!
-//! The wiring around the domain crate: the embedded event store and the
-//! command engine (and, later, the CLI and HTTP service). This crate is the
-//! only place that knows SQL; `domain` does no I/O and `projections` only
-//! reads events it is given.
+//! The wiring around the domain crate: the embedded event store, the command
+//! engine, the aggregates' services and the `bangfu` command line. This crate
+//! is the only place that knows SQL, files and the clock; `domain` does no
+//! I/O and `projections` only reads events it is given.
 //!
 //! - [`store`]: the event log, snapshots and reservations in one SQLite file
 //!   ([`store::SqliteStore`], a cqrs-es `PersistedEventRepository` built on
 //!   sqlite-es), with a per-stream hash chain an auditor can recompute.
 //! - [`engine`]: runs an aggregate's commands — load, handle, commit — and
 //!   returns what was committed or exactly why not ([`engine::ExecError`]).
+//! - [`app`]: one store, one engine per aggregate, the services; the generic
+//!   "run this JSON command" path.
+//! - [`services`]: the aggregates' `Services`, answered from the store.
+//! - [`input`]: JSON command bodies, parsed at the boundary.
+//! - [`cli`], [`demo`]: the command line and its demonstration scenario.
 
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod cli;
+pub mod demo;
 pub mod engine;
+pub mod input;
+pub mod services;
 pub mod store;

@@ -1,1 +1,31 @@
-fn main() {}
+//! The `bangfu` binary: parses the command line, sets up logging (to stderr,
+//! `RUST_LOG` to tune), and maps failures to exit statuses.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = bangfu::cli::Cli::parse();
+    let lang = cli.lang;
+    let mut stdout = std::io::stdout().lock();
+    match bangfu::cli::run(cli, &mut stdout).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let prefix = lang.pick("错误", "error");
+            match failure.code {
+                Some(code) => eprintln!("{prefix} [{code}]: {}", failure.message),
+                None => eprintln!("{prefix}: {}", failure.message),
+            }
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}

@@ -32,3 +32,29 @@ pub mod testing;
 /// The version string every event type starts at. Changing an event's shape
 /// bumps its version and adds an upcaster in the store.
 pub const EVENT_VERSION_1: &str = "1.0";
+
+/// The keys an event takes or releases, read from its stored JSON: the store's
+/// `ReservationExtractor`. Only hardship files and claims reserve keys; other
+/// aggregates' events reserve nothing. An `Err` means the payload is not an
+/// event of that aggregate type, and fails the commit.
+pub fn reservations_of(
+    aggregate_type: &str,
+    _event_type: &str,
+    payload: &serde_json::Value,
+) -> Result<Vec<reservation::Reservation>, String> {
+    use cqrs_es::Aggregate;
+    use reservation::Reserves;
+    use serde::Deserialize;
+    fn read<E: for<'de> Deserialize<'de> + Reserves>(
+        payload: &serde_json::Value,
+    ) -> Result<Vec<reservation::Reservation>, String> {
+        E::deserialize(payload)
+            .map(|e| e.reservations())
+            .map_err(|e| e.to_string())
+    }
+    match aggregate_type {
+        hardship::HardshipFile::TYPE => read::<hardship::HardshipFileEvent>(payload),
+        mutual_aid::MutualAidClaim::TYPE => read::<mutual_aid::MutualAidClaimEvent>(payload),
+        _ => Ok(Vec::new()),
+    }
+}

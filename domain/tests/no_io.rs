@@ -23,9 +23,24 @@ const ALLOWED_DIRECT: &[&str] = &[
 
 /// Crates that do I/O for a living; none may be reachable from `domain`.
 const FORBIDDEN_ANYWHERE: &[&str] = &[
-    "sqlx", "sqlx-core", "sqlx-sqlite", "sqlx-postgres", "libsqlite3-sys", "rusqlite",
-    "postgres", "tokio-postgres", "postgres-es", "sqlite-es", "axum", "hyper", "reqwest",
-    "tonic", "eventstore", "kurrentdb", "tower", "tokio-util",
+    "sqlx",
+    "sqlx-core",
+    "sqlx-sqlite",
+    "sqlx-postgres",
+    "libsqlite3-sys",
+    "rusqlite",
+    "postgres",
+    "tokio-postgres",
+    "postgres-es",
+    "sqlite-es",
+    "axum",
+    "hyper",
+    "reqwest",
+    "tonic",
+    "eventstore",
+    "kurrentdb",
+    "tower",
+    "tokio-util",
 ];
 
 fn metadata() -> serde_json::Value {
@@ -36,7 +51,11 @@ fn metadata() -> serde_json::Value {
         .arg(&manifest)
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("cargo metadata JSON")
 }
 
@@ -56,7 +75,10 @@ fn domain_has_only_allowed_direct_dependencies() {
         .filter(|d| d["kind"].is_null()) // normal deps only; dev-deps may do anything
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    let unexpected: Vec<_> = direct.iter().filter(|d| !ALLOWED_DIRECT.contains(d)).collect();
+    let unexpected: Vec<_> = direct
+        .iter()
+        .filter(|d| !ALLOWED_DIRECT.contains(d))
+        .collect();
     assert!(
         unexpected.is_empty(),
         "domain gained dependencies {unexpected:?}; the domain must do no I/O (ARCHITECTURE.md)"
@@ -67,8 +89,10 @@ fn domain_has_only_allowed_direct_dependencies() {
 fn no_io_crate_is_reachable_from_domain() {
     let meta = metadata();
     let nodes = meta["resolve"]["nodes"].as_array().unwrap();
-    let by_id: HashMap<&str, &serde_json::Value> =
-        nodes.iter().map(|n| (n["id"].as_str().unwrap(), n)).collect();
+    let by_id: HashMap<&str, &serde_json::Value> = nodes
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n))
+        .collect();
     let name_of = |id: &str| -> String {
         meta["packages"]
             .as_array()
@@ -112,9 +136,22 @@ fn no_io_crate_is_reachable_from_domain() {
 #[test]
 fn domain_source_reads_no_clock_randomness_files_or_network() {
     const FORBIDDEN: &[&str] = &[
-        "std::fs", "std::net", "std::process", "std::env", "tokio::fs", "tokio::net",
-        "Utc::now", "Local::now", "SystemTime::now", "Instant::now", "thread_rng", "rand::",
-        "new_v4", "now_v7", "println!", "eprintln!",
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::env",
+        "tokio::fs",
+        "tokio::net",
+        "Utc::now",
+        "Local::now",
+        "SystemTime::now",
+        "Instant::now",
+        "thread_rng",
+        "rand::",
+        "new_v4",
+        "now_v7",
+        "println!",
+        "eprintln!",
     ];
     let mut offenders = Vec::new();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -137,5 +174,9 @@ fn domain_source_reads_no_clock_randomness_files_or_network() {
             }
         }
     }
-    assert!(offenders.is_empty(), "domain source does I/O or reads the clock:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "domain source does I/O or reads the clock:\n{}",
+        offenders.join("\n")
+    );
 }

@@ -419,6 +419,35 @@ impl SqliteStore {
         .await?)
     }
 
+    /// The ids of the streams of `aggregate_type` that hold an `event_type`
+    /// event whose top-level payload fields equal the given strings, oldest
+    /// first. For `Services` lookups such as "the claims of this member in this
+    /// plan period" (a linear scan of that event type: a few hundred claims a
+    /// period; the projections of issue 3 replace it with an indexed view).
+    pub async fn streams_with_event(
+        &self,
+        aggregate_type: &str,
+        event_type: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = String::from(
+            "SELECT aggregate_id FROM events WHERE aggregate_type = ? AND event_type = ?",
+        );
+        for _ in fields {
+            sql.push_str(" AND json_extract(payload, ?) = ?");
+        }
+        sql.push_str(" GROUP BY aggregate_id ORDER BY MIN(position)");
+        let mut query = sqlx::query_scalar(&sql)
+            .bind(aggregate_type)
+            .bind(event_type);
+        for (field, value) in fields {
+            query = query
+                .bind(format!("$.\"{event_type}\".\"{field}\""))
+                .bind(*value);
+        }
+        Ok(query.fetch_all(&self.reader).await?)
+    }
+
     /// Recomputes every stream's hash chain from the stored columns.
     pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.verify(None).await

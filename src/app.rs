@@ -1,0 +1,304 @@
+//! Wiring: one event store, one [`Engine`] per aggregate type, and the
+//! aggregates' `Services` answered from that store.
+//!
+//! [`CaseAggregate`] is what the CLI (and later the API) needs from every
+//! aggregate beyond `cqrs_es::Aggregate`: the shape of its command body, and
+//! how its events and errors read in each language. It lets one generic code
+//! path run, print and explain all four aggregates.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+use cqrs_es::Aggregate;
+use domain::command::{Actor, Cmd, CommandContext};
+use domain::donation::{DonationCampaign, DonationCampaignServices};
+use domain::hardship::{HardshipFile, HardshipFileServices};
+use domain::i18n::{ErrorCode, Lang, Localize};
+use domain::mutual_aid::claim::MutualAidClaimServices;
+use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::engine::{Committed, Engine, ExecError};
+use crate::services::StoreServices;
+use crate::store::{SqliteStore, StoreError};
+
+/// Events between snapshots of a mutual-aid plan (its roster can hold tens of
+/// thousands of members; loading it must not replay every enrolment).
+pub const PLAN_SNAPSHOT_EVERY: usize = 20;
+
+/// What every aggregate offers the CLI and API beyond `cqrs_es::Aggregate`.
+pub trait CaseAggregate: Aggregate<Command = Cmd<Self::Body>> + 'static
+where
+    Self::Error: ErrorCode,
+{
+    /// The command body (what a client sends as JSON).
+    type Body: DeserializeOwned + Send;
+    /// Which aggregate this is.
+    const KIND: AggregateKind;
+    /// The event's name for people (已建档 / file opened).
+    fn event_label(event: &Self::Event, lang: Lang) -> &'static str;
+    /// A one-line summary of the event for people, personal data masked.
+    fn event_describe(event: &Self::Event, lang: Lang) -> String;
+}
+
+macro_rules! case_aggregate {
+    ($agg:ty, $body:ty, $kind:expr) => {
+        impl CaseAggregate for $agg {
+            type Body = $body;
+            const KIND: AggregateKind = $kind;
+            fn event_label(event: &Self::Event, lang: Lang) -> &'static str {
+                event.label(lang)
+            }
+            fn event_describe(event: &Self::Event, lang: Lang) -> String {
+                event.describe(lang)
+            }
+        }
+    };
+}
+
+case_aggregate!(
+    HardshipFile,
+    domain::hardship::HardshipFileCommand,
+    AggregateKind::HardshipFile
+);
+case_aggregate!(
+    MutualAidPlan,
+    domain::mutual_aid::MutualAidPlanCommand,
+    AggregateKind::MutualAidPlan
+);
+case_aggregate!(
+    MutualAidClaim,
+    domain::mutual_aid::MutualAidClaimCommand,
+    AggregateKind::MutualAidClaim
+);
+case_aggregate!(
+    DonationCampaign,
+    domain::donation::DonationCampaignCommand,
+    AggregateKind::DonationCampaign
+);
+
+/// The four aggregate types, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum AggregateKind {
+    /// 困难职工档案
+    HardshipFile,
+    /// 医疗互助期
+    MutualAidPlan,
+    /// 医疗互助补助申请
+    MutualAidClaim,
+    /// 一日捐活动
+    DonationCampaign,
+}
+
+impl AggregateKind {
+    /// All kinds.
+    pub const ALL: [AggregateKind; 4] = [
+        AggregateKind::HardshipFile,
+        AggregateKind::MutualAidPlan,
+        AggregateKind::MutualAidClaim,
+        AggregateKind::DonationCampaign,
+    ];
+
+    /// The stored aggregate type (`Aggregate::TYPE`).
+    pub fn aggregate_type(self) -> &'static str {
+        match self {
+            AggregateKind::HardshipFile => HardshipFile::TYPE,
+            AggregateKind::MutualAidPlan => MutualAidPlan::TYPE,
+            AggregateKind::MutualAidClaim => MutualAidClaim::TYPE,
+            AggregateKind::DonationCampaign => DonationCampaign::TYPE,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            AggregateKind::HardshipFile => "hardship-file",
+            AggregateKind::MutualAidPlan => "mutual-aid-plan",
+            AggregateKind::MutualAidClaim => "mutual-aid-claim",
+            AggregateKind::DonationCampaign => "donation-campaign",
+        }
+    }
+
+    /// The kind's name for people.
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (zh, en) = match self {
+            AggregateKind::HardshipFile => ("困难职工档案", "hardship file"),
+            AggregateKind::MutualAidPlan => ("医疗互助期", "mutual-aid plan period"),
+            AggregateKind::MutualAidClaim => ("医疗互助补助申请", "mutual-aid claim"),
+            AggregateKind::DonationCampaign => ("一日捐活动", "one-day-donation campaign"),
+        };
+        lang.pick(zh, en)
+    }
+}
+
+/// The engine: a store and one [`Engine`] per aggregate type.
+pub struct App {
+    /// The event store all engines share.
+    pub store: SqliteStore,
+    /// Hardship files.
+    pub files: Engine<HardshipFile>,
+    /// Mutual-aid plan periods (snapshotted).
+    pub plans: Engine<MutualAidPlan>,
+    /// Mutual-aid claims.
+    pub claims: Engine<MutualAidClaim>,
+    /// One-day-donation campaigns.
+    pub campaigns: Engine<DonationCampaign>,
+}
+
+impl App {
+    /// Opens (creating and migrating if needed) the embedded store at `path`.
+    pub async fn open(path: &Path) -> Result<App, StoreError> {
+        let store = SqliteStore::open(path, domain::reservations_of).await?;
+        Ok(App::on(store))
+    }
+
+    /// Builds the engines on an open store.
+    pub fn on(store: SqliteStore) -> App {
+        let plans = Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY));
+        let services = Arc::new(StoreServices::new(store.clone()));
+        let file_services: Arc<dyn HardshipFileServices> = services.clone();
+        let claim_services: Arc<dyn MutualAidClaimServices> = services.clone();
+        App {
+            files: Engine::new(store.clone(), file_services, None),
+            claims: Engine::new(store.clone(), claim_services, None),
+            campaigns: Engine::new(
+                store.clone(),
+                services as Arc<dyn DonationCampaignServices>,
+                None,
+            ),
+            plans,
+            store,
+        }
+    }
+}
+
+/// A command context for `actor` now, with fresh ids (UUID v7).
+pub fn context_now(actor: Actor, correlation_id: Option<Uuid>) -> CommandContext {
+    let command_id = Uuid::now_v7();
+    CommandContext {
+        actor,
+        recorded_at: Utc::now(),
+        command_id,
+        correlation_id: correlation_id.unwrap_or(command_id),
+    }
+}
+
+/// Why a command failed, ready to show a person.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The command body was not valid input.
+    #[error("{0}")]
+    Input(#[from] crate::input::InputError),
+    /// A business rule refused the command.
+    #[error("{code}: {en}")]
+    Rejected {
+        /// Stable rule code.
+        code: &'static str,
+        /// Chinese message.
+        zh: String,
+        /// English message.
+        en: String,
+    },
+    /// Someone else changed the aggregate first.
+    #[error("conflict: the aggregate was changed by another command; reload and retry")]
+    Conflict,
+    /// A key (resident ID of an open file, a hospital stay) is held by another aggregate.
+    #[error("{0}")]
+    Reservation(crate::store::ReservationConflict),
+    /// The store failed.
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl ErrorCode for AppError {
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::Input(e) => e.code(),
+            AppError::Rejected { code, .. } => code,
+            AppError::Conflict => "store.conflict",
+            AppError::Reservation(_) => "store.reservation_conflict",
+            AppError::Storage(_) => "store.unavailable",
+        }
+    }
+}
+
+impl Localize for AppError {
+    fn localize(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (AppError::Input(e), _) => e.localize(lang),
+            (AppError::Rejected { zh, .. }, Lang::Zh) => zh.clone(),
+            (AppError::Rejected { en, .. }, Lang::En) => en.clone(),
+            (AppError::Conflict, Lang::Zh) => {
+                "并发冲突：该案卷已被其他操作修改，请重新加载后重试".into()
+            }
+            (AppError::Reservation(c), Lang::Zh) => {
+                let what = match c.scope {
+                    domain::reservation::Scope::OpenFileByResident => "该身份证号已有未结档案",
+                    domain::reservation::Scope::ClaimedStay => "该次住院已有补助申请",
+                };
+                format!("{what}（{}）", c.held_by)
+            }
+            (AppError::Storage(e), Lang::Zh) => format!("存储不可用：{e}"),
+            (e, Lang::En) => e.to_string(),
+        }
+    }
+}
+
+impl<E: ErrorCode + std::error::Error> From<ExecError<E>> for AppError {
+    fn from(e: ExecError<E>) -> Self {
+        match e {
+            ExecError::Rejected(e) => AppError::Rejected {
+                code: e.code(),
+                zh: e.localize(Lang::Zh),
+                en: e.localize(Lang::En),
+            },
+            ExecError::Conflict => AppError::Conflict,
+            ExecError::Reservation(c) => AppError::Reservation(c),
+            ExecError::Storage(s) | ExecError::Corrupt(s) => AppError::Storage(s),
+        }
+    }
+}
+
+/// Parses `json` as a command body for `A` and executes it as `ctx`.
+pub async fn execute_json<A>(
+    engine: &Engine<A>,
+    aggregate_id: &str,
+    json: &[u8],
+    ctx: CommandContext,
+) -> Result<Committed<A>, AppError>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    let body: A::Body = crate::input::parse_json(json)?;
+    execute(engine, aggregate_id, Cmd { ctx, body }).await
+}
+
+/// Executes a typed command.
+pub async fn execute<A>(
+    engine: &Engine<A>,
+    aggregate_id: &str,
+    cmd: Cmd<A::Body>,
+) -> Result<Committed<A>, AppError>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    check_aggregate_id(aggregate_id)?;
+    let metadata = cmd.ctx.metadata();
+    Ok(engine.execute(aggregate_id, cmd, metadata).await?)
+}
+
+/// Aggregate ids follow the same rule as codes: 1–64 of `[A-Za-z0-9._/-]`.
+pub fn check_aggregate_id(id: &str) -> Result<(), AppError> {
+    domain::values::Code::parse(id)
+        .map(|_| ())
+        .map_err(|error| {
+            AppError::Input(crate::input::InputError::Value {
+                field: "aggregate_id".into(),
+                error,
+            })
+        })
+}

@@ -1,0 +1,584 @@
+//! The `bangfu` command line: run any command of any aggregate from JSON,
+//! print a stream's history, verify the hash chains, and load the demo.
+//!
+//! Output is for people (Chinese by default, `--lang en`) or, with `--json`,
+//! for programs. Errors go to stderr with their stable code; the exit status
+//! says what kind of failure it was (see [`ExitKind`]).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use comfy_table::{presets, ContentArrangement, Table};
+use domain::command::{Actor, Role};
+use domain::i18n::{ErrorCode, Lang, Localize};
+use domain::values::Code;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::{context_now, execute_json, AggregateKind, App, AppError, CaseAggregate};
+use crate::engine::{Committed, Engine};
+use crate::store::DEFAULT_DB_PATH;
+
+/// 帮扶 bangfu — 工会困难帮扶案件管理（事件溯源）
+/// Event-sourced case management for trade-union hardship assistance.
+#[derive(Debug, Parser)]
+#[command(name = "bangfu", version, about, long_about = None)]
+pub struct Cli {
+    /// Embedded store: the SQLite database file (created on first use).
+    #[arg(long, global = true, env = "BANGFU_DB", default_value = DEFAULT_DB_PATH)]
+    pub db: PathBuf,
+    /// Language of the output: zh (default) or en.
+    #[arg(long, global = true, env = "BANGFU_LANG", default_value = "zh", value_parser = parse_lang)]
+    pub lang: Lang,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language `{s}` (zh, en)"))
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!("unknown role `{s}` (caseworker, approver, finance, auditor, admin)")
+    })
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one command (JSON body from --file or stdin) against an aggregate.
+    Run {
+        /// Aggregate type.
+        kind: AggregateKind,
+        /// Aggregate id (1–64 of A–Z a–z 0–9 . _ / -).
+        id: String,
+        /// JSON file with the command body; stdin when absent or `-`.
+        #[arg(long, short)]
+        file: Option<PathBuf>,
+        /// Acting user id.
+        #[arg(long, env = "BANGFU_ACTOR")]
+        actor: String,
+        /// Acting role: caseworker, approver, finance, auditor, admin.
+        #[arg(long, env = "BANGFU_ROLE", value_parser = parse_role)]
+        role: Role,
+        /// Correlation id tying this command to others (defaults to the command id).
+        #[arg(long)]
+        correlation_id: Option<Uuid>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a stream's full history: every event, who, when, hash chain.
+    History {
+        /// Aggregate type.
+        kind: AggregateKind,
+        /// Aggregate id.
+        id: String,
+        /// Print as JSON (full payloads and metadata).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an aggregate's current state as JSON.
+    Show {
+        /// Aggregate type.
+        kind: AggregateKind,
+        /// Aggregate id.
+        id: String,
+    },
+    /// List the ids of one aggregate type.
+    Streams {
+        /// Aggregate type.
+        kind: AggregateKind,
+    },
+    /// Recompute every stream's hash chain; non-zero exit if any link is broken.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
+    Demo,
+}
+
+/// Exit statuses, stable for scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Done.
+    Ok = 0,
+    /// Storage or internal failure.
+    Failure = 1,
+    /// Bad command line (clap's own).
+    Usage = 2,
+    /// The command body or an argument was invalid; nothing was written.
+    Input = 3,
+    /// A business rule refused the command; nothing was written.
+    Rejected = 4,
+    /// A concurrent change or a held key; nothing was written.
+    Conflict = 5,
+    /// The hash-chain verification found a break.
+    Tampered = 6,
+}
+
+impl ExitKind {
+    /// The exit kind for an error.
+    pub fn of(e: &AppError) -> ExitKind {
+        match e {
+            AppError::Input(_) => ExitKind::Input,
+            AppError::Rejected { .. } => ExitKind::Rejected,
+            AppError::Conflict | AppError::Reservation(_) => ExitKind::Conflict,
+            AppError::Storage(_) => ExitKind::Failure,
+        }
+    }
+}
+
+/// A failure to report: the message (already localised) and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    /// Stable code, when there is one.
+    pub code: Option<&'static str>,
+    /// What to tell the person.
+    pub message: String,
+    /// How to exit.
+    pub exit: ExitKind,
+}
+
+impl Failure {
+    fn app(e: AppError, lang: Lang) -> Failure {
+        Failure {
+            code: Some(e.code()),
+            message: e.localize(lang),
+            exit: ExitKind::of(&e),
+        }
+    }
+
+    fn other(message: String) -> Failure {
+        Failure {
+            code: None,
+            message,
+            exit: ExitKind::Failure,
+        }
+    }
+}
+
+/// Runs the parsed command line, writing results to `out`.
+pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
+    let lang = cli.lang;
+    domain::i18n::set_default_lang(lang);
+    let app = App::open(&cli.db).await.map_err(|e| {
+        Failure::other(match lang {
+            Lang::Zh => format!("无法打开数据库 {}：{e}", cli.db.display()),
+            Lang::En => format!("cannot open the database {}: {e}", cli.db.display()),
+        })
+    })?;
+    let result = dispatch(&app, cli.command, lang, out).await;
+    app.store.close().await;
+    result
+}
+
+async fn dispatch(
+    app: &App,
+    command: Command,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    match command {
+        Command::Run {
+            kind,
+            id,
+            file,
+            actor,
+            role,
+            correlation_id,
+            json,
+        } => {
+            let body = read_body(file.as_ref(), lang)?;
+            let actor_id = Code::parse(&actor).map_err(|error| {
+                Failure::app(
+                    AppError::Input(crate::input::InputError::Value {
+                        field: "actor".into(),
+                        error,
+                    }),
+                    lang,
+                )
+            })?;
+            let ctx = context_now(Actor { id: actor_id, role }, correlation_id);
+            let args = RunArgs {
+                id: &id,
+                body: &body,
+                ctx,
+                json,
+                lang,
+            };
+            match kind {
+                AggregateKind::HardshipFile => run_json(&app.files, args, out).await,
+                AggregateKind::MutualAidPlan => run_json(&app.plans, args, out).await,
+                AggregateKind::MutualAidClaim => run_json(&app.claims, args, out).await,
+                AggregateKind::DonationCampaign => run_json(&app.campaigns, args, out).await,
+            }
+        }
+        Command::History { kind, id, json } => match kind {
+            AggregateKind::HardshipFile => history(app, &app.files, &id, json, lang, out).await,
+            AggregateKind::MutualAidPlan => history(app, &app.plans, &id, json, lang, out).await,
+            AggregateKind::MutualAidClaim => history(app, &app.claims, &id, json, lang, out).await,
+            AggregateKind::DonationCampaign => {
+                history(app, &app.campaigns, &id, json, lang, out).await
+            }
+        },
+        Command::Show { kind, id } => match kind {
+            AggregateKind::HardshipFile => show(&app.files, &id, lang, out).await,
+            AggregateKind::MutualAidPlan => show(&app.plans, &id, lang, out).await,
+            AggregateKind::MutualAidClaim => show(&app.claims, &id, lang, out).await,
+            AggregateKind::DonationCampaign => show(&app.campaigns, &id, lang, out).await,
+        },
+        Command::Streams { kind } => {
+            let ids = app
+                .store
+                .streams(kind.aggregate_type())
+                .await
+                .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
+            for id in ids {
+                writeln!(out, "{id}").map_err(io_failure)?;
+            }
+            Ok(())
+        }
+        Command::Verify { json } => verify(app, json, lang, out).await,
+        Command::Demo => crate::demo::run(app, lang, out).await,
+    }
+}
+
+fn io_failure(e: std::io::Error) -> Failure {
+    Failure::other(format!("output: {e}"))
+}
+
+fn read_body(file: Option<&PathBuf>, lang: Lang) -> Result<Vec<u8>, Failure> {
+    let limit = crate::input::MAX_COMMAND_BYTES as u64 + 1;
+    let mut buf = Vec::new();
+    let result = match file {
+        Some(path) if path.as_os_str() != "-" => std::fs::File::open(path)
+            .and_then(|f| f.take(limit).read_to_end(&mut buf))
+            .map_err(|e| match lang {
+                Lang::Zh => format!("无法读取文件 {}：{e}", path.display()),
+                Lang::En => format!("cannot read {}: {e}", path.display()),
+            }),
+        _ => std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("stdin: {e}")),
+    };
+    result.map_err(|message| Failure {
+        code: None,
+        message,
+        exit: ExitKind::Input,
+    })?;
+    Ok(buf)
+}
+
+struct RunArgs<'a> {
+    id: &'a str,
+    body: &'a [u8],
+    ctx: domain::command::CommandContext,
+    json: bool,
+    lang: Lang,
+}
+
+async fn run_json<A>(
+    engine: &Engine<A>,
+    args: RunArgs<'_>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    let lang = args.lang;
+    let committed = execute_json(engine, args.id, args.body, args.ctx)
+        .await
+        .map_err(|e| Failure::app(e, lang))?;
+    print_committed(&committed, args.json, lang, out).map_err(io_failure)
+}
+
+/// Prints what a command committed.
+pub fn print_committed<A: CaseAggregate>(
+    committed: &Committed<A>,
+    json: bool,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()>
+where
+    A::Error: ErrorCode,
+{
+    if json {
+        let events: Vec<_> = committed
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "sequence": e.sequence,
+                    "event_type": cqrs_es::DomainEvent::event_type(&e.payload),
+                    "event_id": e.metadata.get(domain::command::metadata_keys::EVENT_ID),
+                    "label": A::event_label(&e.payload, lang),
+                    "summary": A::event_describe(&e.payload, lang),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "aggregate_type": A::TYPE,
+            "aggregate_id": committed.aggregate_id,
+            "version": committed.version,
+            "last_position": committed.last_position,
+            "events": events,
+        });
+        return writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+    }
+    let kind = A::KIND.label(lang);
+    match lang {
+        Lang::Zh => writeln!(
+            out,
+            "✓ {kind} {}：记录 {} 个事件，当前版本 {}",
+            committed.aggregate_id,
+            committed.events.len(),
+            committed.version
+        )?,
+        Lang::En => writeln!(
+            out,
+            "✓ {kind} {}: {} event(s) recorded, now at version {}",
+            committed.aggregate_id,
+            committed.events.len(),
+            committed.version
+        )?,
+    }
+    for e in &committed.events {
+        writeln!(
+            out,
+            "  #{:<3} {}  {}",
+            e.sequence,
+            A::event_label(&e.payload, lang),
+            A::event_describe(&e.payload, lang)
+        )?;
+    }
+    Ok(())
+}
+
+async fn history<A>(
+    app: &App,
+    _engine: &Engine<A>,
+    id: &str,
+    json: bool,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    let events = app
+        .store
+        .history(A::TYPE, id)
+        .await
+        .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
+    if events.is_empty() {
+        return Err(Failure {
+            code: Some("store.not_found"),
+            message: match lang {
+                Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
+                Lang::En => format!("no {} {id}", A::KIND.label(lang)),
+            },
+            exit: ExitKind::Input,
+        });
+    }
+    if json {
+        let doc: Vec<_> = events
+            .iter()
+            .map(|e| {
+                json!({
+                    "position": e.position,
+                    "event_id": e.event_id,
+                    "sequence": e.sequence,
+                    "event_type": e.event_type,
+                    "event_version": e.event_version,
+                    "payload": e.payload,
+                    "metadata": e.metadata,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                })
+            })
+            .collect();
+        return writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )
+        .map_err(io_failure);
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160);
+    let headers = match lang {
+        Lang::Zh => ["序号", "时间 (UTC)", "操作人", "事件", "摘要", "哈希"],
+        Lang::En => ["seq", "recorded (UTC)", "actor", "event", "summary", "hash"],
+    };
+    table.set_header(headers);
+    for e in &events {
+        let (label, summary) = match serde_json::from_value::<A::Event>(e.payload.clone()) {
+            Ok(ev) => (
+                A::event_label(&ev, lang).to_string(),
+                A::event_describe(&ev, lang),
+            ),
+            Err(err) => (e.event_type.clone(), format!("(unreadable: {err})")),
+        };
+        let actor = format!(
+            "{} ({})",
+            e.metadata
+                .get("actor_id")
+                .map(String::as_str)
+                .unwrap_or("?"),
+            e.metadata
+                .get("actor_role")
+                .and_then(|r| Role::parse(r))
+                .map(|r| r.label(lang))
+                .unwrap_or("?")
+        );
+        let when = e
+            .recorded_at
+            .as_deref()
+            .map(|t| t.get(..19).unwrap_or(t).replace('T', " "))
+            .unwrap_or_default();
+        table.add_row(vec![
+            e.sequence.to_string(),
+            when,
+            actor,
+            label,
+            summary,
+            e.hash.get(..12).unwrap_or(&e.hash).to_string(),
+        ]);
+    }
+    writeln!(out, "{} {}", A::KIND.label(lang), id).map_err(io_failure)?;
+    writeln!(out, "{table}").map_err(io_failure)
+}
+
+async fn show<A>(
+    engine: &Engine<A>,
+    id: &str,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    let loaded = engine
+        .load(id)
+        .await
+        .map_err(|e| Failure::app(AppError::from(e), lang))?;
+    if loaded.version == 0 {
+        return Err(Failure {
+            code: Some("store.not_found"),
+            message: match lang {
+                Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
+                Lang::En => format!("no {} {id}", A::KIND.label(lang)),
+            },
+            exit: ExitKind::Input,
+        });
+    }
+    let doc = json!({ "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version, "state": loaded.aggregate });
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
+    .map_err(io_failure)
+}
+
+async fn verify(
+    app: &App,
+    json: bool,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let report = app
+        .store
+        .verify_chains()
+        .await
+        .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
+    if json {
+        let breaks: Vec<_> = report
+            .breaks
+            .iter()
+            .map(|b| {
+                json!({
+                    "aggregate_type": b.aggregate_type, "aggregate_id": b.aggregate_id,
+                    "sequence": b.sequence, "problem": format!("{:?}", b.problem),
+                    "expected": b.expected, "stored": b.stored,
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "ok": report.is_ok(), "streams": report.streams, "events": report.events,
+                "breaks": breaks, "breaks_omitted": report.breaks_omitted,
+            }))
+            .unwrap_or_default()
+        )
+        .map_err(io_failure)?;
+    } else {
+        match lang {
+            Lang::Zh => writeln!(
+                out,
+                "已核验 {} 个案卷流、{} 个事件的哈希链",
+                report.streams, report.events
+            ),
+            Lang::En => writeln!(
+                out,
+                "verified the hash chains of {} streams, {} events",
+                report.streams, report.events
+            ),
+        }
+        .map_err(io_failure)?;
+        for b in &report.breaks {
+            writeln!(
+                out,
+                "  ✗ {} {} #{}: {:?} expected {} stored {}",
+                b.aggregate_type, b.aggregate_id, b.sequence, b.problem, b.expected, b.stored
+            )
+            .map_err(io_failure)?;
+        }
+    }
+    if report.is_ok() {
+        if !json {
+            writeln!(
+                out,
+                "{}",
+                lang.pick(
+                    "✓ 历史完整，未发现篡改",
+                    "✓ history intact, no alteration found"
+                )
+            )
+            .map_err(io_failure)?;
+        }
+        Ok(())
+    } else {
+        Err(Failure {
+            code: Some("store.chain_broken"),
+            message: format!(
+                "{}: {}",
+                lang.pick(
+                    "哈希链断裂，历史可能被篡改",
+                    "hash chain broken: history may have been altered"
+                ),
+                report.breaks.len() as u64 + report.breaks_omitted
+            ),
+            exit: ExitKind::Tampered,
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! Reading commands from JSON at the boundary (CLI files and stdin; later the API).
+//!
+//! Bad input gets a clear error that names the field and changes nothing:
+//! the body is size-limited, must be UTF-8 JSON, may not contain unknown
+//! fields, and every value is parsed into its domain type here, so an
+//! aggregate never sees an unparsed string.
+
+use domain::i18n::{ErrorCode, Lang, Localize};
+use serde::de::DeserializeOwned;
+
+/// Largest command body accepted, in bytes (a 20,000-member roster fits).
+pub const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a command body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Body larger than [`MAX_COMMAND_BYTES`].
+    #[error("command body is {actual_bytes} bytes; the limit is {max_bytes}")]
+    TooLarge {
+        /// The limit.
+        max_bytes: usize,
+        /// What was sent.
+        actual_bytes: usize,
+    },
+    /// Body empty.
+    #[error("command body is empty")]
+    Empty,
+    /// Not valid JSON (syntax, encoding, truncated).
+    #[error("malformed JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// serde_json's description.
+        message: String,
+    },
+    /// A value outside the JSON body (an aggregate id on the command line) is invalid.
+    #[error("invalid {field}: {error}")]
+    Value {
+        /// What the value is (`aggregate_id`).
+        field: String,
+        /// Why it was refused.
+        error: domain::values::ValueError,
+    },
+    /// Valid JSON whose content is wrong: unknown or missing field, wrong type, bad value.
+    #[error("invalid field `{field}`: {message}")]
+    Field {
+        /// Dotted path of the offending field (`household.head.resident_id`), `.` for the root.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ErrorCode for InputError {
+    fn code(&self) -> &'static str {
+        match self {
+            InputError::TooLarge { .. } => "input.too_large",
+            InputError::Empty => "input.empty",
+            InputError::Syntax { .. } => "input.malformed_json",
+            InputError::Field { .. } => "input.invalid_field",
+            InputError::Value { .. } => "input.invalid_value",
+        }
+    }
+}
+
+impl Localize for InputError {
+    fn localize(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (
+                InputError::TooLarge {
+                    max_bytes,
+                    actual_bytes,
+                },
+                Lang::Zh,
+            ) => {
+                format!("命令内容过大：{actual_bytes} 字节，上限 {max_bytes} 字节")
+            }
+            (InputError::Empty, Lang::Zh) => "命令内容为空".into(),
+            (
+                InputError::Syntax {
+                    line,
+                    column,
+                    message,
+                },
+                Lang::Zh,
+            ) => {
+                format!(
+                    "JSON 格式错误（第 {line} 行第 {column} 列）：{}",
+                    translate_serde(message, lang)
+                )
+            }
+            (InputError::Field { field, message }, Lang::Zh) => {
+                format!("字段 `{field}` 无效：{}", translate_serde(message, lang))
+            }
+            (InputError::Value { field, error }, lang) => match lang {
+                Lang::Zh => format!("`{field}` 无效：{}", error.localize(lang)),
+                Lang::En => format!("invalid `{field}`: {}", error.localize(lang)),
+            },
+            (e, Lang::En) => e.to_string(),
+        }
+    }
+}
+
+/// serde's own messages are English; translate the common shapes for zh
+/// readers and keep the specifics (field names, expected values) verbatim.
+fn translate_serde(message: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return message.to_string();
+    }
+    const SHAPES: &[(&str, &str)] = &[
+        ("unknown field", "未知字段"),
+        ("missing field", "缺少字段"),
+        ("unknown variant", "未知取值"),
+        ("invalid type", "类型错误"),
+        ("invalid value", "取值无效"),
+        ("invalid length", "长度无效"),
+        ("duplicate field", "字段重复"),
+        ("expected value", "此处应为 JSON 值"),
+        ("EOF while parsing", "JSON 不完整"),
+        ("trailing characters", "JSON 之后有多余字符"),
+        ("invalid unicode code point", "无效的 Unicode 字符"),
+        ("control character", "含有控制字符"),
+        ("key must be a string", "键必须是字符串"),
+        ("invalid escape", "无效的转义字符"),
+        ("invalid number", "数字无效"),
+        ("number out of range", "数字超出范围"),
+        ("premature end of input", "日期时间不完整"),
+        (
+            "input contains invalid characters",
+            "日期格式无效（应为 YYYY-MM-DD）",
+        ),
+        ("input is out of range", "日期超出范围"),
+    ];
+    for (en, zh) in SHAPES {
+        if let Some(rest) = message.strip_prefix(en) {
+            return format!("{zh}{rest}");
+        }
+    }
+    message.to_string()
+}
+
+/// Parses a command body into `T`, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
+    if bytes.len() > MAX_COMMAND_BYTES {
+        return Err(InputError::TooLarge {
+            max_bytes: MAX_COMMAND_BYTES,
+            actual_bytes: bytes.len(),
+        });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError::Empty);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    match value {
+        Ok(v) => {
+            de.end().map_err(|e| syntax(&e))?;
+            Ok(v)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                Err(syntax(&inner))
+            } else {
+                Err(InputError::Field {
+                    field: path,
+                    message: strip_position(&inner.to_string()),
+                })
+            }
+        }
+    }
+}
+
+fn syntax(e: &serde_json::Error) -> InputError {
+    InputError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    }
+}
+
+/// serde_json appends " at line L column C"; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        resident_id: domain::values::ResidentId,
+        amount_fen: domain::values::Fen,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        head: Inner,
+    }
+
+    #[test]
+    fn names_the_field_of_a_bad_value() {
+        let err =
+            parse_json::<Outer>(br#"{"head":{"resident_id":"110105194912310021","amount_fen":5}}"#)
+                .unwrap_err();
+        match &err {
+            InputError::Field { field, .. } => assert_eq!(field, "head.resident_id"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(err.code(), "input.invalid_field");
+        assert!(err.localize(Lang::Zh).contains("head.resident_id"));
+    }
+
+    #[test]
+    fn refuses_unknown_fields_negative_and_fractional_amounts() {
+        let id = "11010519491231002X";
+        for (body, field) in [
+            (
+                format!(r#"{{"head":{{"resident_id":"{id}","amount_fen":5,"x":1}}}}"#),
+                "head",
+            ),
+            (
+                format!(r#"{{"head":{{"resident_id":"{id}","amount_fen":-5}}}}"#),
+                "head.amount_fen",
+            ),
+            (
+                format!(r#"{{"head":{{"resident_id":"{id}","amount_fen":5.5}}}}"#),
+                "head.amount_fen",
+            ),
+        ] {
+            match parse_json::<Outer>(body.as_bytes()) {
+                Err(InputError::Field { field: f, message }) => {
+                    assert!(f.starts_with(field), "{f} / {message}")
+                }
+                other => panic!("{body}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_limits() {
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"head\": "),
+            Err(InputError::Syntax { .. })
+        ));
+        assert!(matches!(parse_json::<Outer>(b"  "), Err(InputError::Empty)));
+        assert!(matches!(
+            parse_json::<Outer>(b"{} x"),
+            Err(InputError::Syntax { .. }) | Err(InputError::Field { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(&[0xff, 0xfe, b'{']),
+            Err(InputError::Syntax { .. })
+        ));
+        let big = vec![b' '; MAX_COMMAND_BYTES + 1];
+        assert!(matches!(
+            parse_json::<Outer>(&big),
+            Err(InputError::TooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,149 @@
+//! The aggregates' `Services`, answered from the event store.
+//!
+//! Each lookup reads committed state: reservations for "is this key taken",
+//! aggregates loaded from their streams (the plan from its snapshot) for
+//! enrolment and plan terms. A lookup is advisory — it lets a command be
+//! refused with a precise error — while the store's reservations make the
+//! uniqueness rules hold even under races.
+
+use chrono::NaiveDate;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::EventStore;
+use domain::donation::{AllocationTarget, DonationCampaignServices};
+use domain::hardship::{HardshipFile, HardshipFileServices};
+use domain::mutual_aid::claim::{stay_key, MutualAidClaimServices, PlanFacts};
+use domain::mutual_aid::{Enrolment, MutualAidClaim, MutualAidPlan};
+use domain::reservation::Scope;
+use domain::services::ServiceError;
+use domain::values::{Code, Fen, ResidentId};
+
+use crate::app::PLAN_SNAPSHOT_EVERY;
+use crate::store::SqliteStore;
+
+/// `Services` for every aggregate, over one store.
+pub struct StoreServices {
+    store: SqliteStore,
+    plans: PersistedEventStore<SqliteStore, MutualAidPlan>,
+    files: PersistedEventStore<SqliteStore, HardshipFile>,
+    claims: PersistedEventStore<SqliteStore, MutualAidClaim>,
+}
+
+impl StoreServices {
+    /// Services reading `store`.
+    pub fn new(store: SqliteStore) -> Self {
+        StoreServices {
+            plans: PersistedEventStore::new_snapshot_store(store.clone(), PLAN_SNAPSHOT_EVERY),
+            files: PersistedEventStore::new_event_store(store.clone()),
+            claims: PersistedEventStore::new_event_store(store.clone()),
+            store,
+        }
+    }
+
+    async fn plan(&self, plan_id: &Code) -> Result<Option<MutualAidPlan>, ServiceError> {
+        let ctx = self
+            .plans
+            .load_aggregate(plan_id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok((ctx.current_sequence > 0).then_some(ctx.aggregate))
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl HardshipFileServices for StoreServices {
+    async fn open_file_for_resident(
+        &self,
+        resident: &ResidentId,
+    ) -> Result<Option<String>, ServiceError> {
+        self.store
+            .reservation_holder(Scope::OpenFileByResident, resident.expose())
+            .await
+            .map_err(unavailable)
+    }
+}
+
+#[async_trait::async_trait]
+impl MutualAidClaimServices for StoreServices {
+    async fn plan_period(&self, plan_id: &Code) -> Result<Option<PlanFacts>, ServiceError> {
+        Ok(self.plan(plan_id).await?.and_then(|p| p.plan_facts()))
+    }
+
+    async fn enrolment(
+        &self,
+        plan_id: &Code,
+        member: &ResidentId,
+    ) -> Result<Option<Enrolment>, ServiceError> {
+        Ok(self.plan(plan_id).await?.and_then(|p| p.enrolment(member)))
+    }
+
+    async fn stay_claimed_by(
+        &self,
+        member: &ResidentId,
+        admitted_on: NaiveDate,
+    ) -> Result<Option<String>, ServiceError> {
+        self.store
+            .reservation_holder(Scope::ClaimedStay, &stay_key(member, admitted_on))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn subsidies_in_period(
+        &self,
+        plan_id: &Code,
+        member: &ResidentId,
+        except_claim: &str,
+    ) -> Result<Fen, ServiceError> {
+        let claim_ids = self
+            .store
+            .streams_with_event(
+                <MutualAidClaim as cqrs_es::Aggregate>::TYPE,
+                "ClaimSubmitted",
+                &[("plan_id", plan_id.as_str()), ("member", member.expose())],
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut total = Fen::ZERO;
+        for id in claim_ids.iter().filter(|id| id.as_str() != except_claim) {
+            let claim = self.claims.load_aggregate(id).await.map_err(unavailable)?;
+            total = total
+                .checked_add(claim.aggregate.decided_subsidy_fen())
+                .map_err(unavailable)?;
+        }
+        Ok(total)
+    }
+}
+
+#[async_trait::async_trait]
+impl DonationCampaignServices for StoreServices {
+    async fn allocation_target_exists(
+        &self,
+        target: &AllocationTarget,
+    ) -> Result<bool, ServiceError> {
+        match target {
+            AllocationTarget::HardshipMeasure {
+                file_id,
+                measure_id,
+            } => {
+                let file = self
+                    .files
+                    .load_aggregate(file_id.as_str())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(file.current_sequence > 0 && file.aggregate.measure(measure_id).is_some())
+            }
+            AllocationTarget::Claim { claim_id } => {
+                let claim = self
+                    .claims
+                    .load_aggregate(claim_id.as_str())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(claim.current_sequence > 0)
+            }
+            AllocationTarget::DesignatedBeneficiary => Ok(true),
+        }
+    }
+}
