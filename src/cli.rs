@@ -249,7 +249,16 @@ async fn dispatch(
     }
 }
 
-fn io_failure(e: std::io::Error) -> Failure {
+/// Output failed. A closed pipe (`bangfu history … | head`) is how a reader
+/// says "enough": stop quietly, as other Unix tools do.
+pub(crate) fn io_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Failure {
+            code: None,
+            message: String::new(),
+            exit: ExitKind::Ok,
+        };
+    }
     Failure::other(format!("output: {e}"))
 }
 

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match bangfu::cli::run(cli, &mut stdout).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.exit == bangfu::cli::ExitKind::Ok => ExitCode::SUCCESS,
         Err(failure) => {
             let prefix = lang.pick("错误", "error");
             match failure.code {
