@@ -812,6 +812,48 @@ async fn a_members_subsidies_in_a_period_stop_at_the_cap() {
 }
 
 #[tokio::test]
+async fn a_claim_whose_body_names_another_claim_is_refused() {
+    // A claim leaves its own id out of "the member's other claims". If the
+    // body could name another claim, naming the member's approved claim
+    // would hide that claim's subsidy from the cap.
+    let t = test_app().await;
+    let app = &t.app;
+    small_plan(app).await;
+    let member = nth_resident_id(3);
+    let stay = |claim_id, month| Stay {
+        claim_id,
+        plan_id: PLAN,
+        member: member.clone(),
+        admitted_on: date(2026, month, 1),
+        total_yuan: 150_000,
+        basic_insurance_yuan: 30_000,
+    };
+    claim(app, "claim-a", "wang.fang", stay("claim-a", 4).submit())
+        .await
+        .unwrap();
+    claim(app, "claim-a", ASSESSOR, review()).await.unwrap();
+    claim(app, "claim-a", ASSESSOR, MutualAidClaimCommand::Assess {})
+        .await
+        .unwrap();
+    claim(app, "claim-a", APPROVER, MutualAidClaimCommand::Approve {})
+        .await
+        .unwrap();
+
+    let before = app.store.count_events().await.unwrap();
+    let result = claim(app, "claim-x", "wang.fang", stay("claim-a", 7).submit()).await;
+    match &result {
+        Err(e @ AppError::Input(_)) => {
+            assert_eq!(e.code(), "input.id_mismatch");
+            assert!(e.to_string().contains("claim_id"), "{e}");
+            assert!(e.to_string().contains("claim-x"), "{e}");
+        }
+        other => panic!("expected an input error, got {other:?}"),
+    }
+    assert_eq!(app.store.count_events().await.unwrap(), before);
+    assert_eq!(app.claims.load("claim-x").await.unwrap().version, 0);
+}
+
+#[tokio::test]
 async fn a_city_scale_roster_is_snapshotted_and_loads_like_a_replay() {
     const ROSTER: u32 = 14_000;
     const FIRST: u32 = 1_000;

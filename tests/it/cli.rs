@@ -328,6 +328,18 @@ fn bad_inputs() -> Vec<BadInput> {
             ..base
         },
         BadInput {
+            what: "claim body naming another claim",
+            kind: "mutual-aid-claim",
+            id: "claim-x",
+            body: serde_json::to_vec(&domain::mutual_aid::claim::sample_submit())
+                .expect("serializes"),
+            code: "input.id_mismatch",
+            field: "`Submit.claim_id`",
+            zh: "与命令发往的编号 `claim-x` 不一致",
+            en: "is `claim-2026-0001` but the command is sent to `claim-x`",
+            ..base
+        },
+        BadInput {
             what: "body over the size limit",
             body: {
                 let mut big = serde_json::to_vec(&open_file_json()).expect("serializes");
