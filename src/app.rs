@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::engine::{Committed, Engine, ExecError};
+use crate::input::InputError;
 use crate::services::StoreServices;
 use crate::store::{SqliteStore, StoreError};
 
@@ -41,10 +42,15 @@ where
     fn event_label(event: &Self::Event, lang: Lang) -> &'static str;
     /// A one-line summary of the event for people, personal data masked.
     fn event_describe(event: &Self::Event, lang: Lang) -> String;
+    /// Checks that a body agrees with the aggregate id it is sent to. Most
+    /// bodies do not repeat the id; a claim's `Submit` does.
+    fn check_body(_aggregate_id: &str, _body: &Self::Body) -> Result<(), InputError> {
+        Ok(())
+    }
 }
 
 macro_rules! case_aggregate {
-    ($agg:ty, $body:ty, $kind:expr) => {
+    ($agg:ty, $body:ty, $kind:expr $(, check_body = $check:path)?) => {
         impl CaseAggregate for $agg {
             type Body = $body;
             const KIND: AggregateKind = $kind;
@@ -54,6 +60,11 @@ macro_rules! case_aggregate {
             fn event_describe(event: &Self::Event, lang: Lang) -> String {
                 event.describe(lang)
             }
+            $(
+                fn check_body(aggregate_id: &str, body: &Self::Body) -> Result<(), InputError> {
+                    $check(aggregate_id, body)
+                }
+            )?
         }
     };
 }
@@ -71,8 +82,31 @@ case_aggregate!(
 case_aggregate!(
     MutualAidClaim,
     domain::mutual_aid::MutualAidClaimCommand,
-    AggregateKind::MutualAidClaim
+    AggregateKind::MutualAidClaim,
+    check_body = claim_id_is_aggregate_id
 );
+
+/// A claim leaves its own `claim_id` out of "the member's other claims" when
+/// it checks the cap, so a `Submit` naming another claim (say, the member's
+/// approved one) would hide that claim's subsidy. The id must be the stream's.
+fn claim_id_is_aggregate_id(
+    aggregate_id: &str,
+    body: &domain::mutual_aid::MutualAidClaimCommand,
+) -> Result<(), InputError> {
+    match body {
+        domain::mutual_aid::MutualAidClaimCommand::Submit { claim_id, .. }
+            if claim_id.as_str() != aggregate_id =>
+        {
+            Err(InputError::IdMismatch {
+                field: "Submit.claim_id".into(),
+                value: claim_id.as_str().into(),
+                aggregate_id: aggregate_id.into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 case_aggregate!(
     DonationCampaign,
     domain::donation::DonationCampaignCommand,
@@ -287,6 +321,7 @@ where
     A::Error: ErrorCode,
 {
     check_aggregate_id(aggregate_id)?;
+    A::check_body(aggregate_id, &cmd.body)?;
     let metadata = cmd.ctx.metadata();
     Ok(engine.execute(aggregate_id, cmd, metadata).await?)
 }

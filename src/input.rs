@@ -43,6 +43,17 @@ pub enum InputError {
         /// Why it was refused.
         error: domain::values::ValueError,
     },
+    /// A body field that must repeat the aggregate id names another
+    /// (a claim's `claim_id`).
+    #[error("field `{field}` is `{value}` but the command is sent to `{aggregate_id}`; they must be the same")]
+    IdMismatch {
+        /// Dotted path of the field (`Submit.claim_id`).
+        field: String,
+        /// What the field says.
+        value: String,
+        /// The aggregate id the command is sent to.
+        aggregate_id: String,
+    },
     /// Valid JSON whose content is wrong: unknown or missing field, wrong type, bad value.
     #[error("invalid field `{field}`: {message}")]
     Field {
@@ -61,6 +72,7 @@ impl ErrorCode for InputError {
             InputError::Syntax { .. } => "input.malformed_json",
             InputError::Field { .. } => "input.invalid_field",
             InputError::Value { .. } => "input.invalid_value",
+            InputError::IdMismatch { .. } => "input.id_mismatch",
         }
     }
 }
@@ -91,6 +103,14 @@ impl Localize for InputError {
                     translate_serde(message, lang)
                 )
             }
+            (
+                InputError::IdMismatch {
+                    field,
+                    value,
+                    aggregate_id,
+                },
+                Lang::Zh,
+            ) => format!("字段 `{field}` 为 `{value}`，与命令发往的编号 `{aggregate_id}` 不一致"),
             (InputError::Field { field, message }, Lang::Zh) => {
                 format!("字段 `{field}` 无效：{}", translate_serde(message, lang))
             }

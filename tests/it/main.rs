@@ -1,5 +1,7 @@
 //! bangfu's integration tests: one binary, one module per area, shared
 //! helpers in `support`.
 
+mod app;
+mod cli;
 mod store;
 mod support;
