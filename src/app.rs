@@ -306,6 +306,8 @@ where
     A: CaseAggregate,
     A::Error: ErrorCode,
 {
+    // The id first: a command for a malformed id is wrong whatever its body.
+    check_aggregate_id(aggregate_id)?;
     let body: A::Body = crate::input::parse_json(json)?;
     execute(engine, aggregate_id, Cmd { ctx, body }).await
 }

@@ -153,9 +153,31 @@ fn translate_serde(message: &str, lang: Lang) -> String {
         ),
         ("input is out of range", "日期超出范围"),
     ];
+    // Shapes whose remainder names fields or values (kept verbatim, with
+    // serde's ", expected" turned into Chinese); for the others the remainder
+    // is English prose and is dropped.
+    const KEEP_REST: &[&str] = &[
+        "unknown field",
+        "missing field",
+        "unknown variant",
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "duplicate field",
+    ];
     for (en, zh) in SHAPES {
         if let Some(rest) = message.strip_prefix(en) {
-            return format!("{zh}{rest}");
+            if KEEP_REST.contains(en) {
+                let rest = rest
+                    .replace(", expected one of", "，应为以下之一：")
+                    .replace(", expected", "，应为")
+                    .replace("floating point", "小数")
+                    .replace("integer", "整数")
+                    .replace("a string", "字符串")
+                    .replace("string", "字符串");
+                return format!("{zh}{rest}");
+            }
+            return zh.to_string();
         }
     }
     message.to_string()

@@ -40,7 +40,7 @@ pub fn resident_id(first17: &str) -> ResidentId {
 }
 
 /// The `n`th distinct valid resident ID (region 350102, born 1980-05-01, sequence `n`).
-/// Supports `n < 1000`; beyond that the birth day varies too.
+/// Distinct for `n < 336,000` (sequence, day and month vary).
 pub fn nth_resident_id(n: u32) -> ResidentId {
     let day = 1 + (n / 1000) % 28;
     let month = 1 + (n / 28_000) % 12;

@@ -3,5 +3,6 @@
 
 mod app;
 mod cli;
+mod demo;
 mod store;
 mod support;

@@ -57,6 +57,16 @@ pub enum ValueError {
     OutOfRange { what: &'static str },
 }
 
+fn expected_zh(expected: &str) -> &str {
+    match expected {
+        "letters, digits and . _ / -" => "字母、数字及 . _ / -",
+        "18 characters: 17 digits then a digit or X" => "18 位：17 位数字加 1 位数字或 X",
+        "12 to 19 digits" => "12 至 19 位数字",
+        "11 digits starting 13–19" => "以 13–19 开头的 11 位数字",
+        other => other,
+    }
+}
+
 fn what_zh(what: &str) -> &str {
     match what {
         "resident ID" => "身份证号",
@@ -101,7 +111,11 @@ impl Localize for ValueError {
             (ControlCharacter { what }, Lang::Zh) => format!("{}含有控制字符", what_zh(what)),
             (ControlCharacter { what }, Lang::En) => format!("{what} contains control characters"),
             (BadFormat { what, expected }, Lang::Zh) => {
-                format!("{}格式不正确（应为 {expected}）", what_zh(what))
+                format!(
+                    "{}格式不正确（应为{}）",
+                    what_zh(what),
+                    expected_zh(expected)
+                )
             }
             (BadFormat { what, expected }, Lang::En) => {
                 format!("{what} is malformed (expected {expected})")
