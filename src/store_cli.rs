@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{io_failure, ExitKind, Failure};
 use crate::store::copy::{copy, CopyError, CopyOptions, CopyOutcome};
-use crate::store::{redact_url, AnyStore, MAX_READ_PAGE};
+use crate::store::{redact_url, AnyStore, StoreUrl, MAX_READ_PAGE};
 
 /// The `store` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -66,6 +66,16 @@ async fn copy_command(
     lang: Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
+    // Opening a SQLite path creates it: a mistyped source would "copy" an
+    // empty store.
+    if let Ok(StoreUrl::Sqlite(path)) = StoreUrl::parse(from_url) {
+        if !path.exists() {
+            return Err(failure(match lang {
+                Lang::Zh => format!("源数据库不存在：{}", path.display()),
+                Lang::En => format!("the source database does not exist: {}", path.display()),
+            }));
+        }
+    }
     let from = open(from_url, lang).await?;
     let to = open(to_url, lang).await?;
     // indicatif hides itself when stderr is not a terminal.

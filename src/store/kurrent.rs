@@ -381,7 +381,10 @@ impl KurrentStore {
 
     /// Appends one stream's events, with the same contract as
     /// [`super::SqliteStore::append`] except that a snapshot conflict drops
-    /// the snapshot instead of the events (see the module docs).
+    /// the snapshot instead of the events (see the module docs). KurrentDB
+    /// reports one `$all` position per append, so every [`Appended`] of a
+    /// call carries that one: at or before each event's own position, which
+    /// is what a caller waiting for a projection needs.
     pub async fn append(
         &self,
         aggregate_type: &str,

@@ -216,9 +216,19 @@ fn throwaway_cluster(prefix: String) -> Result<Server, String> {
     let dir = std::env::temp_dir().join(format!("bangfu-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let started = start_cluster(&bin, root, &dir, prefix);
+    if started.is_err() {
+        // The watchdog was not started, so nothing else will remove it.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    started
+}
+
+/// initdb in `dir`, then the watchdog; the server's URLs once it is ready.
+fn start_cluster(bin: &Path, root: bool, dir: &Path, prefix: String) -> Result<Server, String> {
     if root {
         let (uid, gid) = postgres_user()?;
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid))
             .map_err(|e| format!("chown {}: {e}", dir.display()))?;
     }
     let data = dir.join("data");
@@ -237,7 +247,6 @@ fn throwaway_cluster(prefix: String) -> Result<Server, String> {
         .output()
         .map_err(|e| format!("cannot run initdb: {e}"))?;
     if !initdb.status.success() {
-        let _ = std::fs::remove_dir_all(&dir);
         return Err(format!(
             "initdb failed: {}",
             String::from_utf8_lossy(&initdb.stderr).trim()
@@ -287,7 +296,7 @@ rm -rf "{dir}""#,
         return Err(format!("PostgreSQL did not start: {}", log.trim()));
     }
     *WATCHDOG.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
-    let socket_dir = dir.clone();
+    let socket_dir = dir.to_path_buf();
     Ok(Server {
         admin_url: url_for(&socket_dir, "postgres"),
         url_of: Box::new(move |name| url_for(&socket_dir, name)),

@@ -450,7 +450,14 @@ async fn the_demo_writes_the_same_history_on_postgres_as_on_sqlite() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|e| json!([e["sequence"], e["event_type"], e["event_version"], e["payload"]]))
+                    .map(|e| {
+                        json!([
+                            e["sequence"],
+                            e["event_type"],
+                            e["event_version"],
+                            e["payload"]
+                        ])
+                    })
                     .collect()
             };
             assert_eq!(events(&sqlite), events(&pg.url), "{kind} {id}");

@@ -325,6 +325,16 @@ async fn the_cli_copies_to_postgres_and_exits_non_zero_on_a_broken_target() {
             .assert()
             .code(6);
     }
+    // A source that does not exist is not created and copied as empty.
+    let missing = dir.path().join("typo.db");
+    Command::cargo_bin("bangfu")
+        .unwrap()
+        .args(["store", "copy", "--from"])
+        .arg(format!("sqlite://{}", missing.display()))
+        .args(["--to", &pg.url])
+        .assert()
+        .code(1);
+    assert!(!missing.exists());
     // A URL bangfu does not know is a clear failure.
     Command::cargo_bin("bangfu")
         .unwrap()
