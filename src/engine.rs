@@ -83,7 +83,8 @@ pub struct Loaded<A> {
 }
 
 /// Runs commands for aggregate type `A`. One per aggregate type; share it
-/// (e.g. in an `Arc`) between tasks — commits are serialised by the store.
+/// (e.g. in an `Arc`) between tasks — the store refuses a second commit to a
+/// stream from the same version (optimistic concurrency).
 pub struct Engine<A: Aggregate> {
     loader: PersistedEventStore<AnyStore, A>,
     store: AnyStore,

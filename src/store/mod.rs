@@ -306,8 +306,8 @@ struct ChainRow {
     hash: String,
 }
 
-/// Recomputes hash chains from rows fed in stream and sequence order (the
-/// check the SQLite store does inline, shared by the server stores).
+/// Recomputes hash chains from rows fed in stream and sequence order; every
+/// store's `verify_chains` feeds it.
 #[derive(Default)]
 struct ChainVerifier {
     report: ChainReport,

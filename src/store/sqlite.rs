@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
 use super::{
-    Appended, ChainBreak, ChainProblem, ChainReport, Durability, LogPosition, ReservationConflict,
+    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogPosition, ReservationConflict,
     StoreError, StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
@@ -627,80 +627,21 @@ impl SqliteStore {
         // One statement is one read snapshot under WAL, so commits running
         // meanwhile cannot make a consistent chain look broken.
         let mut rows = query.fetch(&self.reader);
-        let mut report = ChainReport::default();
-        // (aggregate_type, aggregate_id, sequence, hash) of the previous row.
-        let mut previous: Option<(String, String, i64, String)> = None;
+        let mut verifier = ChainVerifier::default();
         while let Some(row) = rows.try_next().await? {
-            let aggregate_type: String = row.try_get("aggregate_type")?;
-            let aggregate_id: String = row.try_get("aggregate_id")?;
-            let sequence: i64 = row.try_get("sequence")?;
-            let prev_hash: String = row.try_get("prev_hash")?;
-            let hash: String = row.try_get("hash")?;
-            report.events += 1;
-
-            let same_stream = matches!(&previous,
-                Some((t, i, _, _)) if *t == aggregate_type && *i == aggregate_id);
-            let (expected_sequence, expected_prev) = match previous.take() {
-                Some((_, _, s, h)) if same_stream => (s + 1, h),
-                _ => {
-                    report.streams += 1;
-                    (1, GENESIS_HASH.to_string())
-                }
-            };
-            let at = |problem, expected: String, stored: String| ChainBreak {
-                aggregate_type: aggregate_type.clone(),
-                aggregate_id: aggregate_id.clone(),
-                sequence: u64::try_from(sequence).unwrap_or(0),
-                problem,
-                expected,
-                stored,
-            };
-            if sequence != expected_sequence {
-                report.record(at(
-                    ChainProblem::Sequence,
-                    expected_sequence.to_string(),
-                    sequence.to_string(),
-                ));
-            }
-            if prev_hash != expected_prev {
-                report.record(at(ChainProblem::PrevHash, expected_prev, prev_hash.clone()));
-            }
-            let payload: String = row.try_get("payload")?;
-            let metadata: String = row.try_get("metadata")?;
-            match (
-                serde_json::from_str::<Value>(&payload),
-                serde_json::from_str::<Value>(&metadata),
-            ) {
-                (Ok(payload), Ok(metadata)) => {
-                    let recomputed = event_hash(
-                        &prev_hash,
-                        &HashedEvent {
-                            aggregate_type: &aggregate_type,
-                            aggregate_id: &aggregate_id,
-                            sequence: u64::try_from(sequence).unwrap_or(0),
-                            event_type: &row.try_get::<String, _>("event_type")?,
-                            event_version: &row.try_get::<String, _>("event_version")?,
-                            payload: &payload,
-                            metadata: &metadata,
-                        },
-                    );
-                    if recomputed != hash {
-                        report.record(at(ChainProblem::Hash, recomputed, hash.clone()));
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    report.record(at(ChainProblem::Unreadable, "JSON".into(), e.to_string()));
-                }
-            }
-            previous = Some((aggregate_type, aggregate_id, sequence, hash));
+            verifier.check(ChainRow {
+                aggregate_type: row.try_get("aggregate_type")?,
+                aggregate_id: row.try_get("aggregate_id")?,
+                sequence: row.try_get("sequence")?,
+                event_type: row.try_get("event_type")?,
+                event_version: row.try_get("event_version")?,
+                payload: row.try_get("payload")?,
+                metadata: row.try_get("metadata")?,
+                prev_hash: row.try_get("prev_hash")?,
+                hash: row.try_get("hash")?,
+            });
         }
-        if !report.is_ok() {
-            tracing::warn!(
-                breaks = report.breaks.len() as u64 + report.breaks_omitted,
-                "hash chain verification found breaks"
-            );
-        }
-        Ok(report)
+        Ok(verifier.finish())
     }
 
     /// Streams the rows of `sql` (bound to `binds`) into a [`ReplayStream`]

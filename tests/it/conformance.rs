@@ -460,6 +460,26 @@ async fn empty_reads(f: Fixture) {
     }
 }
 
+/// A checkpoint is only meaningful on the store that issued it: SQLite's
+/// are `(0, position)`, and one with a transaction id (from PostgreSQL) is
+/// refused rather than silently misread.
+#[tokio::test]
+async fn sqlite_refuses_a_checkpoint_from_another_store() {
+    let f = Fixture::sqlite().await;
+    add(&f.engine(None), &f.id("a"), 3).await;
+    let page = f.store.read_all(LogPosition::at(1), 10).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.sequence).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(page[0].log_position, LogPosition::at(2));
+    let foreign = LogPosition {
+        commit: 745,
+        position: 1,
+    };
+    assert!(matches!(
+        f.store.read_all(foreign, 10).await,
+        Err(bangfu::store::StoreError::ForeignPosition(p)) if p == foreign
+    ));
+}
+
 // ---------------------------------------------------------------- the matrix
 
 macro_rules! conformance {
