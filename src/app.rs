@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::engine::{Committed, Engine, ExecError};
 use crate::input::InputError;
 use crate::services::StoreServices;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{AnyStore, SqliteStore, StoreError};
 
 /// Events between snapshots of a mutual-aid plan (its roster can hold tens of
 /// thousands of members; loading it must not replay every enrolment).
@@ -170,7 +170,7 @@ impl AggregateKind {
 /// The engine: a store and one [`Engine`] per aggregate type.
 pub struct App {
     /// The event store all engines share.
-    pub store: SqliteStore,
+    pub store: AnyStore,
     /// Hardship files.
     pub files: Engine<HardshipFile>,
     /// Mutual-aid plan periods (snapshotted).
@@ -188,8 +188,17 @@ impl App {
         Ok(App::on(store))
     }
 
-    /// Builds the engines on an open store.
-    pub fn on(store: SqliteStore) -> App {
+    /// Opens the store a URL names — `sqlite://PATH` (or a bare path),
+    /// `postgres://…`, `esdb://…`/`kurrentdb://…` — creating and migrating
+    /// its schema if needed.
+    pub async fn open_url(url: &str) -> Result<App, StoreError> {
+        let store = AnyStore::open(url, domain::reservations_of).await?;
+        Ok(App::on(store))
+    }
+
+    /// Builds the engines on an open store (any of bangfu's).
+    pub fn on(store: impl Into<AnyStore>) -> App {
+        let store: AnyStore = store.into();
         let plans = Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY));
         let services = Arc::new(StoreServices::new(store.clone()));
         let file_services: Arc<dyn HardshipFileServices> = services.clone();

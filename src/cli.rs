@@ -28,6 +28,10 @@ pub struct Cli {
     /// Embedded store: the SQLite database file (created on first use).
     #[arg(long, global = true, env = "BANGFU_DB", default_value = DEFAULT_DB_PATH)]
     pub db: PathBuf,
+    /// The store as a URL: sqlite://PATH, postgres://…, esdb://… or
+    /// kurrentdb://… (overrides --db).
+    #[arg(long, global = true, env = "BANGFU_STORE")]
+    pub store: Option<String>,
     /// Language of the output: zh (default) or en.
     #[arg(long, global = true, env = "BANGFU_LANG", default_value = "zh", value_parser = parse_lang)]
     pub lang: Lang,
@@ -101,6 +105,9 @@ pub enum Command {
     },
     /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
     Demo,
+    /// Move the event history between stores.
+    #[command(subcommand)]
+    Store(crate::store_cli::StoreCommand),
 }
 
 /// Exit statuses, stable for scripts.
@@ -167,10 +174,21 @@ impl Failure {
 pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     let lang = cli.lang;
     domain::i18n::set_default_lang(lang);
-    let app = App::open(&cli.db).await.map_err(|e| {
+    if let Command::Store(command) = cli.command {
+        return crate::store_cli::run(command, lang, out).await;
+    }
+    let opened = match &cli.store {
+        Some(url) => App::open_url(url).await,
+        None => App::open(&cli.db).await,
+    };
+    let app = opened.map_err(|e| {
+        let shown = match &cli.store {
+            Some(url) => crate::store::redact_url(url),
+            None => cli.db.display().to_string(),
+        };
         Failure::other(match lang {
-            Lang::Zh => format!("无法打开数据库 {}：{e}", cli.db.display()),
-            Lang::En => format!("cannot open the database {}: {e}", cli.db.display()),
+            Lang::Zh => format!("无法打开数据库 {shown}：{e}"),
+            Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
     let result = dispatch(&app, cli.command, lang, out).await;
@@ -246,6 +264,8 @@ async fn dispatch(
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
         Command::Demo => crate::demo::run(app, lang, out).await,
+        // Handled in `run` before a store is opened.
+        Command::Store(_) => Ok(()),
     }
 }
 

@@ -22,7 +22,7 @@
 //!
 //! So the engine keeps cqrs-es's loading (`PersistedEventStore::load_aggregate`:
 //! snapshot, remaining events, upcasters) and commits itself through
-//! [`SqliteStore::append`], snapshotting the handled aggregate as it is.
+//! [`AnyStore::append`], snapshotting the handled aggregate as it is.
 
 use std::collections::HashMap;
 
@@ -33,7 +33,7 @@ use cqrs_es::persist::{
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use domain::command::metadata_keys;
 
-use crate::store::{ReservationConflict, SqliteStore};
+use crate::store::{AnyStore, LogPosition, ReservationConflict};
 
 /// Why a command did not commit. Closed, so every caller maps every case.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,9 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<EventEnvelope<A>>,
     /// Global position of the last event written, `None` if there were none.
     pub last_position: Option<u64>,
+    /// Log position of the last event written (what a caller waits for a
+    /// projection to reach), `None` if there were none.
+    pub last_log_position: Option<LogPosition>,
 }
 
 /// An aggregate as currently stored.
@@ -80,10 +83,11 @@ pub struct Loaded<A> {
 }
 
 /// Runs commands for aggregate type `A`. One per aggregate type; share it
-/// (e.g. in an `Arc`) between tasks — commits are serialised by the store.
+/// (e.g. in an `Arc`) between tasks — the store refuses a second commit to a
+/// stream from the same version (optimistic concurrency).
 pub struct Engine<A: Aggregate> {
-    loader: PersistedEventStore<SqliteStore, A>,
-    store: SqliteStore,
+    loader: PersistedEventStore<AnyStore, A>,
+    store: AnyStore,
     services: A::Services,
     snapshot_every: Option<usize>,
 }
@@ -92,8 +96,13 @@ impl<A: Aggregate> Engine<A> {
     /// An engine on `store`. With `snapshot_every: Some(n)` the aggregate is
     /// snapshotted whenever its version crosses a multiple of `n`, and loaded
     /// from the snapshot plus later events; with `None` (or `Some(0)`) it is
-    /// always replayed from its events.
-    pub fn new(store: SqliteStore, services: A::Services, snapshot_every: Option<usize>) -> Self {
+    /// always replayed from its events. `store` is any of bangfu's stores.
+    pub fn new(
+        store: impl Into<AnyStore>,
+        services: A::Services,
+        snapshot_every: Option<usize>,
+    ) -> Self {
+        let store = store.into();
         let snapshot_every = snapshot_every.filter(|&n| n > 0);
         let loader = match snapshot_every {
             Some(n) => PersistedEventStore::new_snapshot_store(store.clone(), n),
@@ -117,7 +126,7 @@ impl<A: Aggregate> Engine<A> {
     }
 
     /// The store commits go to.
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &AnyStore {
         &self.store
     }
 
@@ -182,6 +191,7 @@ impl<A: Aggregate> Engine<A> {
                 version: loaded_version,
                 events: Vec::new(),
                 last_position: None,
+                last_log_position: None,
             });
         }
 
@@ -241,6 +251,7 @@ impl<A: Aggregate> Engine<A> {
             version,
             events: envelopes,
             last_position: appended.last().map(|a| a.position),
+            last_log_position: appended.last().map(|a| a.log_position),
         })
     }
 }

@@ -7,14 +7,17 @@
 //!
 //! - [`store`]: the event log, snapshots and reservations in one SQLite file
 //!   ([`store::SqliteStore`], a cqrs-es `PersistedEventRepository` built on
-//!   sqlite-es), with a per-stream hash chain an auditor can recompute.
+//!   sqlite-es), in PostgreSQL ([`store::PgStore`], on postgres-es) or in
+//!   KurrentDB ([`store::KurrentStore`]), chosen by URL ([`store::AnyStore`]),
+//!   with a per-stream hash chain an auditor can recompute.
 //! - [`engine`]: runs an aggregate's commands — load, handle, commit — and
 //!   returns what was committed or exactly why not ([`engine::ExecError`]).
 //! - [`app`]: one store, one engine per aggregate, the services; the generic
 //!   "run this JSON command" path.
 //! - [`services`]: the aggregates' `Services`, answered from the store.
 //! - [`input`]: JSON command bodies, parsed at the boundary.
-//! - [`cli`], [`demo`]: the command line and its demonstration scenario.
+//! - [`cli`], [`demo`]: the command line and its demonstration scenario;
+//!   [`store_cli`]: `bangfu store copy`.
 
 #![forbid(unsafe_code)]
 
@@ -25,3 +28,4 @@ pub mod engine;
 pub mod input;
 pub mod services;
 pub mod store;
+pub mod store_cli;

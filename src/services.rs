@@ -18,19 +18,20 @@ use domain::services::ServiceError;
 use domain::values::{Code, Fen, ResidentId};
 
 use crate::app::PLAN_SNAPSHOT_EVERY;
-use crate::store::SqliteStore;
+use crate::store::AnyStore;
 
 /// `Services` for every aggregate, over one store.
 pub struct StoreServices {
-    store: SqliteStore,
-    plans: PersistedEventStore<SqliteStore, MutualAidPlan>,
-    files: PersistedEventStore<SqliteStore, HardshipFile>,
-    claims: PersistedEventStore<SqliteStore, MutualAidClaim>,
+    store: AnyStore,
+    plans: PersistedEventStore<AnyStore, MutualAidPlan>,
+    files: PersistedEventStore<AnyStore, HardshipFile>,
+    claims: PersistedEventStore<AnyStore, MutualAidClaim>,
 }
 
 impl StoreServices {
-    /// Services reading `store`.
-    pub fn new(store: SqliteStore) -> Self {
+    /// Services reading `store` (any of bangfu's stores).
+    pub fn new(store: impl Into<AnyStore>) -> Self {
+        let store: AnyStore = store.into();
         StoreServices {
             plans: PersistedEventStore::new_snapshot_store(store.clone(), PLAN_SNAPSHOT_EVERY),
             files: PersistedEventStore::new_event_store(store.clone()),

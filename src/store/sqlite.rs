@@ -42,8 +42,8 @@ use uuid::Uuid;
 
 use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
 use super::{
-    Appended, ChainBreak, ChainProblem, ChainReport, Durability, ReservationConflict, StoreError,
-    StoredEvent,
+    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogPosition, ReservationConflict,
+    StoreError, StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
 /// Where the database lives unless told otherwise.
@@ -322,10 +322,12 @@ impl SqliteStore {
                     .await?;
             }
 
+            let position = to_u64(position)?;
             appended.push(Appended {
                 sequence: event.sequence,
-                position: to_u64(position)?,
+                position,
                 event_id,
+                log_position: LogPosition::at(position),
             });
             prev_hash = hash;
         }
@@ -448,6 +450,152 @@ impl SqliteStore {
         Ok(query.fetch_all(&self.reader).await?)
     }
 
+    /// Up to `limit` (at most [`MAX_READ_PAGE`]) events after `after`, in log
+    /// order: what a projector reads from its checkpoint. SQLite's log
+    /// positions are `(0, position)`; a position with another commit part
+    /// came from another store and is refused.
+    pub async fn read_log(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if after.commit != 0 {
+            return Err(StoreError::ForeignPosition(after));
+        }
+        let after =
+            i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
+        let limit = limit.min(MAX_READ_PAGE) as i64;
+        let rows = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                    event_version, payload, metadata, recorded_at, prev_hash, hash
+               FROM events
+              WHERE position > ?
+              ORDER BY position
+              LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    /// The newest event in log order, if any.
+    pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                    event_version, payload, metadata, recorded_at, prev_hash, hash
+               FROM events
+              ORDER BY position DESC
+              LIMIT 1",
+        )
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(stored_event).transpose()
+    }
+
+    /// Every stream's last sequence and hash, by aggregate type and id.
+    pub async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
+        // SQLite returns the bare `hash` of the row holding MAX(sequence).
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT aggregate_type, aggregate_id, MAX(sequence), hash
+               FROM events
+              GROUP BY aggregate_type, aggregate_id
+              ORDER BY aggregate_type, aggregate_id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(aggregate_type, aggregate_id, sequence, hash)| {
+                Ok(StreamHead {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence: u64::try_from(sequence)
+                        .map_err(|e| StoreError::Corrupt(format!("events.sequence: {e}")))?,
+                    hash,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts events exactly as another store holds them — event ids,
+    /// metadata, hashes — in one transaction, after the target's own
+    /// events (`store copy`). Each must continue its stream: the next
+    /// sequence, and `prev_hash` equal to the stream's current head hash;
+    /// anything else (a duplicate, a gap, a fork) refuses the whole batch.
+    /// Reservations are taken and released as the events declare. The
+    /// stored hashes are kept as they are: `verify_chains` afterwards tells
+    /// whether they are right.
+    pub async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut heads: HashMap<(String, String), (u64, String)> = HashMap::new();
+        for event in events {
+            let stream = (event.aggregate_type.clone(), event.aggregate_id.clone());
+            let head = match heads.get(&stream) {
+                Some(head) => head.clone(),
+                None => {
+                    let head: Option<(i64, String)> = sqlx::query_as(
+                        "SELECT sequence, hash FROM events
+                          WHERE aggregate_type = ? AND aggregate_id = ?
+                          ORDER BY sequence DESC LIMIT 1",
+                    )
+                    .bind(&event.aggregate_type)
+                    .bind(&event.aggregate_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match head {
+                        Some((sequence, hash)) => (
+                            u64::try_from(sequence).map_err(|e| {
+                                StoreError::Corrupt(format!("events.sequence: {e}"))
+                            })?,
+                            hash,
+                        ),
+                        None => (0, GENESIS_HASH.to_string()),
+                    }
+                }
+            };
+            super::check_continues(event, &head)?;
+            let metadata = serde_json::to_value(&event.metadata)
+                .map_err(|e| StoreError::Import(e.to_string()))?;
+            let position: i64 = sqlx::query_scalar(
+                "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                                     event_version, payload, metadata, recorded_at, prev_hash, hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 RETURNING position",
+            )
+            .bind(event.event_id.to_string())
+            .bind(&event.aggregate_type)
+            .bind(&event.aggregate_id)
+            .bind(event.sequence as i64)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(event.payload.to_string())
+            .bind(metadata.to_string())
+            .bind(&event.recorded_at)
+            .bind(&event.prev_hash)
+            .bind(&event.hash)
+            .fetch_one(&mut *tx)
+            .await?;
+            let declared =
+                (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
+                    .map_err(StoreError::Import)?;
+            for reservation in declared {
+                apply_reservation(
+                    &mut tx,
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    position,
+                    reservation,
+                )
+                .await
+                .map_err(|e| StoreError::Import(e.to_string()))?;
+            }
+            heads.insert(stream, (event.sequence as u64, event.hash.clone()));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Recomputes every stream's hash chain from the stored columns.
     pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.verify(None).await
@@ -479,80 +627,21 @@ impl SqliteStore {
         // One statement is one read snapshot under WAL, so commits running
         // meanwhile cannot make a consistent chain look broken.
         let mut rows = query.fetch(&self.reader);
-        let mut report = ChainReport::default();
-        // (aggregate_type, aggregate_id, sequence, hash) of the previous row.
-        let mut previous: Option<(String, String, i64, String)> = None;
+        let mut verifier = ChainVerifier::default();
         while let Some(row) = rows.try_next().await? {
-            let aggregate_type: String = row.try_get("aggregate_type")?;
-            let aggregate_id: String = row.try_get("aggregate_id")?;
-            let sequence: i64 = row.try_get("sequence")?;
-            let prev_hash: String = row.try_get("prev_hash")?;
-            let hash: String = row.try_get("hash")?;
-            report.events += 1;
-
-            let same_stream = matches!(&previous,
-                Some((t, i, _, _)) if *t == aggregate_type && *i == aggregate_id);
-            let (expected_sequence, expected_prev) = match previous.take() {
-                Some((_, _, s, h)) if same_stream => (s + 1, h),
-                _ => {
-                    report.streams += 1;
-                    (1, GENESIS_HASH.to_string())
-                }
-            };
-            let at = |problem, expected: String, stored: String| ChainBreak {
-                aggregate_type: aggregate_type.clone(),
-                aggregate_id: aggregate_id.clone(),
-                sequence: u64::try_from(sequence).unwrap_or(0),
-                problem,
-                expected,
-                stored,
-            };
-            if sequence != expected_sequence {
-                report.record(at(
-                    ChainProblem::Sequence,
-                    expected_sequence.to_string(),
-                    sequence.to_string(),
-                ));
-            }
-            if prev_hash != expected_prev {
-                report.record(at(ChainProblem::PrevHash, expected_prev, prev_hash.clone()));
-            }
-            let payload: String = row.try_get("payload")?;
-            let metadata: String = row.try_get("metadata")?;
-            match (
-                serde_json::from_str::<Value>(&payload),
-                serde_json::from_str::<Value>(&metadata),
-            ) {
-                (Ok(payload), Ok(metadata)) => {
-                    let recomputed = event_hash(
-                        &prev_hash,
-                        &HashedEvent {
-                            aggregate_type: &aggregate_type,
-                            aggregate_id: &aggregate_id,
-                            sequence: u64::try_from(sequence).unwrap_or(0),
-                            event_type: &row.try_get::<String, _>("event_type")?,
-                            event_version: &row.try_get::<String, _>("event_version")?,
-                            payload: &payload,
-                            metadata: &metadata,
-                        },
-                    );
-                    if recomputed != hash {
-                        report.record(at(ChainProblem::Hash, recomputed, hash.clone()));
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    report.record(at(ChainProblem::Unreadable, "JSON".into(), e.to_string()));
-                }
-            }
-            previous = Some((aggregate_type, aggregate_id, sequence, hash));
+            verifier.check(ChainRow {
+                aggregate_type: row.try_get("aggregate_type")?,
+                aggregate_id: row.try_get("aggregate_id")?,
+                sequence: row.try_get("sequence")?,
+                event_type: row.try_get("event_type")?,
+                event_version: row.try_get("event_version")?,
+                payload: row.try_get("payload")?,
+                metadata: row.try_get("metadata")?,
+                prev_hash: row.try_get("prev_hash")?,
+                hash: row.try_get("hash")?,
+            });
         }
-        if !report.is_ok() {
-            tracing::warn!(
-                breaks = report.breaks.len() as u64 + report.breaks_omitted,
-                "hash chain verification found breaks"
-            );
-        }
-        Ok(report)
+        Ok(verifier.finish())
     }
 
     /// Streams the rows of `sql` (bound to `binds`) into a [`ReplayStream`]
@@ -749,8 +838,10 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let event_id: String = row.try_get("event_id")?;
     let payload: String = row.try_get("payload")?;
     let metadata: String = row.try_get("metadata")?;
+    let position = u64::try_from(position).map_err(|e| corrupt("position", &e))?;
     Ok(StoredEvent {
-        position: u64::try_from(position).map_err(|e| corrupt("position", &e))?,
+        position,
+        log_position: LogPosition::at(position),
         event_id: Uuid::parse_str(&event_id).map_err(|e| corrupt("event_id", &e))?,
         aggregate_type: row.try_get("aggregate_type")?,
         aggregate_id: row.try_get("aggregate_id")?,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bangfu::app::{execute, AggregateKind, App, AppError};
 use bangfu::engine::Engine;
 use bangfu::services::StoreServices;
-use bangfu::store::{ReservationConflict, SqliteStore};
+use bangfu::store::{AnyStore, ReservationConflict};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::Aggregate;
@@ -112,7 +112,7 @@ fn refused<T: std::fmt::Debug>(result: Result<T, AppError>) -> &'static str {
 }
 
 /// Every event carries who, when and which command, and every chain verifies.
-async fn assert_attributed_and_chained(store: &SqliteStore) {
+async fn assert_attributed_and_chained(store: &AnyStore) {
     let mut seen = 0;
     for kind in AggregateKind::ALL {
         for id in store.streams(kind.aggregate_type()).await.unwrap() {

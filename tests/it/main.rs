@@ -2,7 +2,12 @@
 //! helpers in `support`.
 
 mod app;
+mod backends;
 mod cli;
+mod conformance;
 mod demo;
+mod pg;
+mod postgres;
 mod store;
+mod store_copy;
 mod support;
