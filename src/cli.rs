@@ -101,6 +101,11 @@ pub enum Command {
     },
     /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
     Demo,
+    /// Run the HTTP API (the main job): 127.0.0.1:8080 unless told otherwise.
+    Serve(crate::http::serve::ServeArgs),
+    /// Manage the API's users: add (prints a token once), list, revoke.
+    #[command(subcommand)]
+    Users(crate::users::UsersCommand),
 }
 
 /// Exit statuses, stable for scripts.
@@ -173,13 +178,15 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {}: {e}", cli.db.display()),
         })
     })?;
-    let result = dispatch(&app, cli.command, lang, out).await;
+    let app = std::sync::Arc::new(app);
+    let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
 }
 
 async fn dispatch(
-    app: &App,
+    app: &std::sync::Arc<App>,
+    db: &std::path::Path,
     command: Command,
     lang: Lang,
     out: &mut dyn std::io::Write,
@@ -246,6 +253,12 @@ async fn dispatch(
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
         Command::Demo => crate::demo::run(app, lang, out).await,
+        Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
+            .await
+            .map_err(Failure::other),
+        Command::Users(command) => crate::users::run_cli(db, command, lang, out)
+            .await
+            .map_err(Failure::other),
     }
 }
 

@@ -14,6 +14,9 @@
 //!   "run this JSON command" path.
 //! - [`services`]: the aggregates' `Services`, answered from the store.
 //! - [`input`]: JSON command bodies, parsed at the boundary.
+//! - [`http`]: `bangfu serve`, the HTTP API (axum): roles, idempotent
+//!   commands, problem+json errors, OpenAPI at `/openapi.json`.
+//! - [`users`]: the API's users, roles and hashed bearer tokens.
 //! - [`cli`], [`demo`]: the command line and its demonstration scenario.
 
 #![forbid(unsafe_code)]
@@ -22,6 +25,8 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod engine;
+pub mod http;
 pub mod input;
 pub mod services;
 pub mod store;
+pub mod users;
