@@ -42,7 +42,7 @@ use crate::engine::{Committed, Engine, ExecError};
 
 /// Times a command is retried after losing an optimistic-concurrency race,
 /// when the client did not ask for a version.
-const CONFLICT_RETRIES: usize = 3;
+const CONFLICT_RETRIES: usize = 5;
 
 /// The header that tells a replayed response from a fresh one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
