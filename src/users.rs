@@ -208,7 +208,8 @@ impl Users {
 
     /// Every user, oldest first (at most [`MAX_USERS_LISTED`]).
     pub async fn list(&self) -> Result<Vec<UserInfo>, UsersError> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        type Row = (String, String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT u.user_id, u.created_at, u.created_by, u.revoked_at,
                     (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.user_id)
                FROM users u ORDER BY u.created_at, u.user_id LIMIT ?",

@@ -56,8 +56,8 @@ pub struct Problem {
 pub struct ApiError {
     /// The status.
     pub status: StatusCode,
-    /// The problem document.
-    pub problem: Problem,
+    /// The problem document (boxed: errors travel in `Result`s, keep them small).
+    pub problem: Box<Problem>,
 }
 
 impl ApiError {
@@ -65,7 +65,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, lang: Lang, detail: String) -> ApiError {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 type_uri: format!("urn:bangfu:problem:{code}"),
                 title: status_title(status, lang).to_string(),
                 status: status.as_u16(),
@@ -73,7 +73,7 @@ impl ApiError {
                 code: code.to_string(),
                 field: None,
                 current_version: None,
-            },
+            }),
         }
     }
 

@@ -81,7 +81,8 @@ pub async fn lookup(
     user: &str,
     key: &str,
 ) -> Result<Option<KeyRow>, sqlx::Error> {
-    let row: Option<(String, String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+    type Row = (String, String, String, Option<i64>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT request_sha256, command_id, state, status, response
            FROM idempotency_keys WHERE user_id = ? AND idem_key = ?",
     )

@@ -804,8 +804,9 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    // (what, body, status, code, field named)
-    let corpus: Vec<(&str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    /// (what, body, status (0: any 4xx), code, field named)
+    type Case<'a> = (&'a str, Vec<u8>, u16, &'a str, Option<&'a str>);
+    let corpus: Vec<Case<'_>> = vec![
         (
             "malformed JSON",
             b"{\"OpenFile\": ".to_vec(),
@@ -1016,7 +1017,9 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
         );
     }
     // Bad values outside the body.
-    let headers_corpus: Vec<(&str, &str, Vec<(&str, &str)>, &str)> = vec![
+    /// (what, aggregate id in the path, headers, field named)
+    type HeaderCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let headers_corpus: Vec<HeaderCase<'_>> = vec![
         ("bad aggregate id", "bad%20id!", vec![], "aggregate_id"),
         (
             "bad If-Match",
@@ -1719,14 +1722,15 @@ async fn real_server_serves_commands_and_idempotency_survives_a_restart() {
 fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().expect("dir");
+    let log_path = dir.path().join("stderr.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bangfu"))
         .args(["--db"])
         .arg(dir.path().join("b.db"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("BANGFU_LANG")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
         .spawn()
         .expect("spawn bangfu serve");
     let stdout = child.stdout.take().expect("stdout");
@@ -1763,6 +1767,38 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
     let (status, _, me) = rt.block_on(http(addr, Method::GET, "/v1/me", &token, &[], Vec::new()));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["acting_role"], "admin");
+    // Requests carrying personal data: accepted, refused by a rule, refused as bad input.
+    let (status, _, user) = rt.block_on(http(
+        addr,
+        Method::POST,
+        "/v1/users",
+        &token,
+        &[],
+        json!({"user_id": "lin.xiaomei", "roles": ["caseworker"]})
+            .to_string()
+            .into_bytes(),
+    ));
+    assert_eq!(status, StatusCode::CREATED);
+    let caseworker = user["token"].as_str().expect("token").to_string();
+    let person = resident_id(131);
+    let mut bad = open_file(132);
+    bad["OpenFile"]["household"]["head"]["phone"] = json!(person.clone());
+    for (id, body, expected) in [
+        ("HF-LOG", open_file(131), StatusCode::OK),
+        ("HF-LOG-2", open_file(131), StatusCode::UNPROCESSABLE_ENTITY),
+        ("HF-LOG-3", bad, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let path = format!("/v1/hardship-files/{id}/commands");
+        let (status, _, _) = rt.block_on(http(
+            addr,
+            Method::POST,
+            &path,
+            &caseworker,
+            &[],
+            body.to_string().into_bytes(),
+        ));
+        assert_eq!(status, expected, "{id}");
+    }
     // SIGTERM: a graceful stop, exit status 0.
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -1780,4 +1816,56 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
     assert!(status.success(), "{status}");
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("已停止")), "{rest:?}");
+    // The request log: one line per response with its request id; no personal data.
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(log.contains("request_id="), "no request id in:\n{log}");
+    assert!(
+        log.contains("status=200") && log.contains("status=422"),
+        "no response logs:\n{log}"
+    );
+    assert!(log.contains("events committed"), "debug logs on:\n{log}");
+    for secret in [
+        person.as_str(),
+        "13905941234",
+        "陈建国",
+        caseworker.as_str(),
+        token.as_str(),
+    ] {
+        assert!(!log.contains(secret), "{secret} logged:\n{log}");
+    }
+}
+
+// ---- outages and logs ------------------------------------------------------
+
+#[tokio::test]
+async fn a_store_that_is_gone_answers_503_not_500() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    api.ok(&staff.caseworker, None, FILES, "HF-503", open_file(111))
+        .await;
+    api.state.app().store.close().await;
+    let r = api
+        .cmd(
+            &staff.caseworker,
+            None,
+            FILES,
+            "HF-503",
+            verification_visit(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "store.unavailable"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .get(&staff.auditor, None, "/v1/hardship-files/HF-503/events")
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        !r.body["detail"].as_str().unwrap_or("").contains("closed"),
+        "causes stay in the log"
+    );
+    assert_eq!(api.state.panics_caught(), 0);
 }
