@@ -108,6 +108,11 @@ pub enum Command {
     /// Move the event history between stores.
     #[command(subcommand)]
     Store(crate::store_cli::StoreCommand),
+    /// Run the HTTP API (the main job): 127.0.0.1:8080 unless told otherwise.
+    Serve(crate::http::serve::ServeArgs),
+    /// Manage the API's users: add (prints a token once), list, revoke.
+    #[command(subcommand)]
+    Users(crate::users::UsersCommand),
 }
 
 /// Exit statuses, stable for scripts.
@@ -191,13 +196,15 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
-    let result = dispatch(&app, cli.command, lang, out).await;
+    let app = std::sync::Arc::new(app);
+    let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
 }
 
 async fn dispatch(
-    app: &App,
+    app: &std::sync::Arc<App>,
+    db: &std::path::Path,
     command: Command,
     lang: Lang,
     out: &mut dyn std::io::Write,
@@ -266,6 +273,12 @@ async fn dispatch(
         Command::Demo => crate::demo::run(app, lang, out).await,
         // Handled in `run` before a store is opened.
         Command::Store(_) => Ok(()),
+        Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
+            .await
+            .map_err(Failure::other),
+        Command::Users(command) => crate::users::run_cli(db, command, lang, out)
+            .await
+            .map_err(Failure::other),
     }
 }
 

@@ -168,12 +168,29 @@ impl<A: Aggregate> Engine<A> {
         command: A::Command,
         metadata: HashMap<String, String>,
     ) -> Result<Committed<A>, ExecError<A::Error>> {
+        self.execute_expecting(aggregate_id, command, metadata, None)
+            .await
+    }
+
+    /// [`Engine::execute`], but only if the stream is at `expected_version`
+    /// when loaded (`If-Match` in the API): otherwise `Conflict`, nothing
+    /// handled. The commit's own optimistic check covers the time after the load.
+    pub async fn execute_expecting(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+        expected_version: Option<usize>,
+    ) -> Result<Committed<A>, ExecError<A::Error>> {
         let mut context = self
             .loader
             .load_aggregate(aggregate_id)
             .await
             .map_err(from_aggregate_error)?;
         let loaded_version = context.current_sequence;
+        if expected_version.is_some_and(|expected| expected != loaded_version) {
+            return Err(ExecError::Conflict);
+        }
 
         // `EventSink::write(event, self)` applies each event to the aggregate
         // as the handler writes it, so afterwards `context.aggregate` is the

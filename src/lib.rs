@@ -18,6 +18,9 @@
 //! - [`input`]: JSON command bodies, parsed at the boundary.
 //! - [`cli`], [`demo`]: the command line and its demonstration scenario;
 //!   [`store_cli`]: `bangfu store copy`.
+//! - [`http`]: `bangfu serve`, the HTTP API (axum): roles, idempotent
+//!   commands, problem+json errors, OpenAPI at `/openapi.json`.
+//! - [`users`]: the API's users, roles and hashed bearer tokens.
 
 #![forbid(unsafe_code)]
 
@@ -25,7 +28,9 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod engine;
+pub mod http;
 pub mod input;
 pub mod services;
 pub mod store;
 pub mod store_cli;
+pub mod users;

@@ -1,5 +1,6 @@
 //! The `bangfu` binary: parses the command line, sets up logging (to stderr,
-//! `RUST_LOG` to tune), and maps failures to exit statuses.
+//! `RUST_LOG` to tune; request logs by default under `serve`), and maps
+//! failures to exit statuses.
 
 use std::process::ExitCode;
 
@@ -7,14 +8,22 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = bangfu::cli::Cli::parse();
+    // The server logs each request (with its request id) by default; the
+    // one-shot commands only warnings.
+    let default_filter = match cli.command {
+        bangfu::cli::Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal; log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = bangfu::cli::Cli::parse();
     let lang = cli.lang;
     let mut stdout = std::io::stdout().lock();
     match bangfu::cli::run(cli, &mut stdout).await {

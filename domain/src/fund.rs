@@ -6,6 +6,7 @@ use crate::i18n::Lang;
 
 /// A fund that money is drawn from or paid into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Fund {
     /// 帮扶专项资金: special assistance funds.

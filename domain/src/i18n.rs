@@ -54,12 +54,37 @@ pub fn set_default_lang(lang: Lang) {
     );
 }
 
-/// The process-wide default language.
+thread_local! {
+    /// A language set for the duration of one synchronous call on this thread
+    /// ([`with_lang`]); overrides the process-wide default.
+    static SCOPED_LANG: std::cell::Cell<Option<Lang>> = const { std::cell::Cell::new(None) };
+}
+
+/// The language for text that only `Display` can carry: the one set by an
+/// enclosing [`with_lang`] on this thread, else the process-wide default.
 pub fn default_lang() -> Lang {
+    if let Some(lang) = SCOPED_LANG.with(std::cell::Cell::get) {
+        return lang;
+    }
     match DEFAULT_LANG.load(Ordering::Relaxed) {
         1 => Lang::En,
         _ => Lang::Zh,
     }
+}
+
+/// Runs `f` with [`default_lang`] answering `lang` on this thread. A server
+/// parses each request's body inside this, so value errors that surface inside
+/// serde's messages read in that request's language. `f` must not yield to
+/// other tasks (keep it synchronous): the setting is per thread.
+pub fn with_lang<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Lang>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCOPED_LANG.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(SCOPED_LANG.with(|c| c.replace(Some(lang))));
+    f()
 }
 
 /// Something that can be told to a person in their language.

@@ -18,6 +18,8 @@ const ALLOWED_DIRECT: &[&str] = &[
     "serde",
     "serde_json",
     "thiserror",
+    // Optional (feature `openapi`): derives schema descriptions, does no I/O.
+    "utoipa",
     "uuid",
 ];
 

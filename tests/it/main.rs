@@ -6,6 +6,7 @@ mod backends;
 mod cli;
 mod conformance;
 mod demo;
+mod http;
 mod pg;
 mod postgres;
 mod store;

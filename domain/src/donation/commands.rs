@@ -26,6 +26,7 @@ pub const YEARS: std::ops::RangeInclusive<u16> = 2000..=2100;
 
 /// A command to a [`super::DonationCampaign`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub enum DonationCampaignCommand {
     /// 发起活动: the notice is issued; units may start collecting.
@@ -102,6 +103,7 @@ pub enum DonationCampaignCommand {
 
 /// A unit asked to take part (机关、企事业单位).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ParticipatingUnit {
     /// The unit's id, unique within the campaign.
@@ -114,6 +116,7 @@ pub struct ParticipatingUnit {
 
 /// What the money of a campaign is for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Purpose {
     /// 帮扶资金: into the fund that pays hardship aid.
@@ -146,6 +149,7 @@ impl Purpose {
 
 /// How a donation came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// 现金.
@@ -181,6 +185,7 @@ impl Channel {
 
 /// Where allocated money goes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AllocationTarget {
     /// A measure in a hardship file's assistance plan (帮扶措施).

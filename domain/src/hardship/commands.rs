@@ -33,6 +33,7 @@ pub const MIN_BIRTH_YEAR: u16 = 1900;
 
 /// Everything that can be asked of a hardship file.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub enum HardshipFileCommand {
     /// 建档: open a file for a household. Only on a new file.
@@ -150,6 +151,7 @@ pub enum HardshipFileCommand {
 
 /// A household (户) as recorded on its file.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Household {
     /// 户主.
@@ -166,6 +168,7 @@ pub struct Household {
 
 /// The head of household (户主), a union member.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeadOfHousehold {
     /// 姓名.
@@ -186,6 +189,7 @@ pub struct HeadOfHousehold {
 
 /// A household member other than the head.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdMember {
     /// 姓名.
@@ -217,6 +221,7 @@ macro_rules! labelled_enum {
     ) => {
         $(#[$doc])*
         #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $( $(#[$vdoc])* $variant ),+
@@ -389,6 +394,7 @@ labelled_enum!(
 
 /// Cash handed over at a visit against an approved cash grant (慰问金现场发放).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CashHandover {
     /// The approved, unpaid cash grant paid out.
@@ -401,6 +407,7 @@ pub struct CashHandover {
 
 /// The result of verification (核实).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum VerificationOutcome {
     /// The household qualifies.
@@ -417,6 +424,7 @@ pub enum VerificationOutcome {
 
 /// One measure of an assistance plan, as adopted or revised.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MeasureSpec {
     /// Caller-chosen id, unique within the plan.
@@ -435,6 +443,7 @@ pub struct MeasureSpec {
 
 /// Who receives a grant, and how.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Payee {
     /// Paid by the bank to a card.
@@ -460,6 +469,7 @@ impl Payee {
 
 /// Why a file is closed (结档原因).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClosureReason {
     /// 解困脱困.

@@ -31,6 +31,7 @@ pub const MAX_TIERS: usize = 20;
 /// (inclusive) up to the next tier's `from_fen` (exclusive; the last tier is
 /// open-ended), the subsidy is `amount_fen` before uplifts.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Lower bound of net self-paid cost, inclusive.
@@ -48,6 +49,7 @@ impl Tier {
 
 /// The subsidy rules of one plan period, identified by `version`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Stable identifier of these terms (e.g. `putian-07-v1`), recorded by every assessment.
@@ -222,6 +224,7 @@ impl Policy {
 /// Why a claim is refused (or assessed ineligible). Closed; the snake_case
 /// names are stable and stored in events.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// 未达起付线: net self-paid cost below the threshold.

@@ -6,6 +6,8 @@
 
 mod ids;
 mod money;
+#[cfg(feature = "openapi")]
+mod schema;
 mod text;
 
 pub use ids::{BankCard, MobileNumber, ResidentId};

@@ -14,6 +14,7 @@ pub const MAX_APPEALS: u32 = 2;
 
 /// Commands of [`super::MutualAidClaim`].
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub enum MutualAidClaimCommand {
     /// Submits a claim for one hospital stay. Only on a new aggregate.

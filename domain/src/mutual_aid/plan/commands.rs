@@ -13,6 +13,7 @@ pub const MAX_ROSTER: usize = 20_000;
 
 /// Commands of [`super::MutualAidPlan`].
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub enum MutualAidPlanCommand {
     /// Opens the plan period with its policy. Only on a new aggregate.
@@ -64,6 +65,7 @@ pub enum MutualAidPlanCommand {
 
 /// One member on a unit's roster.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Enrolee {
     /// 身份证号.
@@ -76,6 +78,7 @@ pub struct Enrolee {
 
 /// Who paid a unit's contribution. Free cover for gig workers is paid by a sponsor.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Payer {
     /// The unit itself.

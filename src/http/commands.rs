@@ -1,0 +1,648 @@
+//! `POST /v1/{aggregates}/{id}/commands`: every command of every aggregate.
+//!
+//! The body is the CLI's (`{"OpenFile": {...}}`), parsed by the same
+//! `input::parse_json`, so the API and the CLI accept and refuse exactly the
+//! same input and name the same field. The order of checks is fixed so that
+//! nothing a client sends can write anything it should not:
+//!
+//! 1. token → 401; role header → 400/403; aggregate id → 400;
+//! 2. the role may send this command (named by the body's single key) → 403;
+//! 3. the body parses → 400 (not JSON) / 422 (a field, named) / 413 (size);
+//! 4. `If-Match`, `Idempotency-Key`, `X-Correlation-Id` are well-formed → 400;
+//! 5. the command runs in a task of its own, so a client that disconnects or
+//!    times out cannot cut it between commit and recording its outcome.
+//!
+//! The command runs as the authenticated user in the request's role: every
+//! event records both. A version conflict without `If-Match` is retried (the
+//! client did not ask for a version); with it, it is the client's 409.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use cqrs_es::DomainEvent;
+use domain::command::{metadata_keys, Actor, Cmd, CommandContext};
+use domain::donation::{DonationCampaign, DonationCampaignCommand};
+use domain::hardship::{HardshipFile, HardshipFileCommand};
+use domain::i18n::{ErrorCode, Lang};
+use domain::mutual_aid::{
+    MutualAidClaim, MutualAidClaimCommand, MutualAidPlan, MutualAidPlanCommand,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::{ApiError, Problem, PROBLEM_JSON};
+use super::{idempotency, permissions, ApiState, Caller};
+use crate::app::{check_aggregate_id, App, AppError, CaseAggregate};
+use crate::engine::{Committed, Engine, ExecError};
+
+/// Times a command is retried after losing an optimistic-concurrency race,
+/// when the client did not ask for a version.
+const CONFLICT_RETRIES: usize = 5;
+
+/// The header that tells a replayed response from a fresh one.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// What a command committed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommandOutcome {
+    /// `hardship_file`, `mutual_aid_plan`, `mutual_aid_claim`, `donation_campaign`.
+    pub aggregate_type: String,
+    /// The aggregate.
+    pub aggregate_id: String,
+    /// Its version after the command (also the `ETag`).
+    pub version: usize,
+    /// Global position of the last event written.
+    pub last_position: Option<u64>,
+    /// The command's id, recorded in each event's metadata.
+    pub command_id: Uuid,
+    /// The events written, oldest first.
+    pub events: Vec<CommittedEvent>,
+}
+
+/// One event a command wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommittedEvent {
+    /// Its sequence in the stream.
+    pub sequence: usize,
+    /// Stable event type name (`FileOpened`).
+    pub event_type: String,
+    /// The event's id.
+    pub event_id: Option<String>,
+    /// Its name for people, in the request's language.
+    pub label: String,
+    /// A one-line summary, personal data masked.
+    pub summary: String,
+}
+
+/// An aggregate the API serves: where its engine is, how its routes are named.
+pub trait Served: CaseAggregate<Body: Clone + Sync, Error: Send + Sync>
+where
+    Self::Error: ErrorCode,
+{
+    /// The path segment (`hardship-files`).
+    const PLURAL: &'static str;
+    /// This aggregate's engine in the app.
+    fn engine(app: &App) -> &Engine<Self>;
+}
+
+impl Served for HardshipFile {
+    const PLURAL: &'static str = "hardship-files";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.files
+    }
+}
+impl Served for MutualAidPlan {
+    const PLURAL: &'static str = "mutual-aid-plans";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.plans
+    }
+}
+impl Served for MutualAidClaim {
+    const PLURAL: &'static str = "mutual-aid-claims";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.claims
+    }
+}
+impl Served for DonationCampaign {
+    const PLURAL: &'static str = "donation-campaigns";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.campaigns
+    }
+}
+
+macro_rules! command_route {
+    ($name:ident, $agg:ty, $body:ty, $path:tt, $tag:tt, $summary:tt) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = $tag,
+            summary = $summary,
+            description = "Body: one command, named by its single key (`{\"CommandName\": {...}}`), \
+as the CLI's `bangfu run` takes it. Which role may send which command: see the permission matrix.",
+            request_body(content = $body, content_type = "application/json"),
+            params(
+                ("id" = String, Path, description = "Aggregate id: 1–64 of A–Z a–z 0–9 . _ / -"),
+                ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters; a retry with the same key returns the first response and applies nothing twice"),
+                ("If-Match" = Option<String>, Header, description = "Expected current version (as in ETag); 409 with current_version when stale"),
+                ("X-Bangfu-Role" = Option<String>, Header, description = "Role to act in, when the user holds several"),
+                ("X-Correlation-Id" = Option<String>, Header, description = "UUID tying this command to others"),
+                ("Accept-Language" = Option<String>, Header, description = "zh (default) or en"),
+            ),
+            responses(
+                (status = 200, description = "Committed (or replayed: header Idempotent-Replayed)", body = CommandOutcome),
+                (status = 400, description = "Malformed JSON, bad header or id", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "The role may not send this command", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Version conflict (current_version), key held by another aggregate, idempotency key reused", body = Problem, content_type = "application/problem+json"),
+                (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Invalid field (named), or refused by a business rule (code)", body = Problem, content_type = "application/problem+json"),
+                (status = 503, description = "Store unavailable", body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        async fn $name(
+            State(state): State<ApiState>,
+            caller: Caller,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            body: Body,
+        ) -> Response {
+            match handle::<$agg>(state, caller, id, headers, body).await {
+                Ok(response) => response,
+                Err(error) => error.into_response(),
+            }
+        }
+    };
+}
+
+command_route!(
+    file_command,
+    HardshipFile,
+    HardshipFileCommand,
+    "/v1/hardship-files/{id}/commands",
+    "hardship-files",
+    "对困难职工档案执行命令 Run a hardship-file command"
+);
+command_route!(
+    plan_command,
+    MutualAidPlan,
+    MutualAidPlanCommand,
+    "/v1/mutual-aid-plans/{id}/commands",
+    "mutual-aid-plans",
+    "对医疗互助期执行命令 Run a mutual-aid plan command"
+);
+command_route!(
+    claim_command,
+    MutualAidClaim,
+    MutualAidClaimCommand,
+    "/v1/mutual-aid-claims/{id}/commands",
+    "mutual-aid-claims",
+    "对医疗互助补助申请执行命令 Run a mutual-aid claim command"
+);
+command_route!(
+    campaign_command,
+    DonationCampaign,
+    DonationCampaignCommand,
+    "/v1/donation-campaigns/{id}/commands",
+    "donation-campaigns",
+    "对一日捐活动执行命令 Run a donation-campaign command"
+);
+
+/// The command routes.
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(file_command))
+        .routes(routes!(plan_command))
+        .routes(routes!(claim_command))
+        .routes(routes!(campaign_command))
+}
+
+/// Reads a body of at most `max` bytes; 413 beyond.
+pub(crate) async fn read_body(body: Body, max: usize, lang: Lang) -> Result<Vec<u8>, ApiError> {
+    axum::body::to_bytes(body, max)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "input.too_large",
+                lang,
+                match lang {
+                    Lang::Zh => format!("请求内容超过上限 {max} 字节"),
+                    Lang::En => format!("the request body exceeds the limit of {max} bytes"),
+                },
+            )
+        })
+}
+
+/// The command's name: the body's single top-level key, if it has exactly one.
+fn command_name(bytes: &[u8]) -> Option<String> {
+    let map: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        serde_json::from_slice(bytes).ok()?;
+    let mut keys = map.into_keys();
+    match (keys.next(), keys.next()) {
+        (Some(name), None) => Some(name),
+        _ => None,
+    }
+}
+
+/// `If-Match: 3`, `"3"` or `W/"3"` → 3.
+fn expected_version(headers: &HeaderMap, lang: Lang) -> Result<Option<usize>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_value(
+                "If-Match",
+                lang,
+                "If-Match 须为案卷版本号（如 3）",
+                "If-Match must be the aggregate's version (e.g. 3)",
+            )
+        })
+}
+
+fn correlation_id(headers: &HeaderMap, lang: Lang) -> Result<Option<Uuid>, ApiError> {
+    let Some(value) = headers.get("x-correlation-id") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_value(
+                "X-Correlation-Id",
+                lang,
+                "X-Correlation-Id 须为 UUID",
+                "X-Correlation-Id must be a UUID",
+            )
+        })
+}
+
+/// Everything a command needs once the request has been checked.
+struct Job<A: Served>
+where
+    A::Error: ErrorCode,
+{
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    body: A::Body,
+    expected: Option<usize>,
+    correlation: Option<Uuid>,
+    /// The idempotency key and the request's fingerprint.
+    key: Option<(String, [u8; 32])>,
+}
+
+async fn handle<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    let what = |name: &str| format!("{} {name}", A::KIND.cli_name());
+    if !permissions::writes_any(caller.role, A::KIND) {
+        return Err(ApiError::forbidden(lang, caller.role, &what("*")));
+    }
+    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
+    let bytes = read_body(body, state.limits().max_body_bytes, lang).await?;
+    if let Some(name) = command_name(&bytes) {
+        caller.require(permissions::Action::Command(A::KIND, &name), &what(&name))?;
+    }
+    let parsed: A::Body = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
+        .map_err(|e| ApiError::input(&e, lang))?;
+    let expected = expected_version(&headers, lang)?;
+    let correlation = correlation_id(&headers, lang)?;
+    let key = idempotency::key_of(&headers, lang)?.map(|key| {
+        let fingerprint = idempotency::fingerprint(&[
+            A::TYPE.as_bytes(),
+            id.as_bytes(),
+            caller.role.as_str().as_bytes(),
+            expected
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+            &bytes,
+        ]);
+        (key, fingerprint)
+    });
+    let job = Job::<A> {
+        state: state.clone(),
+        caller,
+        id,
+        body: parsed,
+        expected,
+        correlation,
+        key,
+    };
+    // Run to completion whatever happens to this request.
+    match state.tasks().spawn(job.run()).await {
+        Ok(response) => Ok(response),
+        Err(join) => {
+            if join.is_panic() {
+                state
+                    .inner
+                    .panics
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!("a command task panicked");
+            }
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "http.internal",
+                lang,
+                lang.pick(
+                    "服务器内部错误，命令未完成",
+                    "internal error; the command did not complete",
+                )
+                .to_string(),
+            ))
+        }
+    }
+}
+
+/// A finished command: status and JSON body, and whether an idempotency key
+/// keeps it for replay.
+struct Outcome {
+    status: StatusCode,
+    body: String,
+    version: Option<usize>,
+    keep: bool,
+}
+
+impl Outcome {
+    fn committed(outcome: &CommandOutcome) -> Outcome {
+        Outcome {
+            status: StatusCode::OK,
+            body: serde_json::to_string(outcome).unwrap_or_default(),
+            version: Some(outcome.version),
+            keep: true,
+        }
+    }
+
+    fn failed(error: &ApiError) -> Outcome {
+        let status = error.status;
+        Outcome {
+            status,
+            body: serde_json::to_string(&error.problem).unwrap_or_default(),
+            version: None,
+            // A business rule's refusal is this command's outcome; a conflict
+            // or an outage is not, and a retry should run it again.
+            keep: status == StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn into_response(self, replayed: bool) -> Response {
+        let content_type = if self.status.is_success() {
+            "application/json"
+        } else {
+            PROBLEM_JSON
+        };
+        let mut response = (self.status, self.body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(version) = self.version {
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+                headers.insert(header::ETAG, etag);
+            }
+        }
+        if replayed {
+            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+impl<A: Served> Job<A>
+where
+    A::Error: ErrorCode,
+{
+    async fn run(self) -> Response {
+        let lang = self.caller.lang;
+        let Some((key, fingerprint)) = self.key.clone() else {
+            return self.execute(Uuid::now_v7()).await.into_response(false);
+        };
+        let user = self.caller.user.id.as_str().to_string();
+        let lock_id = idempotency::fingerprint(&[user.as_bytes(), key.as_bytes()]);
+        let _guard = self.state.key_lock(&lock_id).lock().await;
+        let pool = self.state.users().pool().clone();
+        let request_sha256 = hex::encode(fingerprint);
+        let unavailable = |e: sqlx::Error| ApiError::unavailable(lang, &e).into_response();
+
+        let row = match idempotency::lookup(&pool, &user, &key).await {
+            Ok(row) => row,
+            Err(e) => return unavailable(e),
+        };
+        let command_id = match row {
+            Some(row) if row.request_sha256 != request_sha256 => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency.key_reused",
+                    lang,
+                    lang.pick(
+                        "该 Idempotency-Key 已用于另一个请求（内容不同）；新请求请使用新的键",
+                        "this Idempotency-Key was used for a different request; use a new key for a new request",
+                    )
+                    .to_string(),
+                )
+                .with_field("Idempotency-Key")
+                .into_response();
+            }
+            Some(row) if row.done => {
+                let status = row
+                    .status
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .unwrap_or(StatusCode::OK);
+                let body = row.response.unwrap_or_default();
+                let version = serde_json::from_str::<CommandOutcome>(&body)
+                    .ok()
+                    .map(|o| o.version);
+                return Outcome {
+                    status,
+                    body,
+                    version,
+                    keep: true,
+                }
+                .into_response(true);
+            }
+            Some(row) => {
+                // Left pending by a process that stopped mid-command.
+                match self.recover(row.command_id).await {
+                    Ok(Some(outcome)) => {
+                        let outcome = Outcome::committed(&outcome);
+                        if let Err(e) = idempotency::complete(
+                            &pool,
+                            &user,
+                            &key,
+                            outcome.status.as_u16(),
+                            &outcome.body,
+                        )
+                        .await
+                        {
+                            return unavailable(e);
+                        }
+                        return outcome.into_response(true);
+                    }
+                    Ok(None) => row.command_id,
+                    Err(error) => return error.into_response(),
+                }
+            }
+            None => {
+                let command_id = Uuid::now_v7();
+                match idempotency::reserve(
+                    &pool,
+                    &user,
+                    &key,
+                    &request_sha256,
+                    command_id,
+                    (A::TYPE, &self.id),
+                )
+                .await
+                {
+                    Ok(true) => command_id,
+                    Ok(false) => {
+                        // Another process took the key between lookup and insert.
+                        return ApiError::new(
+                            StatusCode::CONFLICT,
+                            "idempotency.in_progress",
+                            lang,
+                            lang.pick(
+                                "使用该 Idempotency-Key 的请求正在处理，请稍后重试",
+                                "a request with this Idempotency-Key is in progress; retry shortly",
+                            )
+                            .to_string(),
+                        )
+                        .with_field("Idempotency-Key")
+                        .into_response();
+                    }
+                    Err(e) => return unavailable(e),
+                }
+            }
+        };
+
+        let outcome = self.execute(command_id).await;
+        let stored = if outcome.keep {
+            idempotency::complete(&pool, &user, &key, outcome.status.as_u16(), &outcome.body).await
+        } else {
+            idempotency::release(&pool, &user, &key).await
+        };
+        if let Err(e) = stored {
+            // The command's outcome stands; a retry resolves the pending row
+            // from the event log.
+            tracing::warn!(error = %e, "could not record the idempotency outcome");
+        }
+        outcome.into_response(false)
+    }
+
+    /// The events a pending key's command wrote, as its outcome, if it wrote any.
+    async fn recover(&self, command_id: Uuid) -> Result<Option<CommandOutcome>, ApiError> {
+        let lang = self.caller.lang;
+        let history = self
+            .state
+            .app()
+            .store
+            .history(A::TYPE, &self.id)
+            .await
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let command_id_text = command_id.to_string();
+        let mine: Vec<_> = history
+            .iter()
+            .filter(|e| e.metadata.get(metadata_keys::COMMAND_ID) == Some(&command_id_text))
+            .collect();
+        let Some(last) = mine.last() else {
+            return Ok(None);
+        };
+        Ok(Some(CommandOutcome {
+            aggregate_type: A::TYPE.to_string(),
+            aggregate_id: self.id.clone(),
+            version: last.sequence,
+            last_position: Some(last.position),
+            command_id,
+            events: mine
+                .iter()
+                .map(|e| {
+                    let (label, summary) =
+                        match serde_json::from_value::<A::Event>(e.payload.clone()) {
+                            Ok(ev) => (
+                                A::event_label(&ev, lang).to_string(),
+                                A::event_describe(&ev, lang),
+                            ),
+                            Err(_) => (e.event_type.clone(), String::new()),
+                        };
+                    CommittedEvent {
+                        sequence: e.sequence,
+                        event_type: e.event_type.clone(),
+                        event_id: Some(e.event_id.to_string()),
+                        label,
+                        summary,
+                    }
+                })
+                .collect(),
+        }))
+    }
+
+    async fn execute(&self, command_id: Uuid) -> Outcome {
+        let lang = self.caller.lang;
+        let ctx = CommandContext {
+            actor: Actor {
+                id: self.caller.user.id.clone(),
+                role: self.caller.role,
+            },
+            recorded_at: Utc::now(),
+            command_id,
+            correlation_id: self.correlation.unwrap_or(command_id),
+        };
+        let engine = A::engine(self.state.app());
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            let command = Cmd {
+                ctx: ctx.clone(),
+                body: self.body.clone(),
+            };
+            match engine
+                .execute_expecting(&self.id, command, ctx.metadata(), self.expected)
+                .await
+            {
+                Err(ExecError::Conflict)
+                    if self.expected.is_none() && attempt <= CONFLICT_RETRIES =>
+                {
+                    continue
+                }
+                other => break other,
+            }
+        };
+        match result {
+            Ok(committed) => Outcome::committed(&outcome_of::<A>(&committed, command_id, lang)),
+            Err(ExecError::Conflict) => {
+                let error = ApiError::app(&AppError::Conflict, lang);
+                let error = match engine.load(&self.id).await {
+                    Ok(loaded) => error.with_version(loaded.version),
+                    Err(_) => error,
+                };
+                Outcome::failed(&error)
+            }
+            Err(e) => Outcome::failed(&ApiError::app(&AppError::from(e), lang)),
+        }
+    }
+}
+
+fn outcome_of<A: Served>(committed: &Committed<A>, command_id: Uuid, lang: Lang) -> CommandOutcome
+where
+    A::Error: ErrorCode,
+{
+    CommandOutcome {
+        aggregate_type: A::TYPE.to_string(),
+        aggregate_id: committed.aggregate_id.clone(),
+        version: committed.version,
+        last_position: committed.last_position,
+        command_id,
+        events: committed
+            .events
+            .iter()
+            .map(|e| CommittedEvent {
+                sequence: e.sequence,
+                event_type: e.payload.event_type(),
+                event_id: e.metadata.get(metadata_keys::EVENT_ID).cloned(),
+                label: A::event_label(&e.payload, lang).to_string(),
+                summary: A::event_describe(&e.payload, lang),
+            })
+            .collect(),
+    }
+}

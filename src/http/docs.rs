@@ -1,0 +1,308 @@
+//! `/docs`: the API document as one readable HTML page, rendered on the
+//! server from the same OpenAPI document `/openapi.json` serves (so the two
+//! cannot disagree) plus the permission matrix from [`super::permissions`].
+//!
+//! No script and nothing fetched from elsewhere: the machines bangfu runs on
+//! may have no internet, and a page that works from a file is easy to audit.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::permissions;
+use crate::users::ROLES;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn schema_name(reference: &str) -> &str {
+    reference.rsplit('/').next().unwrap_or(reference)
+}
+
+/// A one-line description of a schema's type, linking named schemas.
+fn type_of(schema: &Value) -> String {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = schema_name(r);
+        return format!("<a href=\"#schema-{0}\">{0}</a>", esc(name));
+    }
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        if let Some(items) = schema.get(combinator).and_then(Value::as_array) {
+            let parts: Vec<String> = items.iter().map(type_of).collect();
+            return parts.join(" | ");
+        }
+    }
+    let ty = match schema.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => String::new(),
+    };
+    if ty.contains("array") {
+        if let Some(items) = schema.get("items") {
+            return format!("[{}]", type_of(items));
+        }
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> = values
+            .iter()
+            .map(|v| format!("<code>{}</code>", esc(&v.to_string())))
+            .collect();
+        return names.join(" | ");
+    }
+    let mut out = esc(&ty);
+    if let Some(f) = schema.get("format").and_then(Value::as_str) {
+        let _ = write!(out, " ({})", esc(f));
+    }
+    out
+}
+
+fn limits_of(schema: &Value) -> String {
+    let mut parts = Vec::new();
+    for (key, label) in [
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("minimum", "≥"),
+        ("maximum", "≤"),
+        ("pattern", "pattern"),
+    ] {
+        if let Some(v) = schema.get(key) {
+            parts.push(format!("{label} {}", esc(&v.to_string())));
+        }
+    }
+    parts.join(", ")
+}
+
+fn properties_table(out: &mut String, schema: &Value) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.push_str(
+        "<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>",
+    );
+    for (name, prop) in props {
+        let description = prop
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let limits = limits_of(prop);
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            esc(name),
+            type_of(prop),
+            if required.contains(&name.as_str()) {
+                "✓"
+            } else {
+                ""
+            },
+            esc(description),
+            if limits.is_empty() {
+                String::new()
+            } else {
+                format!(" <small>({limits})</small>")
+            }
+        );
+    }
+    out.push_str("</table>");
+}
+
+fn render_schema(out: &mut String, name: &str, schema: &Value) {
+    let _ = write!(out, "<section id=\"schema-{0}\"><h3>{0}</h3>", esc(name));
+    if let Some(d) = schema.get("description").and_then(Value::as_str) {
+        let _ = write!(out, "<p>{}</p>", esc(d));
+    }
+    let variants = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))
+        .and_then(Value::as_array);
+    match variants {
+        Some(variants) => {
+            out.push_str("<p>One of:</p><ul>");
+            for variant in variants {
+                // Externally tagged enums: an object with one property, the variant.
+                let single = variant
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .filter(|p| p.len() == 1);
+                match single {
+                    Some(props) => {
+                        for (tag, body) in props {
+                            let _ = write!(out, "<li><code>{{\"{}\": …}}</code>", esc(tag));
+                            if let Some(d) = body
+                                .get("description")
+                                .or_else(|| variant.get("description"))
+                                .and_then(Value::as_str)
+                            {
+                                let _ = write!(out, " — {}", esc(d));
+                            }
+                            properties_table(out, body);
+                            out.push_str("</li>");
+                        }
+                    }
+                    None => {
+                        let _ = write!(out, "<li>{}", type_of(variant));
+                        if let Some(d) = variant.get("description").and_then(Value::as_str) {
+                            let _ = write!(out, " — {}", esc(d));
+                        }
+                        properties_table(out, variant);
+                        out.push_str("</li>");
+                    }
+                }
+            }
+            out.push_str("</ul>");
+        }
+        None => {
+            let limits = limits_of(schema);
+            let _ = write!(out, "<p>Type: {}", type_of(schema));
+            if !limits.is_empty() {
+                let _ = write!(out, " <small>({limits})</small>");
+            }
+            out.push_str("</p>");
+            properties_table(out, schema);
+        }
+    }
+    out.push_str("</section>");
+}
+
+fn mark(allowed: bool) -> &'static str {
+    if allowed {
+        "✓"
+    } else {
+        "—"
+    }
+}
+
+/// The permission matrix as an HTML table.
+fn permission_matrix(out: &mut String) {
+    out.push_str("<h2 id=\"permissions\">权限矩阵 Permission matrix</h2>");
+    out.push_str(
+        "<p>✓ allowed, — 403. Four-eyes (nobody approves what they requested or assessed) is \
+         enforced by the aggregates for every role, admin included. Personal data is unmasked \
+         only for caseworker, approver and finance.</p><table><tr><th>endpoint</th>",
+    );
+    for role in ROLES {
+        let _ = write!(out, "<th>{}</th>", role.as_str());
+    }
+    out.push_str("</tr>");
+    for (endpoint, allowed) in permissions::matrix() {
+        let _ = write!(out, "<tr><td><code>{}</code></td>", esc(&endpoint));
+        for role in ROLES {
+            let _ = write!(out, "<td>{}</td>", mark(allowed.contains(&role)));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+}
+
+/// The docs page for `openapi`.
+pub fn render(openapi: &utoipa::openapi::OpenApi) -> String {
+    let doc = serde_json::to_value(openapi).unwrap_or_default();
+    let mut out = String::with_capacity(256 * 1024);
+    let title = doc["info"]["title"].as_str().unwrap_or("bangfu API");
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}\
+         table{{border-collapse:collapse;margin:.5rem 0}}td,th{{border:1px solid #ccc;padding:.2rem .5rem;vertical-align:top;text-align:left}}\
+         code{{background:#f4f4f4;padding:0 .2rem}}.op{{border-top:1px solid #ddd;margin-top:1rem}}\
+         .m{{font-weight:bold;text-transform:uppercase;margin-right:.5rem}}</style></head><body>",
+        esc(title)
+    );
+    let _ = write!(
+        out,
+        "<h1>{}</h1><p>{}</p><p>OpenAPI {} document: <a href=\"/openapi.json\">/openapi.json</a></p>",
+        esc(title),
+        esc(doc["info"]["description"].as_str().unwrap_or("")),
+        esc(doc["openapi"].as_str().unwrap_or(""))
+    );
+    permission_matrix(&mut out);
+
+    out.push_str("<h2>接口 Endpoints</h2>");
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            let Some(ops) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in ops {
+                let _ = write!(
+                    out,
+                    "<div class=\"op\"><h3><span class=\"m\">{}</span><code>{}</code></h3>",
+                    esc(method),
+                    esc(path)
+                );
+                if let Some(s) = op["summary"].as_str() {
+                    let _ = write!(out, "<p>{}</p>", esc(s));
+                }
+                if let Some(d) = op["description"].as_str() {
+                    let _ = write!(out, "<p><small>{}</small></p>", esc(d));
+                }
+                if let Some(params) = op["parameters"].as_array() {
+                    out.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
+                    for p in params {
+                        let _ = write!(
+                            out,
+                            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                            esc(p["name"].as_str().unwrap_or("")),
+                            esc(p["in"].as_str().unwrap_or("")),
+                            type_of(&p["schema"]),
+                            esc(p["description"].as_str().unwrap_or(""))
+                        );
+                    }
+                    out.push_str("</table>");
+                }
+                if let Some(content) = op["requestBody"]["content"].as_object() {
+                    for (media, body) in content {
+                        let _ = write!(
+                            out,
+                            "<p>Request body ({}): {}</p>",
+                            esc(media),
+                            type_of(&body["schema"])
+                        );
+                    }
+                }
+                if let Some(responses) = op["responses"].as_object() {
+                    out.push_str(
+                        "<table><tr><th>status</th><th>body</th><th>description</th></tr>",
+                    );
+                    for (status, response) in responses {
+                        let body = response["content"]
+                            .as_object()
+                            .and_then(|c| c.values().next())
+                            .map(|m| type_of(&m["schema"]))
+                            .unwrap_or_default();
+                        let _ = write!(
+                            out,
+                            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                            esc(status),
+                            body,
+                            esc(response["description"].as_str().unwrap_or(""))
+                        );
+                    }
+                    out.push_str("</table>");
+                }
+                out.push_str("</div>");
+            }
+        }
+    }
+
+    out.push_str("<h2>数据结构 Schemas</h2>");
+    if let Some(schemas) = doc["components"]["schemas"].as_object() {
+        for (name, schema) in schemas {
+            render_schema(&mut out, name, schema);
+        }
+    }
+    out.push_str("</body></html>");
+    out
+}

@@ -1,0 +1,558 @@
+//! Reading case data: summaries (paginated lists and one aggregate, through
+//! [`super::views::CaseViews`]), an aggregate's full current state, its
+//! stream's history with the hash chain, and the auditor's chain check.
+//!
+//! Personal data (resident IDs, bank cards, phones) in states and event
+//! payloads is masked for roles that do not need it
+//! ([`super::permissions::SEES_PERSONAL_DATA`]).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::donation::DonationCampaign;
+use domain::hardship::HardshipFile;
+use domain::i18n::{ErrorCode, Lang};
+use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::commands::Served;
+use super::error::{ApiError, Problem};
+use super::mask::mask_json;
+use super::permissions::{self, Action};
+use super::views::{CampaignSummary, ClaimSummary, FileSummary, PlanSummary};
+use super::{ApiState, Caller};
+use crate::app::{check_aggregate_id, AppError};
+
+/// An aggregate's current state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StateDoc {
+    /// `hardship_file`, …
+    pub aggregate_type: String,
+    /// The aggregate.
+    pub aggregate_id: String,
+    /// Its version (also the `ETag`; send it as `If-Match`).
+    pub version: usize,
+    /// The state as the aggregate keeps it (personal data masked for roles that do not need it).
+    #[schema(value_type = Object)]
+    pub state: Value,
+}
+
+/// One stored event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventDoc {
+    /// Global position in commit order.
+    pub position: u64,
+    /// The event's id.
+    pub event_id: String,
+    /// Its sequence in the stream, from 1.
+    pub sequence: usize,
+    /// Stable type name.
+    pub event_type: String,
+    /// Schema version.
+    pub event_version: String,
+    /// Its name for people.
+    pub label: String,
+    /// One line for people, personal data masked.
+    pub summary: String,
+    /// Who acted.
+    pub actor_id: Option<String>,
+    /// In which role.
+    pub actor_role: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub recorded_at: Option<String>,
+    /// The command that wrote it.
+    pub command_id: Option<String>,
+    /// Ties commands of one piece of work together.
+    pub correlation_id: Option<String>,
+    /// The event as stored (personal data masked for roles that do not need it).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// The previous event's hash (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 of `prev_hash` and this event.
+    pub hash: String,
+}
+
+/// A page of a stream's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryPage {
+    /// The aggregate type.
+    pub aggregate_type: String,
+    /// The aggregate.
+    pub aggregate_id: String,
+    /// Events, oldest first.
+    pub events: Vec<EventDoc>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<usize>,
+}
+
+/// The result of recomputing every hash chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChainCheck {
+    /// No link broken.
+    pub ok: bool,
+    /// Streams checked.
+    pub streams: u64,
+    /// Events checked.
+    pub events: u64,
+    /// Broken links (at most 1,000 listed).
+    pub breaks: Vec<ChainBreakDoc>,
+    /// Breaks beyond those listed.
+    pub breaks_omitted: u64,
+}
+
+/// One broken link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChainBreakDoc {
+    /// The stream's type.
+    pub aggregate_type: String,
+    /// The stream.
+    pub aggregate_id: String,
+    /// Where.
+    pub sequence: u64,
+    /// `Hash`, `PrevHash`, `Sequence` or `Unreadable`.
+    pub problem: String,
+}
+
+macro_rules! page_schema {
+    ($name:ident, $item:ty) => {
+        /// A page of summaries.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+        pub struct $name {
+            /// The summaries, oldest stream first.
+            pub items: Vec<$item>,
+            /// Pass as `after` for the next page; absent on the last page.
+            pub next_after: Option<String>,
+        }
+    };
+}
+page_schema!(FilePage, FileSummary);
+page_schema!(PlanPage, PlanSummary);
+page_schema!(ClaimPage, ClaimSummary);
+page_schema!(CampaignPage, CampaignSummary);
+
+/// Reads `limit` (1..=max, default) and `after` from the query, refusing anything else.
+fn paging(
+    query: &BTreeMap<String, String>,
+    state: &ApiState,
+    lang: Lang,
+) -> Result<(usize, Option<String>), ApiError> {
+    let limits = state.limits();
+    for name in query.keys() {
+        if name != "limit" && name != "after" {
+            return Err(ApiError::bad_value(
+                name,
+                lang,
+                "未知的查询参数（可用：limit、after）",
+                "unknown query parameter (known: limit, after)",
+            ));
+        }
+    }
+    let limit = match query.get("limit") {
+        None => limits.default_page_size,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=limits.max_page_size).contains(n))
+            .ok_or_else(|| {
+                let max = limits.max_page_size;
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "input.invalid_value",
+                    lang,
+                    match lang {
+                        Lang::Zh => format!("limit 须为 1 至 {max} 的整数"),
+                        Lang::En => format!("limit must be an integer from 1 to {max}"),
+                    },
+                )
+                .with_field("limit")
+            })?,
+    };
+    let after = query.get("after").cloned();
+    if let Some(after) = &after {
+        if after.is_empty() || after.len() > 64 {
+            return Err(ApiError::bad_value(
+                "after",
+                lang,
+                "after 须为上一页返回的 next_after",
+                "after must be the next_after of the previous page",
+            ));
+        }
+    }
+    Ok((limit, after))
+}
+
+fn not_found<A: Served>(lang: Lang, id: &str) -> ApiError
+where
+    A::Error: ErrorCode,
+{
+    ApiError::not_found(lang, A::KIND.label(lang), id)
+}
+
+async fn list<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    query: BTreeMap<String, String>,
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    caller.require(Action::Read, A::PLURAL)?;
+    let (limit, after) = paging(&query, &state, lang)?;
+    let page = state
+        .views()
+        .list(A::KIND, after.as_deref(), limit, lang)
+        .await
+        .map_err(|e| ApiError::unavailable(lang, &e))?;
+    Ok(Json(page).into_response())
+}
+
+async fn summary<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    caller.require(Action::Read, A::PLURAL)?;
+    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
+    match state
+        .views()
+        .get(A::KIND, &id, lang)
+        .await
+        .map_err(|e| ApiError::unavailable(lang, &e))?
+    {
+        Some(summary) => Ok(Json(summary).into_response()),
+        None => Err(not_found::<A>(lang, &id)),
+    }
+}
+
+async fn current_state<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    caller.require(Action::Read, A::PLURAL)?;
+    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
+    let loaded = A::engine(state.app())
+        .load(&id)
+        .await
+        .map_err(|e| ApiError::app(&AppError::from(e), lang))?;
+    if loaded.version == 0 {
+        return Err(not_found::<A>(lang, &id));
+    }
+    let mut value =
+        serde_json::to_value(&loaded.aggregate).map_err(|e| ApiError::unavailable(lang, &e))?;
+    if !permissions::sees_personal_data(caller.role) {
+        mask_json(&mut value);
+    }
+    let mut response = Json(StateDoc {
+        aggregate_type: A::TYPE.to_string(),
+        aggregate_id: id,
+        version: loaded.version,
+        state: value,
+    })
+    .into_response();
+    if let Ok(etag) = format!("\"{}\"", loaded.version).parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+async fn history<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    query: BTreeMap<String, String>,
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    caller.require(Action::Read, A::PLURAL)?;
+    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
+    let (limit, after) = paging(&query, &state, lang)?;
+    let after: usize = match after {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            ApiError::bad_value(
+                "after",
+                lang,
+                "after 须为事件序号（整数）",
+                "after must be an event sequence number",
+            )
+        })?,
+    };
+    let events = state
+        .app()
+        .store
+        .history(A::TYPE, &id)
+        .await
+        .map_err(|e| ApiError::unavailable(lang, &e))?;
+    if events.is_empty() {
+        return Err(not_found::<A>(lang, &id));
+    }
+    let mask = !permissions::sees_personal_data(caller.role);
+    let total_after = events.iter().filter(|e| e.sequence > after).count();
+    let page: Vec<EventDoc> = events
+        .into_iter()
+        .filter(|e| e.sequence > after)
+        .take(limit)
+        .map(|e| {
+            let (label, summary) = match serde_json::from_value::<A::Event>(e.payload.clone()) {
+                Ok(ev) => (
+                    A::event_label(&ev, lang).to_string(),
+                    A::event_describe(&ev, lang),
+                ),
+                Err(_) => (e.event_type.clone(), String::new()),
+            };
+            let mut payload = e.payload;
+            if mask {
+                mask_json(&mut payload);
+            }
+            let meta = |k: &str| e.metadata.get(k).cloned();
+            use domain::command::metadata_keys as keys;
+            EventDoc {
+                position: e.position,
+                event_id: e.event_id.to_string(),
+                sequence: e.sequence,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                label,
+                summary,
+                actor_id: meta(keys::ACTOR_ID),
+                actor_role: meta(keys::ACTOR_ROLE),
+                recorded_at: e.recorded_at,
+                command_id: meta(keys::COMMAND_ID),
+                correlation_id: meta(keys::CORRELATION_ID),
+                payload,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            }
+        })
+        .collect();
+    let next_after = (total_after > page.len())
+        .then(|| page.last().map(|e| e.sequence))
+        .flatten();
+    Ok(Json(HistoryPage {
+        aggregate_type: A::TYPE.to_string(),
+        aggregate_id: id,
+        events: page,
+        next_after,
+    })
+    .into_response())
+}
+
+macro_rules! read_routes {
+    (
+        $agg:ty, $page:ty, $summary:ty, $tag:tt,
+        $list:ident = $list_path:tt,
+        $one:ident = $one_path:tt,
+        $state:ident = $state_path:tt,
+        $events:ident = $events_path:tt
+    ) => {
+        #[utoipa::path(get, path = $list_path, tag = $tag,
+            summary = "摘要列表（分页）List summaries, paginated",
+            params(
+                ("limit" = Option<usize>, Query, description = "Items per page (default 50, at most 500)"),
+                ("after" = Option<String>, Query, description = "next_after of the previous page"),
+            ),
+            responses(
+                (status = 200, body = $page),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
+                (status = 401, body = Problem, content_type = "application/problem+json"),
+                (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 503, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = [])))]
+        async fn $list(
+            State(state): State<ApiState>,
+            caller: Caller,
+            Query(query): Query<BTreeMap<String, String>>,
+        ) -> Response {
+            list::<$agg>(state, caller, query).await.unwrap_or_else(IntoResponse::into_response)
+        }
+
+        #[utoipa::path(get, path = $one_path, tag = $tag,
+            summary = "摘要 Summary",
+            params(("id" = String, Path, description = "Aggregate id")),
+            responses(
+                (status = 200, body = $summary),
+                (status = 401, body = Problem, content_type = "application/problem+json"),
+                (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = [])))]
+        async fn $one(
+            State(state): State<ApiState>,
+            caller: Caller,
+            Path(id): Path<String>,
+        ) -> Response {
+            summary::<$agg>(state, caller, id).await.unwrap_or_else(IntoResponse::into_response)
+        }
+
+        #[utoipa::path(get, path = $state_path, tag = $tag,
+            summary = "当前状态 Current state",
+            params(("id" = String, Path, description = "Aggregate id")),
+            responses(
+                (status = 200, body = StateDoc),
+                (status = 401, body = Problem, content_type = "application/problem+json"),
+                (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = [])))]
+        async fn $state(
+            State(state): State<ApiState>,
+            caller: Caller,
+            Path(id): Path<String>,
+        ) -> Response {
+            current_state::<$agg>(state, caller, id).await.unwrap_or_else(IntoResponse::into_response)
+        }
+
+        #[utoipa::path(get, path = $events_path, tag = $tag,
+            summary = "历史事件（分页，含哈希链）History with the hash chain, paginated",
+            params(
+                ("id" = String, Path, description = "Aggregate id"),
+                ("limit" = Option<usize>, Query, description = "Events per page (default 50, at most 500)"),
+                ("after" = Option<usize>, Query, description = "Sequence to start after (next_after of the previous page)"),
+            ),
+            responses(
+                (status = 200, body = HistoryPage),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
+                (status = 401, body = Problem, content_type = "application/problem+json"),
+                (status = 403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = [])))]
+        async fn $events(
+            State(state): State<ApiState>,
+            caller: Caller,
+            Path(id): Path<String>,
+            Query(query): Query<BTreeMap<String, String>>,
+        ) -> Response {
+            history::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
+        }
+    };
+}
+
+read_routes!(
+    HardshipFile,
+    FilePage,
+    FileSummary,
+    "hardship-files",
+    list_files = "/v1/hardship-files",
+    get_file = "/v1/hardship-files/{id}",
+    file_state = "/v1/hardship-files/{id}/state",
+    file_events = "/v1/hardship-files/{id}/events"
+);
+read_routes!(
+    MutualAidPlan,
+    PlanPage,
+    PlanSummary,
+    "mutual-aid-plans",
+    list_plans = "/v1/mutual-aid-plans",
+    get_plan = "/v1/mutual-aid-plans/{id}",
+    plan_state = "/v1/mutual-aid-plans/{id}/state",
+    plan_events = "/v1/mutual-aid-plans/{id}/events"
+);
+read_routes!(
+    MutualAidClaim,
+    ClaimPage,
+    ClaimSummary,
+    "mutual-aid-claims",
+    list_claims = "/v1/mutual-aid-claims",
+    get_claim = "/v1/mutual-aid-claims/{id}",
+    claim_state = "/v1/mutual-aid-claims/{id}/state",
+    claim_events = "/v1/mutual-aid-claims/{id}/events"
+);
+read_routes!(
+    DonationCampaign,
+    CampaignPage,
+    CampaignSummary,
+    "donation-campaigns",
+    list_campaigns = "/v1/donation-campaigns",
+    get_campaign = "/v1/donation-campaigns/{id}",
+    campaign_state = "/v1/donation-campaigns/{id}/state",
+    campaign_events = "/v1/donation-campaigns/{id}/events"
+);
+
+/// Recomputes every stream's hash chain.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
+    summary = "核验全部哈希链 Recompute every hash chain",
+    responses(
+        (status = 200, body = ChainCheck),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
+    let lang = caller.lang;
+    let run = async {
+        caller.require(Action::Read, "audit verify")?;
+        let report = state
+            .app()
+            .store
+            .verify_chains()
+            .await
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        Ok::<_, ApiError>(
+            Json(ChainCheck {
+                ok: report.is_ok(),
+                streams: report.streams,
+                events: report.events,
+                breaks: report
+                    .breaks
+                    .iter()
+                    .map(|b| ChainBreakDoc {
+                        aggregate_type: b.aggregate_type.clone(),
+                        aggregate_id: b.aggregate_id.clone(),
+                        sequence: b.sequence,
+                        problem: format!("{:?}", b.problem),
+                    })
+                    .collect(),
+                breaks_omitted: report.breaks_omitted,
+            })
+            .into_response(),
+        )
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The read routes.
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_files))
+        .routes(routes!(get_file))
+        .routes(routes!(file_state))
+        .routes(routes!(file_events))
+        .routes(routes!(list_plans))
+        .routes(routes!(get_plan))
+        .routes(routes!(plan_state))
+        .routes(routes!(plan_events))
+        .routes(routes!(list_claims))
+        .routes(routes!(get_claim))
+        .routes(routes!(claim_state))
+        .routes(routes!(claim_events))
+        .routes(routes!(list_campaigns))
+        .routes(routes!(get_campaign))
+        .routes(routes!(campaign_state))
+        .routes(routes!(campaign_events))
+        .routes(routes!(verify))
+}

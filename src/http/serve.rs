@@ -1,0 +1,176 @@
+//! `bangfu serve`: settings (flags, environment, an optional TOML file),
+//! the first start's admin token, binding, and serving until Ctrl-C/SIGTERM.
+//!
+//! Precedence: a flag or its environment variable, then the config file, then
+//! the default. The database is the global `--db` / `BANGFU_DB`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::i18n::Lang;
+use serde::Deserialize;
+
+use super::{ApiState, Limits};
+use crate::app::App;
+use crate::users::Users;
+
+/// Where the server listens unless told otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// `bangfu serve`'s options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BANGFU_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML file with `listen` and a `[limits]` table.
+    #[arg(long, env = "BANGFU_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Largest request body in bytes [default: 8 MiB].
+    #[arg(long, env = "BANGFU_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Requests handled at once [default: 64].
+    #[arg(long, env = "BANGFU_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: Option<usize>,
+    /// Seconds a request may take [default: 30].
+    #[arg(long, env = "BANGFU_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+}
+
+/// The config file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+/// `[limits]` of the config file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Largest request body, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Requests handled at once.
+    pub max_concurrent_requests: Option<usize>,
+    /// Seconds a request may take.
+    pub request_timeout_secs: Option<u64>,
+    /// Items per page by default.
+    pub default_page_size: Option<usize>,
+    /// Most items per page.
+    pub max_page_size: Option<usize>,
+}
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// Reads a config file.
+pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_string(&mut text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The settings in force: flags and environment over the file over defaults.
+pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits), String> {
+    let default = Limits::default();
+    let listen = match args.listen.or(file.listen) {
+        Some(addr) => addr,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|e| format!("default listen address: {e}"))?,
+    };
+    let limits = Limits {
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.limits.max_body_bytes)
+            .unwrap_or(default.max_body_bytes),
+        max_concurrent_requests: args
+            .max_concurrent_requests
+            .or(file.limits.max_concurrent_requests)
+            .unwrap_or(default.max_concurrent_requests),
+        request_timeout: args
+            .request_timeout_secs
+            .or(file.limits.request_timeout_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(default.request_timeout),
+        default_page_size: file
+            .limits
+            .default_page_size
+            .unwrap_or(default.default_page_size),
+        max_page_size: file.limits.max_page_size.unwrap_or(default.max_page_size),
+    };
+    if limits.max_body_bytes == 0
+        || limits.max_concurrent_requests == 0
+        || limits.request_timeout.is_zero()
+        || limits.max_page_size == 0
+        || !(1..=limits.max_page_size).contains(&limits.default_page_size)
+    {
+        return Err("limits must be positive, and default_page_size at most max_page_size".into());
+    }
+    Ok((listen, limits))
+}
+
+/// Runs the server on `app` (whose store is the file `db`) until Ctrl-C or
+/// SIGTERM. Writes the address, and on the first start the admin token, to `out`.
+pub async fn serve(
+    app: Arc<App>,
+    db: &Path,
+    args: ServeArgs,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let (listen, limits) = settle(&args, &file)?;
+    let users = Users::open(db).await.map_err(|e| e.to_string())?;
+    if let Some((id, token)) = users.bootstrap_admin().await.map_err(|e| e.to_string())? {
+        let _ = match lang {
+            Lang::Zh => writeln!(
+                out,
+                "首次启动：已创建管理员用户 {id}。其访问令牌只显示这一次，请妥善保存：\n\n    {}\n\n\
+                 用它添加其他用户：bangfu users add <用户名> --role caseworker（或 POST /v1/users）",
+                token.expose()
+            ),
+            Lang::En => writeln!(
+                out,
+                "First start: created the admin user {id}. Its token is shown this once; keep it safe:\n\n    {}\n\n\
+                 Add other users with it: bangfu users add <user> --role caseworker (or POST /v1/users)",
+                token.expose()
+            ),
+        };
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{listen}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let _ = match lang {
+        Lang::Zh => writeln!(
+            out,
+            "bangfu 正在监听 http://{local} （接口文档 http://{local}/docs ，按 Ctrl-C 停止）"
+        ),
+        Lang::En => writeln!(
+            out,
+            "bangfu listening on http://{local} (API docs at http://{local}/docs; Ctrl-C to stop)"
+        ),
+    };
+    let _ = out.flush();
+    tracing::info!(%local, "serving");
+    let state = ApiState::new(app, users.clone(), limits);
+    super::run(listener, state, super::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    users.close().await;
+    let _ = writeln!(out, "{}", lang.pick("已停止", "stopped"));
+    Ok(())
+}

@@ -1,0 +1,381 @@
+//! Users of the HTTP service, their roles and their bearer tokens.
+//!
+//! A token is 256 random bits from the operating system, shown once when it is
+//! issued and stored only as its SHA-256; a presented token is hashed, looked
+//! up, and compared with the stored hash in constant time. A user may hold
+//! several roles (a union official can be a caseworker and an approver) and
+//! acts in one per request; four-eyes is the aggregates' rule and holds
+//! whichever roles a person has.
+//!
+//! The tables live in the event store's SQLite file (migration
+//! `0010_users.sql`), reached through a small pool of their own so the store's
+//! single writer connection stays the event log's.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use domain::command::Role;
+use domain::values::Code;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteSynchronous;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use subtle::ConstantTimeEq;
+
+/// Most users listed by one call (a federation's staff fits many times over).
+pub const MAX_USERS_LISTED: i64 = 10_000;
+
+/// A bearer token as issued: shown to the person once, never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A fresh token: `bf_` and 64 hex digits (256 bits from the OS).
+    pub fn generate() -> Result<Token, UsersError> {
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|e| UsersError::Random(e.to_string()))?;
+        Ok(Token(format!("bf_{}", hex::encode(bytes))))
+    }
+
+    /// The token text, to hand to its user.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never print a token by accident.
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// SHA-256 of a token, hex: what the database keeps.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An authenticated user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Stable id, recorded in every event the user causes.
+    pub id: Code,
+    /// The roles the user may act in, in [`ROLES`] order.
+    pub roles: Vec<Role>,
+}
+
+/// Every role, in the order they are listed.
+pub const ROLES: [Role; 5] = [
+    Role::Caseworker,
+    Role::Approver,
+    Role::Finance,
+    Role::Auditor,
+    Role::Admin,
+];
+
+/// Sorts and dedups roles into [`ROLES`] order.
+pub fn normalise_roles(roles: impl IntoIterator<Item = Role>) -> Vec<Role> {
+    let held: Vec<Role> = roles.into_iter().collect();
+    ROLES.into_iter().filter(|r| held.contains(r)).collect()
+}
+
+impl User {
+    /// Whether the user holds `role`.
+    pub fn holds(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// One row of `bangfu users list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user.
+    pub id: String,
+    /// Role names.
+    pub roles: Vec<Role>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who added the user.
+    pub created_by: String,
+    /// RFC 3339, if revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// Why a user operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// The user id is already taken (revoked ids are not reused).
+    #[error("user `{0}` already exists")]
+    Exists(String),
+    /// No such user.
+    #[error("no user `{0}`")]
+    NotFound(String),
+    /// A user needs at least one role.
+    #[error("a user needs at least one role")]
+    NoRoles,
+    /// The operating system's random source failed.
+    #[error("random source: {0}")]
+    Random(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The user directory over the database file.
+#[derive(Clone, Debug)]
+pub struct Users {
+    pool: SqlitePool,
+}
+
+impl Users {
+    /// Opens the directory in the database file at `path`. The event store must
+    /// have been opened on the same file first: its migrations create the tables.
+    pub async fn open(path: &Path) -> Result<Users, UsersError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Users { pool })
+    }
+
+    /// The pool, for the service's other small tables (idempotency keys).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Adds a user with `roles` and returns their token (shown once).
+    pub async fn add(
+        &self,
+        id: &Code,
+        roles: &[Role],
+        created_by: &str,
+    ) -> Result<Token, UsersError> {
+        if roles.is_empty() {
+            return Err(UsersError::NoRoles);
+        }
+        let token = Token::generate()?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (user_id, token_sha256, created_at, created_by)
+             VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(token_hash(token.expose()))
+        .bind(now())
+        .bind(created_by)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(UsersError::Exists(id.as_str().to_string()));
+        }
+        for role in roles {
+            sqlx::query("INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id.as_str())
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(user = id.as_str(), "user added");
+        Ok(token)
+    }
+
+    /// Revokes a user: their token stops working at once.
+    pub async fn revoke(&self, id: &str) -> Result<(), UsersError> {
+        let done =
+            sqlx::query("UPDATE users SET revoked_at = COALESCE(revoked_at, ?) WHERE user_id = ?")
+                .bind(now())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(UsersError::NotFound(id.to_string()));
+        }
+        tracing::info!(user = id, "user revoked");
+        Ok(())
+    }
+
+    /// Every user, oldest first (at most [`MAX_USERS_LISTED`]).
+    pub async fn list(&self) -> Result<Vec<UserInfo>, UsersError> {
+        type Row = (String, String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT u.user_id, u.created_at, u.created_by, u.revoked_at,
+                    (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.user_id)
+               FROM users u ORDER BY u.created_at, u.user_id LIMIT ?",
+        )
+        .bind(MAX_USERS_LISTED)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, created_by, revoked_at, roles)| {
+                let roles =
+                    normalise_roles(roles.unwrap_or_default().split(',').filter_map(Role::parse));
+                UserInfo {
+                    id,
+                    roles,
+                    created_at,
+                    created_by,
+                    revoked_at,
+                }
+            })
+            .collect())
+    }
+
+    /// The active user whose token this is, if any.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>, UsersError> {
+        let presented = token_hash(token);
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT user_id, token_sha256 FROM users
+              WHERE token_sha256 = ? AND revoked_at IS NULL",
+        )
+        .bind(&presented)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, stored)) = row else {
+            return Ok(None);
+        };
+        // The index lookup already matched; comparing again in constant time
+        // keeps the decision itself free of timing differences.
+        if !bool::from(stored.as_bytes().ct_eq(presented.as_bytes())) {
+            return Ok(None);
+        }
+        let Ok(id) = Code::parse(&id) else {
+            return Ok(None);
+        };
+        let roles: Vec<String> =
+            sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ?")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(Some(User {
+            id,
+            roles: normalise_roles(roles.iter().filter_map(|r| Role::parse(r))),
+        }))
+    }
+
+    /// On the very first start (no user at all), adds `admin` with the admin
+    /// role and returns its token for the operator to note; afterwards `None`.
+    pub async fn bootstrap_admin(&self) -> Result<Option<(Code, Token)>, UsersError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        if count > 0 {
+            return Ok(None);
+        }
+        let id = Code::parse("admin").map_err(|e| UsersError::NotFound(e.to_string()))?;
+        match self
+            .add(&id, &[Role::Admin], "bangfu serve (first start)")
+            .await
+        {
+            Ok(token) => Ok(Some((id, token))),
+            // Another process bootstrapped at the same moment.
+            Err(UsersError::Exists(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// `bangfu users …`.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum UsersCommand {
+    /// Add a user and print their token (shown this once).
+    Add {
+        /// User id (1–64 of A–Z a–z 0–9 . _ / -), e.g. lin.xiaomei.
+        user_id: String,
+        /// A role the user may act in; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role_arg)]
+        roles: Vec<Role>,
+    },
+    /// List users and their roles.
+    List,
+    /// Revoke a user: their token stops working at once.
+    Revoke {
+        /// The user.
+        user_id: String,
+    },
+}
+
+fn parse_role_arg(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!("unknown role `{s}` (caseworker, approver, finance, auditor, admin)")
+    })
+}
+
+/// Runs a `bangfu users` command against the database file `db` (the event
+/// store must already be open on it, so its migrations have run).
+pub async fn run_cli(
+    db: &Path,
+    command: UsersCommand,
+    lang: domain::i18n::Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    use domain::i18n::Lang;
+    let users = Users::open(db).await.map_err(|e| e.to_string())?;
+    let result = match command {
+        UsersCommand::Add { user_id, roles } => {
+            let id = Code::parse(&user_id)
+                .map_err(|e| format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)))?;
+            let roles = normalise_roles(roles);
+            let token = users
+                .add(&id, &roles, "bangfu users add")
+                .await
+                .map_err(|e| e.to_string())?;
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            match lang {
+                Lang::Zh => writeln!(
+                    out,
+                    "已添加用户 {id}（{}）。访问令牌只显示这一次：\n{}",
+                    names.join("、"),
+                    token.expose()
+                ),
+                Lang::En => writeln!(
+                    out,
+                    "added user {id} ({}). The token is shown this once:\n{}",
+                    names.join(", "),
+                    token.expose()
+                ),
+            }
+            .map_err(|e| e.to_string())
+        }
+        UsersCommand::List => {
+            let mut text = String::new();
+            for u in users.list().await.map_err(|e| e.to_string())? {
+                let names: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                let revoked = match &u.revoked_at {
+                    Some(at) => format!("  {} {at}", lang.pick("已吊销", "revoked")),
+                    None => String::new(),
+                };
+                text.push_str(&format!(
+                    "{}\t{}\t{}{revoked}\n",
+                    u.id,
+                    names.join(","),
+                    u.created_at.get(..19).unwrap_or(&u.created_at)
+                ));
+            }
+            out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        }
+        UsersCommand::Revoke { user_id } => {
+            users.revoke(&user_id).await.map_err(|e| e.to_string())?;
+            writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user"))
+                .map_err(|e| e.to_string())
+        }
+    };
+    users.close().await;
+    result
+}
