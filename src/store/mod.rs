@@ -18,7 +18,9 @@ use domain::reservation::Scope;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use sqlite::{no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH};
+pub use sqlite::{
+    no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH, READ_ALL_MAX,
+};
 
 /// Errors of the store's own reads (history, audits, lookups) and of opening it.
 /// Writes and cqrs-es reads return `cqrs_es::persist::PersistenceError`, as the

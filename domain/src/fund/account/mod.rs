@@ -203,7 +203,10 @@ impl Aggregate for FundAccount {
                 amount_fen,
                 ..
             } => {
-                self.reversed_fen = self.reversed_fen.checked_add(amount_fen).unwrap_or(Fen::MAX);
+                self.reversed_fen = self
+                    .reversed_fen
+                    .checked_add(amount_fen)
+                    .unwrap_or(Fen::MAX);
                 if let Some(entry) = self.appropriations.get_mut(&appropriation_id) {
                     entry.reversed = true;
                 }

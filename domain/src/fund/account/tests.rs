@@ -235,7 +235,11 @@ fn reverse_is_accepted_and_takes_the_amount_back() {
 
 #[test]
 fn reverse_of_an_unknown_appropriation_is_refused() {
-    refused(vec![], reverse("BK-1"), "fund_account.unknown_appropriation");
+    refused(
+        vec![],
+        reverse("BK-1"),
+        "fund_account.unknown_appropriation",
+    );
     refused(
         vec![appropriated("BK-1", Fund::Festival, yuan(10))],
         reverse("BK-2"),
@@ -405,7 +409,10 @@ fn error_codes_are_unique_stable_and_localized() {
             !rule.is_empty() && rule.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
             "{code} is not snake_case"
         );
-        assert!(codes.insert(code, error_index(e)).is_none(), "{code} reused");
+        assert!(
+            codes.insert(code, error_index(e)).is_none(),
+            "{code} reused"
+        );
         let (zh, en) = (e.localize(Lang::Zh), e.localize(Lang::En));
         assert!(!zh.is_empty() && !en.is_empty());
         assert_ne!(zh, en, "{code} has no Chinese message");
@@ -418,7 +425,10 @@ fn labels_and_descriptions_are_localized() {
     for e in sample_events() {
         assert_ne!(e.label(Lang::Zh), e.label(Lang::En));
         let (zh, en) = (e.describe(Lang::Zh), e.describe(Lang::En));
-        assert!(zh.contains("300000.00") && en.contains("300000.00"), "{zh} / {en}");
+        assert!(
+            zh.contains("300000.00") && en.contains("300000.00"),
+            "{zh} / {en}"
+        );
         assert_ne!(zh, en);
     }
 }
