@@ -1200,6 +1200,8 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
         ]);
     }
     align_right(&mut t, 1..11);
+    // Eleven columns of figures: wrapping the fund names would help nobody.
+    t.set_content_arrangement(ContentArrangement::Disabled);
     t
 }
 

@@ -96,7 +96,7 @@ pub fn unit_contribution_fen(u: u32) -> i64 {
 
 /// The `n`th member overall (0-based) is a migrant worker every tenth.
 fn is_migrant(n: u32) -> bool {
-    n % 10 == 0
+    n.is_multiple_of(10)
 }
 
 /// A claim of the period: what it is made of.

@@ -388,7 +388,7 @@ fn every_kind_round_trips_through_its_stored_form() {
         assert_eq!(row.parent(), r.parent);
         assert_eq!(row.tag(), r.tag);
         assert_eq!(RowKind::parse(r.kind.as_str()), Some(r.kind));
-        assert_eq!(r.kind.view().kinds().contains(&r.kind), true);
+        assert!(r.kind.view().kinds().contains(&r.kind));
     }
     for v in ViewName::ALL {
         assert_eq!(ViewName::parse(v.cli_name()), Some(v));

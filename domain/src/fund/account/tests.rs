@@ -1,6 +1,6 @@
 //! Tests of the fund account: every command accepted and every refusal
-//! (given/when/then), golden JSON of every event type, error codes and
-//! labels, and a replay property.
+//! (given/when/then), golden JSON of every event type (compiled in), error
+//! codes and labels, and a replay property.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -288,40 +288,42 @@ proptest! {
 
 // ---------------------------------------------------------------- golden, codes, labels
 
-fn golden_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(FundAccount::TYPE)
-}
+/// The golden files, compiled in: a missing file fails the build, and this
+/// test reads no files at run time (the domain's source does no I/O, tests
+/// included — see `tests/no_io.rs`). To change an event's shape on purpose,
+/// write the new JSON into the file by hand and bump the event's version.
+const GOLDEN: [(&str, &str); 2] = [
+    (
+        "Appropriated",
+        include_str!("../../../tests/golden/fund_account/Appropriated.json"),
+    ),
+    (
+        "AppropriationReversed",
+        include_str!("../../../tests/golden/fund_account/AppropriationReversed.json"),
+    ),
+];
 
 #[test]
 fn events_match_their_golden_json() {
-    let dir = golden_dir();
-    let update = std::env::var("BANGFU_UPDATE_GOLDEN").as_deref() == Ok("1");
-    if update {
-        std::fs::create_dir_all(&dir).unwrap();
-    }
-    let mut seen = BTreeSet::new();
-    for event in sample_events() {
+    let samples = sample_events();
+    let types: BTreeSet<String> = samples.iter().map(|e| e.event_type()).collect();
+    let expected: BTreeSet<String> = Ev::EVENT_TYPES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(types, expected, "sample_events must hold every event type");
+    assert_eq!(GOLDEN.len(), Ev::EVENT_TYPES.len());
+    for event in samples {
         let ty = event.event_type();
-        assert!(seen.insert(ty.clone()), "one sample per type");
-        let path = dir.join(format!("{ty}.json"));
+        let golden = GOLDEN
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, json)| *json)
+            .unwrap_or_else(|| panic!("no golden file for {ty}"));
         let json = serde_json::to_string_pretty(&event).unwrap();
-        if update {
-            std::fs::write(&path, format!("{json}\n")).unwrap();
-        }
-        let golden = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("missing golden {}: {e}", path.display()));
         assert_eq!(golden.trim_end(), json, "{ty} changed shape");
-        let back: Ev = serde_json::from_str(&golden).unwrap();
+        let back: Ev = serde_json::from_str(golden).unwrap();
         assert_eq!(back, event);
         assert_eq!(back.event_version(), crate::EVENT_VERSION_1);
         assert!(back.reservations().is_empty());
     }
-    let expected: BTreeSet<String> = Ev::EVENT_TYPES.iter().map(|t| t.to_string()).collect();
-    assert_eq!(seen, expected, "sample_events must hold every event type");
-    let on_disk = std::fs::read_dir(&dir).unwrap().count();
-    assert_eq!(on_disk, Ev::EVENT_TYPES.len(), "stale golden files");
 }
 
 #[test]
