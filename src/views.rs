@@ -352,25 +352,9 @@ async fn household_file(
     if !file.visits.is_empty() {
         writeln!(out, "{}", lang.pick("\n入户走访", "\nHome visits")).map_err(io)?;
         let mut t = new_table(if zh {
-            vec![
-                "日期",
-                "编号",
-                "类型",
-                "走访人",
-                "联系卡",
-                "现场发放",
-                "情况",
-            ]
+            vec!["日期", "编号", "类型", "走访人", "联系卡", "现场发放"]
         } else {
-            vec![
-                "date",
-                "visit",
-                "kind",
-                "caseworkers",
-                "card",
-                "cash",
-                "findings",
-            ]
+            vec!["date", "visit", "kind", "caseworkers", "card", "cash"]
         });
         for v in &file.visits {
             t.add_row(vec![
@@ -380,7 +364,6 @@ async fn household_file(
                 v.caseworkers.join(sep),
                 if v.contact_card_issued { "✓" } else { "" }.to_string(),
                 v.cash_amount_fen.map(y).unwrap_or_default(),
-                v.findings_excerpt.clone(),
             ]);
         }
         writeln!(out, "{t}").map_err(io)?;

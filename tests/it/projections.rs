@@ -1765,4 +1765,5 @@ async fn every_row_kind_is_written_by_the_scenario() {
     }
     assert!(!everything.contains(&card()), "card unmasked in a view");
     assert!(!everything.contains("住院治疗"), "diagnosis in a view");
+    assert!(!everything.contains("情况属实"), "visit findings in a view");
 }

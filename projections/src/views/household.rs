@@ -4,7 +4,9 @@
 //! each measure's planned / requested / approved / paid amounts, the grants,
 //! the next review date and the closure.
 //!
-//! One row per file, built only from that file's events.
+//! One row per file, built only from that file's events. A visit's findings
+//! stay in the history: they are free text about health and income, and the
+//! timeline needs only when, who, what kind, and what was handed over.
 //!
 //! Amounts per measure are cumulative stages of the same money: `requested`
 //! is every grant asked for and not declined, `approved` every grant
@@ -23,9 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{CaseEvent, Recorded};
 use crate::rows::{ProjectionError, RowKey, RowKind, RowSet};
-
-/// Characters of a visit's findings the view keeps (the full text is in the history).
-pub const FINDINGS_EXCERPT_CHARS: usize = 200;
 
 /// Where a file stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,8 +136,6 @@ pub struct VisitView {
     pub kind: VisitKind,
     /// Who went.
     pub caseworkers: Vec<String>,
-    /// The first [`FINDINGS_EXCERPT_CHARS`] characters of the findings.
-    pub findings_excerpt: String,
     /// What was checked at the door.
     pub facts_verified: Vec<VerifiedFact>,
     /// Whether a contact card was handed over.
@@ -394,16 +391,6 @@ pub(crate) fn add(a: Fen, b: Fen) -> Fen {
     a.checked_add(b).unwrap_or(Fen::MAX)
 }
 
-fn excerpt(text: &str) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(FINDINGS_EXCERPT_CHARS).collect();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
-
 /// The key of a file's row.
 pub fn key(file_id: &str) -> RowKey {
     RowKey::new(RowKind::HouseholdFile, file_id)
@@ -483,7 +470,6 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
             visited_on,
             kind,
             caseworkers,
-            findings,
             facts_verified,
             contact_card_issued,
             cash_handover,
@@ -494,7 +480,6 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
             visited_on: *visited_on,
             kind: *kind,
             caseworkers: caseworkers.iter().map(ToString::to_string).collect(),
-            findings_excerpt: excerpt(findings.as_str()),
             facts_verified: facts_verified.clone(),
             contact_card_issued: *contact_card_issued,
             cash_grant_id: cash_handover.as_ref().map(|c| c.grant_id.to_string()),
