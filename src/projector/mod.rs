@@ -442,6 +442,9 @@ impl Projector {
             None => self.log.head().await?,
         };
         let mut conflicts = 0u32;
+        // The lowest checkpoint after the last successful commit: it must
+        // have moved, or the run would read the same page forever.
+        let mut committed_from: Option<u64> = None;
         loop {
             let checkpoints = self.views.checkpoints(space).await?;
             let cursors: Vec<Cursor> = views
@@ -452,6 +455,11 @@ impl Projector {
                 })
                 .collect();
             let from = cursors.iter().map(|c| c.checkpoint).min().unwrap_or(0);
+            if committed_from.is_some_and(|before| from <= before) {
+                return Err(ProjectorError::Storage(format!(
+                    "the checkpoints did not move past position {from} after a commit"
+                )));
+            }
             stats.position = from;
             if until.is_some_and(|u| from >= u) {
                 break;
@@ -510,6 +518,7 @@ impl Projector {
             match self.views.commit(space, &batch).await? {
                 Committed::Done => {
                     conflicts = 0;
+                    committed_from = Some(from);
                     let applied = events.len();
                     stats.events += u64::try_from(applied).unwrap_or(u64::MAX);
                     stats.batches += 1;
