@@ -13,6 +13,7 @@ use chrono::Utc;
 use cqrs_es::Aggregate;
 use domain::command::{Actor, Cmd, CommandContext};
 use domain::donation::{DonationCampaign, DonationCampaignServices};
+use domain::fund::account::FundAccount;
 use domain::hardship::{HardshipFile, HardshipFileServices};
 use domain::i18n::{ErrorCode, Lang, Localize};
 use domain::mutual_aid::claim::MutualAidClaimServices;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use crate::engine::{Committed, Engine, ExecError};
 use crate::input::InputError;
+use crate::projector::Projector;
 use crate::services::StoreServices;
 use crate::store::{AnyStore, SqliteStore, StoreError};
 
@@ -112,8 +114,13 @@ case_aggregate!(
     domain::donation::DonationCampaignCommand,
     AggregateKind::DonationCampaign
 );
+case_aggregate!(
+    FundAccount,
+    domain::fund::account::FundAccountCommand,
+    AggregateKind::FundAccount
+);
 
-/// The four aggregate types, as named on the command line.
+/// The aggregate types, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum AggregateKind {
     /// 困难职工档案
@@ -124,15 +131,18 @@ pub enum AggregateKind {
     MutualAidClaim,
     /// 一日捐活动
     DonationCampaign,
+    /// 资金账户 (appropriations into a fund)
+    FundAccount,
 }
 
 impl AggregateKind {
     /// All kinds.
-    pub const ALL: [AggregateKind; 4] = [
+    pub const ALL: [AggregateKind; 5] = [
         AggregateKind::HardshipFile,
         AggregateKind::MutualAidPlan,
         AggregateKind::MutualAidClaim,
         AggregateKind::DonationCampaign,
+        AggregateKind::FundAccount,
     ];
 
     /// The stored aggregate type (`Aggregate::TYPE`).
@@ -142,6 +152,7 @@ impl AggregateKind {
             AggregateKind::MutualAidPlan => MutualAidPlan::TYPE,
             AggregateKind::MutualAidClaim => MutualAidClaim::TYPE,
             AggregateKind::DonationCampaign => DonationCampaign::TYPE,
+            AggregateKind::FundAccount => FundAccount::TYPE,
         }
     }
 
@@ -152,6 +163,7 @@ impl AggregateKind {
             AggregateKind::MutualAidPlan => "mutual-aid-plan",
             AggregateKind::MutualAidClaim => "mutual-aid-claim",
             AggregateKind::DonationCampaign => "donation-campaign",
+            AggregateKind::FundAccount => "fund-account",
         }
     }
 
@@ -162,12 +174,14 @@ impl AggregateKind {
             AggregateKind::MutualAidPlan => ("医疗互助期", "mutual-aid plan period"),
             AggregateKind::MutualAidClaim => ("医疗互助补助申请", "mutual-aid claim"),
             AggregateKind::DonationCampaign => ("一日捐活动", "one-day-donation campaign"),
+            AggregateKind::FundAccount => ("资金账户", "fund account"),
         };
         lang.pick(zh, en)
     }
 }
 
-/// The engine: a store and one [`Engine`] per aggregate type.
+/// The engine: a store, one [`Engine`] per aggregate type, and the
+/// projector that keeps the views.
 pub struct App {
     /// The event store all engines share.
     pub store: AnyStore,
@@ -179,6 +193,10 @@ pub struct App {
     pub claims: Engine<MutualAidClaim>,
     /// One-day-donation campaigns.
     pub campaigns: Engine<DonationCampaign>,
+    /// Fund accounts (appropriations).
+    pub funds: Engine<FundAccount>,
+    /// Builds and reads the views, in the same file as the events.
+    pub projector: Arc<Projector>,
 }
 
 impl App {
@@ -211,6 +229,8 @@ impl App {
                 services as Arc<dyn DonationCampaignServices>,
                 None,
             ),
+            funds: Engine::new(store.clone(), (), None),
+            projector: Arc::new(Projector::for_store(&store)),
             plans,
             store,
         }

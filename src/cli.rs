@@ -1,5 +1,6 @@
 //! The `bangfu` command line: run any command of any aggregate from JSON,
-//! print a stream's history, verify the hash chains, and load the demo.
+//! print a stream's history, verify the hash chains, print, rebuild and
+//! verify the views, and load the demo.
 //!
 //! Output is for people (Chinese by default, `--lang en`) or, with `--json`,
 //! for programs. Errors go to stderr with their stable code; the exit status
@@ -103,6 +104,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a view (caught up to the latest event first).
+    View {
+        /// Which view.
+        #[command(subcommand)]
+        view: crate::views::ViewCommand,
+    },
+    /// Rebuild or verify the views.
+    Projections {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::views::ProjectionsCommand,
+    },
     /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
     Demo,
     /// Move the event history between stores.
@@ -132,6 +145,8 @@ pub enum ExitKind {
     Conflict = 5,
     /// The hash-chain verification found a break.
     Tampered = 6,
+    /// The live views differ from a rebuild, or a fund is overdrawn.
+    ViewsDiffer = 7,
 }
 
 impl ExitKind {
@@ -158,7 +173,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn app(e: AppError, lang: Lang) -> Failure {
+    pub(crate) fn app(e: AppError, lang: Lang) -> Failure {
         Failure {
             code: Some(e.code()),
             message: e.localize(lang),
@@ -166,7 +181,7 @@ impl Failure {
         }
     }
 
-    fn other(message: String) -> Failure {
+    pub(crate) fn other(message: String) -> Failure {
         Failure {
             code: None,
             message,
@@ -236,12 +251,14 @@ async fn dispatch(
                 ctx,
                 json,
                 lang,
+                app,
             };
             match kind {
                 AggregateKind::HardshipFile => run_json(&app.files, args, out).await,
                 AggregateKind::MutualAidPlan => run_json(&app.plans, args, out).await,
                 AggregateKind::MutualAidClaim => run_json(&app.claims, args, out).await,
                 AggregateKind::DonationCampaign => run_json(&app.campaigns, args, out).await,
+                AggregateKind::FundAccount => run_json(&app.funds, args, out).await,
             }
         }
         Command::History { kind, id, json } => match kind {
@@ -251,12 +268,14 @@ async fn dispatch(
             AggregateKind::DonationCampaign => {
                 history(app, &app.campaigns, &id, json, lang, out).await
             }
+            AggregateKind::FundAccount => history(app, &app.funds, &id, json, lang, out).await,
         },
         Command::Show { kind, id } => match kind {
             AggregateKind::HardshipFile => show(&app.files, &id, lang, out).await,
             AggregateKind::MutualAidPlan => show(&app.plans, &id, lang, out).await,
             AggregateKind::MutualAidClaim => show(&app.claims, &id, lang, out).await,
             AggregateKind::DonationCampaign => show(&app.campaigns, &id, lang, out).await,
+            AggregateKind::FundAccount => show(&app.funds, &id, lang, out).await,
         },
         Command::Streams { kind } => {
             let ids = app
@@ -270,6 +289,10 @@ async fn dispatch(
             Ok(())
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
+        Command::View { view } => crate::views::view(app, view, lang, out).await,
+        Command::Projections { command } => {
+            crate::views::projections(app, command, lang, out).await
+        }
         Command::Demo => crate::demo::run(app, lang, out).await,
         // Handled in `run` before a store is opened.
         Command::Store(_) => Ok(()),
@@ -324,6 +347,7 @@ struct RunArgs<'a> {
     ctx: domain::command::CommandContext,
     json: bool,
     lang: Lang,
+    app: &'a App,
 }
 
 async fn run_json<A>(
@@ -339,7 +363,90 @@ where
     let committed = execute_json(engine, args.id, args.body, args.ctx)
         .await
         .map_err(|e| Failure::app(e, lang))?;
-    print_committed(&committed, args.json, lang, out).map_err(io_failure)
+    // Read-your-writes: the views are brought up to the command's last
+    // event before returning, and the output says which position they
+    // reflect. The command is committed whatever happens here.
+    let views = match committed.last_position {
+        None => args.app.projector.position().await,
+        Some(position) => args.app.projector.catch_up_to(position).await,
+    };
+    if let Err(e) = &views {
+        tracing::warn!(error = %e, "views not brought up to date after a command");
+    }
+    print_committed_with_views(&committed, Some(&views), args.json, lang, out).map_err(io_failure)
+}
+
+/// Prints what a command committed and, when given, where the views stand.
+fn print_committed_with_views<A: CaseAggregate>(
+    committed: &Committed<A>,
+    views: Option<&Result<u64, crate::projector::ProjectorError>>,
+    json: bool,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()>
+where
+    A::Error: ErrorCode,
+{
+    if json {
+        let mut doc = committed_json(committed, lang);
+        if let (Some(views), Some(fields)) = (views, doc.as_object_mut()) {
+            let (position, error) = match views {
+                Ok(p) => (json!(p), serde_json::Value::Null),
+                Err(e) => (serde_json::Value::Null, json!(e.to_string())),
+            };
+            fields.insert("views_position".into(), position);
+            fields.insert("views_error".into(), error);
+        }
+        return writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+    }
+    print_committed(committed, false, lang, out)?;
+    match views {
+        None => Ok(()),
+        Some(Ok(position)) => match lang {
+            Lang::Zh => writeln!(out, "  视图已更新至事件位置 {position}"),
+            Lang::En => writeln!(out, "  views reflect the log up to position {position}"),
+        },
+        Some(Err(e)) => match lang {
+            Lang::Zh => writeln!(
+                out,
+                "  ⚠ 命令已提交，但视图未能更新：{e}（可运行 bangfu projections verify）"
+            ),
+            Lang::En => writeln!(
+                out,
+                "  ⚠ the command is committed but the views could not be updated: {e} (run bangfu projections verify)"
+            ),
+        },
+    }
+}
+
+fn committed_json<A: CaseAggregate>(committed: &Committed<A>, lang: Lang) -> serde_json::Value
+where
+    A::Error: ErrorCode,
+{
+    let events: Vec<_> = committed
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "sequence": e.sequence,
+                "event_type": cqrs_es::DomainEvent::event_type(&e.payload),
+                "event_id": e.metadata.get(domain::command::metadata_keys::EVENT_ID),
+                "label": A::event_label(&e.payload, lang),
+                "summary": A::event_describe(&e.payload, lang),
+            })
+        })
+        .collect();
+    json!({
+        "aggregate_type": A::TYPE,
+        "aggregate_id": committed.aggregate_id,
+        "version": committed.version,
+        "last_position": committed.last_position,
+        "events": events,
+    })
 }
 
 /// Prints what a command committed.
@@ -353,30 +460,10 @@ where
     A::Error: ErrorCode,
 {
     if json {
-        let events: Vec<_> = committed
-            .events
-            .iter()
-            .map(|e| {
-                json!({
-                    "sequence": e.sequence,
-                    "event_type": cqrs_es::DomainEvent::event_type(&e.payload),
-                    "event_id": e.metadata.get(domain::command::metadata_keys::EVENT_ID),
-                    "label": A::event_label(&e.payload, lang),
-                    "summary": A::event_describe(&e.payload, lang),
-                })
-            })
-            .collect();
-        let doc = json!({
-            "aggregate_type": A::TYPE,
-            "aggregate_id": committed.aggregate_id,
-            "version": committed.version,
-            "last_position": committed.last_position,
-            "events": events,
-        });
         return writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
+            serde_json::to_string_pretty(&committed_json(committed, lang)).unwrap_or_default()
         );
     }
     let kind = A::KIND.label(lang);

@@ -1,8 +1,9 @@
 //! `bangfu demo`: a realistic year of casework, loaded into the store through
 //! the same path a client uses (JSON command bodies → parse → aggregate →
-//! commit), then summarised from the aggregates.
+//! commit), then summarised from the views (the projector catches up first).
 //!
-//! The scenario is modelled on the seeds' Putian figures: a migrant worker's
+//! The scenario is modelled on the seeds' Putian figures: money appropriated
+//! into the special-assistance and festival funds; a migrant worker's
 //! household from opening through visits, plan, paid grants and closure; a
 //! mutual-aid plan period with five units (one sponsored for gig workers) and
 //! claims accepted and rejected; a one-day-donation campaign with donations, a
@@ -18,11 +19,9 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};
 use domain::donation::DonationCampaign;
-use domain::hardship::{Closure, FileStatus, HardshipFile};
 use domain::i18n::{ErrorCode, Lang, Localize};
-use domain::mutual_aid::claim::ClaimStatus;
-use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
 use domain::values::{Code, Fen, ResidentId};
+use projections::views::household::HouseholdFileRow;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -256,6 +255,16 @@ pub async fn run(app: &App, lang: Lang, out: &mut dyn std::io::Write) -> Result<
         out,
         "\n▶ {}",
         lang.pick(
+            "资金拨入：帮扶专项资金与送温暖资金",
+            "Appropriations into the special-assistance and festival funds"
+        )
+    )
+    .map_err(io)?;
+    appropriations(app, &run, out).await?;
+    writeln!(
+        out,
+        "\n▶ {}",
+        lang.pick(
             "困难职工档案：一户一档案、一户一计划、一户一措施",
             "Hardship file: one file, one plan, one set of measures per household"
         )
@@ -277,6 +286,40 @@ pub async fn run(app: &App, lang: Lang, out: &mut dyn std::io::Write) -> Result<
     .map_err(io)?;
     campaign(app, &run, out).await?;
     summary(app, &run, out).await
+}
+
+async fn appropriations(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(), Failure> {
+    let e = &app.funds;
+    let special = run.id("fund-special-2026");
+    run.step(e, &special, FINANCE, "2026-01-06 10:00", json!({"Appropriate": {
+        "appropriation_id": "BK-2026-001", "fund": "special_assistance", "amount_fen": yuan(50_000),
+        "source": "福建省总工会", "received_on": "2026-01-05", "note": "2026年困难职工帮扶专项资金"
+    }})).await?;
+    // An account holds one fund: festival money goes to its own account.
+    run.refused(
+        out,
+        e,
+        &special,
+        FINANCE,
+        "2026-01-06 10:05",
+        json!({"Appropriate": {
+            "appropriation_id": "BK-2026-002", "fund": "festival", "amount_fen": yuan(20_000),
+            "source": "莆田市总工会", "received_on": "2026-01-05", "note": null
+        }}),
+        "fund_account.fund_mismatch",
+    )
+    .await?;
+    run.step(
+        e,
+        &run.id("fund-festival-2026"),
+        FINANCE,
+        "2026-01-06 10:10",
+        json!({"Appropriate": {
+            "appropriation_id": "BK-2026-002", "fund": "festival", "amount_fen": yuan(20_000),
+            "source": "莆田市总工会", "received_on": "2026-01-05", "note": "2026年送温暖资金"
+        }}),
+    )
+    .await
 }
 
 async fn household(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(), Failure> {
@@ -933,48 +976,60 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
     let lang = run.lang;
     let io = |e: std::io::Error| fail(lang, &e.to_string());
     let load_err = |e: String| fail(lang, &e);
-    let file: HardshipFile = app
-        .files
-        .load(&run.id("hf-chen"))
+    // Everything below is read from the views, caught up to the last command.
+    let position = app
+        .projector
+        .catch_up()
         .await
         .map_err(|e| load_err(e.to_string()))?
-        .aggregate;
-    let plan: MutualAidPlan = app
-        .plans
-        .load(&run.id("mutual-07"))
+        .position;
+    let file: HouseholdFileRow = app
+        .projector
+        .get(&run.id("hf-chen"))
         .await
         .map_err(|e| load_err(e.to_string()))?
-        .aggregate;
-    let campaign: DonationCampaign = app
-        .campaigns
-        .load(&run.id("yirijuan-2026"))
+        .ok_or_else(|| load_err("household file view missing".into()))?;
+    let plan = crate::views::plan_period_report(app, &run.id("mutual-07"))
         .await
         .map_err(|e| load_err(e.to_string()))?
-        .aggregate;
+        .ok_or_else(|| load_err("plan-period view missing".into()))?;
+    let campaign = crate::views::campaign_report(app, &run.id("yirijuan-2026"))
+        .await
+        .map_err(|e| load_err(e.to_string()))?
+        .ok_or_else(|| load_err("campaign view missing".into()))?
+        .campaign;
+    let funds = app
+        .projector
+        .funds()
+        .await
+        .map_err(|e| load_err(e.to_string()))?;
 
     let y = |f: Fen| f.to_yuan_grouped();
-    writeln!(out, "\n══ {} ══", lang.pick("汇总", "Summary")).map_err(io)?;
+    writeln!(
+        out,
+        "\n══ {} ══",
+        lang.pick("汇总（读自视图）", "Summary (read from the views)")
+    )
+    .map_err(io)?;
 
     // Household.
-    let head = file
-        .household()
-        .map(|h| match lang {
-            Lang::Zh => format!("{}（{}）", h.head.name, h.head.resident_id),
-            Lang::En => format!("{} ({})", h.head.name, h.head.resident_id),
-        })
-        .unwrap_or_default();
-    let status = match file.status() {
-        FileStatus::Closed(Closure::Ended { reason, .. }) => match lang {
-            Lang::Zh => format!("{}（{}）", file.status().label(lang), reason.label(lang)),
-            Lang::En => format!("{} ({})", file.status().label(lang), reason.label(lang)),
-        },
-        s => s.label(lang).to_string(),
+    let head = match lang {
+        Lang::Zh => format!("{}（{}）", file.head.name, file.head.resident_id_masked),
+        Lang::En => format!("{} ({})", file.head.name, file.head.resident_id_masked),
     };
+    let status = match file.closure.as_ref().and_then(|c| c.reason.as_ref()) {
+        Some(reason) => match lang {
+            Lang::Zh => format!("{}（{}）", file.status.label(lang), reason.label(lang)),
+            Lang::En => format!("{} ({})", file.status.label(lang), reason.label(lang)),
+        },
+        None => file.status.label(lang).to_string(),
+    };
+    let revision = file.plan.as_ref().map_or(0, |p| p.revision);
     match lang {
         Lang::Zh => writeln!(out, "困难职工档案 {}：户主 {head}，状态 {status}；入户走访 {} 次，计划第 {} 版，已发放 {} 元",
-            run.id("hf-chen"), file.visits_count(), file.plan_revision(), y(file.paid_total_fen())),
+            file.file_id, file.visits.len(), revision, y(file.paid_total_fen())),
         Lang::En => writeln!(out, "Hardship file {}: head {head}, {status}; {} home visits, plan revision {}, {} yuan paid out",
-            run.id("hf-chen"), file.visits_count(), file.plan_revision(), y(file.paid_total_fen())),
+            file.file_id, file.visits.len(), revision, y(file.paid_total_fen())),
     }.map_err(io)?;
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY);
@@ -984,8 +1039,8 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
             "类别",
             "资金来源",
             "计划",
-            "待审批",
-            "已批待发",
+            "已申请",
+            "已批准",
             "已发放",
             "余额",
             "状态",
@@ -995,7 +1050,7 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
             "kind",
             "fund",
             "planned",
-            "pending",
+            "requested",
             "approved",
             "paid",
             "remaining",
@@ -1004,11 +1059,11 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
     });
     for m in file.measures() {
         table.add_row(vec![
-            m.id().to_string(),
-            m.spec.kind.label(lang).to_string(),
-            m.spec.fund.label(lang).to_string(),
-            y(m.planned_fen()),
-            y(m.pending_fen),
+            m.measure_id.clone(),
+            m.kind.label(lang).to_string(),
+            m.fund.label(lang).to_string(),
+            y(m.planned_fen),
+            y(m.requested_fen),
             y(m.approved_fen),
             y(m.paid_fen),
             y(m.remaining_fen()),
@@ -1028,67 +1083,41 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
     writeln!(out, "{table}").map_err(io)?;
 
     // Plan period and claims.
-    let mut by_status = std::collections::BTreeMap::new();
-    let (mut approved, mut paid) = (Fen::ZERO, Fen::ZERO);
-    let claim_type = <MutualAidClaim as cqrs_es::Aggregate>::TYPE;
-    for id in app
-        .store
-        .streams(claim_type)
-        .await
-        .map_err(|e| load_err(e.to_string()))?
-    {
-        let claim: MutualAidClaim = app
-            .claims
-            .load(&id)
-            .await
-            .map_err(|e| load_err(e.to_string()))?
-            .aggregate;
-        if claim.plan_id().map(Code::as_str) != Some(run.id("mutual-07").as_str()) {
-            continue;
-        }
-        if let Some(s) = claim.status() {
-            *by_status.entry(s.as_str()).or_insert((s, 0u32)) = (
-                s,
-                by_status
-                    .get(s.as_str())
-                    .map_or(0, |e: &(ClaimStatus, u32)| e.1)
-                    + 1,
-            );
-        }
-        approved = approved
-            .checked_add(claim.decided_subsidy_fen())
-            .map_err(|e| load_err(e.to_string()))?;
-        if let Some(p) = claim.payment() {
-            paid = paid
-                .checked_add(p.amount_fen)
-                .map_err(|e| load_err(e.to_string()))?;
-        }
-    }
-    let states: Vec<String> = by_status
-        .values()
-        .map(|(s, n)| format!("{} {n}", s.label(lang)))
+    let sep = lang.pick("、", ", ");
+    let states: Vec<String> = plan
+        .claims_by_state
+        .iter()
+        .filter(|s| s.claims > 0)
+        .map(|s| format!("{} {}", s.status.label(lang), s.claims))
         .collect();
-    let contributions = plan.total_contributions_fen();
-    let balance = contributions.saturating_sub(paid);
+    let p = &plan.period;
     match lang {
         Lang::Zh => writeln!(out, "\n{}：政策版本 {}；参加单位 {} 家，参保职工 {} 人，收缴互助金 {} 元\n  补助申请：{}；已批准补助 {} 元，已发放 {} 元，基金结余 {} 元",
-            plan.name().map(ToString::to_string).unwrap_or_default(), plan.policy().map(|p| p.version.to_string()).unwrap_or_default(),
-            plan.unit_count(), plan.member_count(), y(contributions), states.join("、"), y(approved), y(paid), y(balance)),
+            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.fund_balance_fen)),
         Lang::En => writeln!(out, "\n{}: policy {}; {} units, {} members enrolled, {} yuan contributions\n  claims: {}; subsidies approved {} yuan, paid {} yuan, fund balance {} yuan",
-            plan.name().map(ToString::to_string).unwrap_or_default(), plan.policy().map(|p| p.version.to_string()).unwrap_or_default(),
-            plan.unit_count(), plan.member_count(), y(contributions), states.join(", "), y(approved), y(paid), y(balance)),
+            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.fund_balance_fen)),
     }.map_err(io)?;
 
     // Campaign.
-    let rate = campaign.participation();
+    let c = &campaign;
     match lang {
         Lang::Zh => writeln!(out, "\n{}：到账 {} 元（冲销 {} 元），捐款 {} 人 / 应参与 {} 人，参与率 {}；已拨付 {} 元，可拨付 {} 元",
-            campaign.profile().map(|p| p.name.to_string()).unwrap_or_default(), y(campaign.net_received_fen()), y(campaign.reversed_fen()),
-            campaign.donor_count(), campaign.total_headcount(), rate, y(campaign.allocated_fen()), y(campaign.available_fen())),
+            c.name, y(c.net_received_fen()), y(c.reversed_fen), c.donors, c.headcount, c.participation(), y(c.allocated_fen()), y(c.unallocated_fen())),
         Lang::En => writeln!(out, "\n{}: {} yuan received net ({} reversed), {} donors of {} staff, participation {}; {} yuan allocated, {} available",
-            campaign.profile().map(|p| p.name.to_string()).unwrap_or_default(), y(campaign.net_received_fen()), y(campaign.reversed_fen()),
-            campaign.donor_count(), campaign.total_headcount(), rate, y(campaign.allocated_fen()), y(campaign.available_fen())),
+            c.name, y(c.net_received_fen()), y(c.reversed_fen), c.donors, c.headcount, c.participation(), y(c.allocated_fen()), y(c.unallocated_fen())),
     }.map_err(io)?;
+
+    // Funds (all runs of the demo on this database together).
+    writeln!(
+        out,
+        "\n{}",
+        lang.pick(
+            "资金余额（本数据库全部数据）",
+            "Fund balances (everything in this database)"
+        )
+    )
+    .map_err(io)?;
+    writeln!(out, "{}", crate::views::fund_table(&funds, lang)).map_err(io)?;
 
     // The log itself.
     let report = app
@@ -1107,8 +1136,8 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
         lang.pick("哈希链断裂！", "HASH CHAINS BROKEN!")
     };
     match lang {
-        Lang::Zh => writeln!(out, "\n事件日志：共 {events} 个事件，{} 个案卷流，{chain}。\n查看完整历史：bangfu history hardship-file {}", report.streams, run.id("hf-chen")),
-        Lang::En => writeln!(out, "\nEvent log: {events} events in {} streams, {chain}.\nFull history: bangfu --lang en history hardship-file {}", report.streams, run.id("hf-chen")),
+        Lang::Zh => writeln!(out, "\n事件日志：共 {events} 个事件，{} 个案卷流，{chain}；视图反映至位置 {position}。\n查看完整历史：bangfu history hardship-file {}\n查看视图：bangfu view household-file {}", report.streams, file.file_id, file.file_id),
+        Lang::En => writeln!(out, "\nEvent log: {events} events in {} streams, {chain}; views reflect position {position}.\nFull history: bangfu --lang en history hardship-file {}\nThe view: bangfu --lang en view household-file {}", report.streams, file.file_id, file.file_id),
     }.map_err(io)?;
     if report.is_ok() {
         Ok(())

@@ -15,6 +15,9 @@
 //! - [`app`]: one store, one engine per aggregate, the services; the generic
 //!   "run this JSON command" path.
 //! - [`services`]: the aggregates' `Services`, answered from the store.
+//! - [`projector`]: builds the views of the `projections` crate from the
+//!   global log — rows and checkpoint in one transaction — and reads them;
+//!   [`views`] prints them.
 //! - [`input`]: JSON command bodies, parsed at the boundary.
 //! - [`cli`], [`demo`]: the command line and its demonstration scenario;
 //!   [`store_cli`]: `bangfu store copy`.
@@ -30,7 +33,9 @@ pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod input;
+pub mod projector;
 pub mod services;
 pub mod store;
 pub mod store_cli;
 pub mod users;
+pub mod views;

@@ -1,4 +1,10 @@
 //! The funds money comes from. Every payout names one.
+//!
+//! [`account`] is the fund account aggregate: money appropriated into a fund
+//! (拨入) from outside the three kinds of casework, so a fund's balance can be
+//! the sum of its events.
+
+pub mod account;
 
 use serde::{Deserialize, Serialize};
 

@@ -65,6 +65,15 @@ pub const USER_ADMINS: &[Role] = &[Role::Admin];
 /// needing whose it is.
 pub const SEES_PERSONAL_DATA: &[Role] = &[C, A, F];
 
+/// The aggregate kinds the API serves. Fund accounts (appropriations) are
+/// recorded through the CLI only, so far.
+pub const SERVED: [AggregateKind; 4] = [
+    AggregateKind::HardshipFile,
+    AggregateKind::MutualAidPlan,
+    AggregateKind::MutualAidClaim,
+    AggregateKind::DonationCampaign,
+];
+
 /// Something a request wants to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action<'a> {
@@ -116,6 +125,7 @@ pub fn plural(kind: AggregateKind) -> &'static str {
         AggregateKind::MutualAidPlan => "mutual-aid-plans",
         AggregateKind::MutualAidClaim => "mutual-aid-claims",
         AggregateKind::DonationCampaign => "donation-campaigns",
+        AggregateKind::FundAccount => "fund-accounts",
     }
 }
 
@@ -132,7 +142,7 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
             )
         })
         .collect();
-    for kind in AggregateKind::ALL {
+    for kind in SERVED {
         let p = plural(kind);
         for endpoint in [
             format!("GET /v1/{p}"),

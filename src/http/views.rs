@@ -218,6 +218,8 @@ impl StreamViews {
             AggregateKind::MutualAidPlan => self.load::<MutualAidPlan>(id, lang).await,
             AggregateKind::MutualAidClaim => self.load::<MutualAidClaim>(id, lang).await,
             AggregateKind::DonationCampaign => self.load::<DonationCampaign>(id, lang).await,
+            // Not served over HTTP yet.
+            AggregateKind::FundAccount => Ok(None),
         }
     }
 }

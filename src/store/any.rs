@@ -110,12 +110,17 @@ impl From<KurrentStore> for AnyStore {
 }
 
 /// Delegates a method call to whichever store this is.
+/// Calls the same method on whichever store this is. The PostgreSQL and
+/// KurrentDB futures are boxed: inline, the largest variant (KurrentDB's gRPC
+/// calls) made every `AnyStore` future — and every future awaiting one, up to
+/// a projector run — large enough to overflow a 2 MiB thread stack in debug
+/// builds, even on SQLite.
 macro_rules! delegate {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             AnyStore::Sqlite($store) => $call,
-            AnyStore::Postgres($store) => $call,
-            AnyStore::Kurrent($store) => $call,
+            AnyStore::Postgres($store) => Box::pin(async move { $call }).await,
+            AnyStore::Kurrent($store) => Box::pin(async move { $call }).await,
         }
     };
 }
@@ -199,8 +204,8 @@ impl AnyStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         match self {
             AnyStore::Sqlite(s) => s.read_log(after, limit).await,
-            AnyStore::Postgres(s) => s.read_all(after, limit).await,
-            AnyStore::Kurrent(s) => s.read_all(after, limit).await,
+            AnyStore::Postgres(s) => Box::pin(s.read_all(after, limit)).await,
+            AnyStore::Kurrent(s) => Box::pin(s.read_all(after, limit)).await,
         }
     }
 

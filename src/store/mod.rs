@@ -34,7 +34,9 @@ use uuid::Uuid;
 pub use any::{AnyStore, StoreUrl, UrlError};
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
-pub use sqlite::{no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH};
+pub use sqlite::{
+    no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH, READ_ALL_MAX,
+};
 
 /// Most events one `read_all` page returns, whatever the caller asks for.
 pub const MAX_READ_PAGE: usize = 10_000;

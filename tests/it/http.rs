@@ -421,6 +421,7 @@ async fn openapi_document_is_3_1_and_describes_every_command_body() {
             bangfu::app::AggregateKind::MutualAidPlan => "MutualAidPlanCommand",
             bangfu::app::AggregateKind::MutualAidClaim => "MutualAidClaimCommand",
             bangfu::app::AggregateKind::DonationCampaign => "DonationCampaignCommand",
+            bangfu::app::AggregateKind::FundAccount => "FundAccountCommand",
         };
         let text = schemas[body].to_string();
         assert!(text.contains(&format!("\"{name}\"")), "{body} lacks {name}");

@@ -9,6 +9,7 @@ mod demo;
 mod http;
 mod pg;
 mod postgres;
+mod projections;
 mod store;
 mod store_copy;
 mod support;

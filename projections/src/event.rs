@@ -1,0 +1,213 @@
+//! Events as projections see them: one typed domain event with its place in
+//! the global log and the metadata every event carries.
+//!
+//! [`decode`] turns a stored row (aggregate type, event type, version, JSON
+//! payload) into a [`CaseEvent`]. It refuses what it does not know — an
+//! unknown aggregate type, an event version without an upcaster — rather than
+//! skipping it: a projector that skipped an event would be silently wrong, so
+//! it stops and says why instead.
+
+use domain::donation::DonationCampaignEvent;
+use domain::fund::account::FundAccountEvent;
+use domain::hardship::HardshipFileEvent;
+use domain::mutual_aid::{MutualAidClaimEvent, MutualAidPlanEvent};
+use serde::Deserialize;
+
+/// The stored aggregate type names (`Aggregate::TYPE`) projections read.
+pub mod aggregate_types {
+    /// [`domain::hardship::HardshipFile`].
+    pub const HARDSHIP_FILE: &str = "hardship_file";
+    /// [`domain::mutual_aid::MutualAidPlan`].
+    pub const MUTUAL_AID_PLAN: &str = "mutual_aid_plan";
+    /// [`domain::mutual_aid::MutualAidClaim`].
+    pub const MUTUAL_AID_CLAIM: &str = "mutual_aid_claim";
+    /// [`domain::donation::DonationCampaign`].
+    pub const DONATION_CAMPAIGN: &str = "donation_campaign";
+    /// [`domain::fund::account::FundAccount`].
+    pub const FUND_ACCOUNT: &str = "fund_account";
+}
+
+/// An event of any aggregate bangfu projects.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaseEvent {
+    /// 困难职工档案.
+    HardshipFile(HardshipFileEvent),
+    /// 医疗互助期.
+    MutualAidPlan(MutualAidPlanEvent),
+    /// 医疗互助补助申请.
+    MutualAidClaim(MutualAidClaimEvent),
+    /// 一日捐活动.
+    DonationCampaign(DonationCampaignEvent),
+    /// 资金账户.
+    FundAccount(FundAccountEvent),
+}
+
+/// One event of the global log, decoded, with what projections need besides
+/// the event itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// Global position in commit order, from 1.
+    pub position: u64,
+    /// The stream (aggregate id).
+    pub aggregate_id: String,
+    /// Position in the stream, from 1.
+    pub sequence: u64,
+    /// The event.
+    pub event: CaseEvent,
+    /// `metadata.actor_id`, when present.
+    pub actor: Option<String>,
+    /// `metadata.recorded_at` (RFC 3339), when present.
+    pub recorded_at: Option<String>,
+}
+
+/// Why a stored event could not be decoded. The projector stops on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// No projection knows this aggregate type: whoever added the aggregate
+    /// must decide what the views do with it.
+    UnknownAggregateType(String),
+    /// An event version this code has no upcaster for.
+    UnsupportedVersion {
+        /// The aggregate type.
+        aggregate_type: String,
+        /// The event type.
+        event_type: String,
+        /// The stored version.
+        event_version: String,
+    },
+    /// The payload is not an event of its aggregate type.
+    Payload {
+        /// The aggregate type.
+        aggregate_type: String,
+        /// The event type.
+        event_type: String,
+        /// serde's message.
+        message: String,
+    },
+    /// The stored event type is not the payload's.
+    TypeMismatch {
+        /// The stored `event_type` column.
+        stored: String,
+        /// The payload's tag.
+        payload: String,
+    },
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::UnknownAggregateType(t) => {
+                write!(f, "no projection knows aggregate type `{t}`")
+            }
+            DecodeError::UnsupportedVersion {
+                aggregate_type,
+                event_type,
+                event_version,
+            } => write!(
+                f,
+                "{aggregate_type} event {event_type} has version {event_version}, which projections cannot read"
+            ),
+            DecodeError::Payload {
+                aggregate_type,
+                event_type,
+                message,
+            } => write!(
+                f,
+                "{aggregate_type} event {event_type} does not decode: {message}"
+            ),
+            DecodeError::TypeMismatch { stored, payload } => {
+                write!(f, "stored event type {stored} but the payload is {payload}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes one stored event. Version `1.0` is the only version so far;
+/// upcasters for later versions go here.
+pub fn decode(
+    aggregate_type: &str,
+    event_type: &str,
+    event_version: &str,
+    payload: &serde_json::Value,
+) -> Result<CaseEvent, DecodeError> {
+    use aggregate_types::*;
+    if event_version != domain::EVENT_VERSION_1 {
+        return Err(DecodeError::UnsupportedVersion {
+            aggregate_type: aggregate_type.to_string(),
+            event_type: event_type.to_string(),
+            event_version: event_version.to_string(),
+        });
+    }
+    fn read<E: for<'de> Deserialize<'de>>(
+        aggregate_type: &str,
+        event_type: &str,
+        payload: &serde_json::Value,
+    ) -> Result<E, DecodeError> {
+        let event = E::deserialize(payload).map_err(|e| DecodeError::Payload {
+            aggregate_type: aggregate_type.to_string(),
+            event_type: event_type.to_string(),
+            message: e.to_string(),
+        })?;
+        // The tag is the payload's single top-level key; checking it costs
+        // nothing and catches a row whose columns disagree.
+        let tag = payload
+            .as_object()
+            .and_then(|m| m.keys().next().cloned())
+            .or_else(|| payload.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if tag != event_type {
+            return Err(DecodeError::TypeMismatch {
+                stored: event_type.to_string(),
+                payload: tag,
+            });
+        }
+        Ok(event)
+    }
+    Ok(match aggregate_type {
+        HARDSHIP_FILE => CaseEvent::HardshipFile(read(aggregate_type, event_type, payload)?),
+        MUTUAL_AID_PLAN => CaseEvent::MutualAidPlan(read(aggregate_type, event_type, payload)?),
+        MUTUAL_AID_CLAIM => CaseEvent::MutualAidClaim(read(aggregate_type, event_type, payload)?),
+        DONATION_CAMPAIGN => {
+            CaseEvent::DonationCampaign(read(aggregate_type, event_type, payload)?)
+        }
+        FUND_ACCOUNT => CaseEvent::FundAccount(read(aggregate_type, event_type, payload)?),
+        other => return Err(DecodeError::UnknownAggregateType(other.to_string())),
+    })
+}
+
+impl CaseEvent {
+    /// The event's type name, as stored (its JSON tag).
+    pub fn type_name(&self) -> String {
+        match self.to_payload() {
+            serde_json::Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+            serde_json::Value::String(s) => s,
+            _ => String::new(),
+        }
+    }
+
+    /// The stored aggregate type of the event's stream.
+    pub fn aggregate_type(&self) -> &'static str {
+        use aggregate_types::*;
+        match self {
+            CaseEvent::HardshipFile(_) => HARDSHIP_FILE,
+            CaseEvent::MutualAidPlan(_) => MUTUAL_AID_PLAN,
+            CaseEvent::MutualAidClaim(_) => MUTUAL_AID_CLAIM,
+            CaseEvent::DonationCampaign(_) => DONATION_CAMPAIGN,
+            CaseEvent::FundAccount(_) => FUND_ACCOUNT,
+        }
+    }
+
+    /// The event's JSON as the store keeps it.
+    pub fn to_payload(&self) -> serde_json::Value {
+        let value = match self {
+            CaseEvent::HardshipFile(e) => serde_json::to_value(e),
+            CaseEvent::MutualAidPlan(e) => serde_json::to_value(e),
+            CaseEvent::MutualAidClaim(e) => serde_json::to_value(e),
+            CaseEvent::DonationCampaign(e) => serde_json::to_value(e),
+            CaseEvent::FundAccount(e) => serde_json::to_value(e),
+        };
+        value.unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,304 @@
+//! The fund-balance view: per fund, what came in and what went out.
+//!
+//! - **Inflows**: contributions (互助金, into the mutual-aid fund) from plan
+//!   enrolments and roster amendments; donations (into the donation fund)
+//!   net of reversals; appropriations (拨入, into the fund they name) net of
+//!   reversals; transfers in.
+//! - **Outflows**: hardship grants paid (from the grant's fund); claim
+//!   subsidies paid (mutual-aid fund); allocations approved to a designated
+//!   campaign's beneficiary (donation fund: the domain records no separate
+//!   payment for them, so approval is when the money leaves); transfers out.
+//! - **Transfers**: an approved allocation to a mutual-aid claim moves money
+//!   from the donation fund to the mutual-aid fund (which pays the claim); one
+//!   to a hardship measure moves it to the measure's fund (which pays the
+//!   grant) — nothing moves when that fund is the donation fund itself. So a
+//!   payment is an outflow once, from the fund that paid it.
+//!
+//! A balance is never shown negative: when outflows exceed inflows the row
+//! shows a zero balance, the shortfall in `overdrawn_fen` and
+//! `overdrawn: true`, and `bangfu projections verify` reports the fund.
+
+use std::collections::BTreeMap;
+
+use domain::donation::{AllocationTarget, DonationCampaignEvent};
+use domain::fund::account::FundAccountEvent;
+use domain::fund::Fund;
+use domain::hardship::HardshipFileEvent;
+use domain::mutual_aid::{MutualAidClaimEvent, MutualAidPlanEvent};
+use domain::values::Fen;
+use serde::{Deserialize, Serialize};
+
+use super::household::{add, sum};
+use crate::event::{CaseEvent, Recorded};
+use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
+
+/// One fund's flows and balance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FundBalanceRow {
+    /// The fund.
+    pub fund: Fund,
+    /// Plan-period contributions (mutual-aid fund).
+    pub contributions_fen: Fen,
+    /// Donations received (donation fund).
+    pub donations_fen: Fen,
+    /// Donations reversed.
+    pub donations_reversed_fen: Fen,
+    /// Appropriated into the fund.
+    pub appropriations_fen: Fen,
+    /// Appropriations reversed.
+    pub appropriations_reversed_fen: Fen,
+    /// Moved in from another fund (allocations).
+    pub transfers_in_fen: Fen,
+    /// Hardship grants paid.
+    pub grants_paid_fen: Fen,
+    /// Claim subsidies paid.
+    pub claims_paid_fen: Fen,
+    /// Allocations to a designated beneficiary, approved.
+    pub designated_paid_fen: Fen,
+    /// Moved out to another fund (allocations).
+    pub transfers_out_fen: Fen,
+    /// Σ inflows (reversals deducted).
+    pub inflow_fen: Fen,
+    /// Σ outflows.
+    pub outflow_fen: Fen,
+    /// Inflows minus outflows, or zero when overdrawn.
+    pub balance_fen: Fen,
+    /// Outflows beyond inflows; zero unless overdrawn.
+    pub overdrawn_fen: Fen,
+    /// True when outflows exceed inflows: never silently a negative balance.
+    pub overdrawn: bool,
+}
+
+impl FundBalanceRow {
+    /// A fund with no flows.
+    pub fn empty(fund: Fund) -> FundBalanceRow {
+        FundBalanceRow {
+            fund,
+            contributions_fen: Fen::ZERO,
+            donations_fen: Fen::ZERO,
+            donations_reversed_fen: Fen::ZERO,
+            appropriations_fen: Fen::ZERO,
+            appropriations_reversed_fen: Fen::ZERO,
+            transfers_in_fen: Fen::ZERO,
+            grants_paid_fen: Fen::ZERO,
+            claims_paid_fen: Fen::ZERO,
+            designated_paid_fen: Fen::ZERO,
+            transfers_out_fen: Fen::ZERO,
+            inflow_fen: Fen::ZERO,
+            outflow_fen: Fen::ZERO,
+            balance_fen: Fen::ZERO,
+            overdrawn_fen: Fen::ZERO,
+            overdrawn: false,
+        }
+    }
+
+    /// Recomputes the derived columns from the flows.
+    fn settle(&mut self) {
+        let gross_in = sum([
+            self.contributions_fen,
+            self.donations_fen,
+            self.appropriations_fen,
+            self.transfers_in_fen,
+        ]);
+        let reversed = add(
+            self.donations_reversed_fen,
+            self.appropriations_reversed_fen,
+        );
+        self.outflow_fen = sum([
+            self.grants_paid_fen,
+            self.claims_paid_fen,
+            self.designated_paid_fen,
+            self.transfers_out_fen,
+        ]);
+        // A reversal takes back money that came in; were reversals ever to
+        // exceed the gross inflow, the excess counts as an outflow so the
+        // shortfall still shows.
+        self.inflow_fen = gross_in.saturating_sub(reversed);
+        let out = add(self.outflow_fen, reversed.saturating_sub(gross_in));
+        self.balance_fen = self.inflow_fen.saturating_sub(out);
+        self.overdrawn_fen = out.saturating_sub(self.inflow_fen);
+        self.overdrawn = !self.overdrawn_fen.is_zero();
+    }
+}
+
+crate::view_row_impl!(FundBalanceRow, FundBalance);
+
+/// Which fund each measure of one hardship file draws on (for allocations
+/// to a measure). A measure dropped by a revision keeps its last fund.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FundMeasuresRow {
+    /// The file.
+    pub file_id: String,
+    /// measure id → fund.
+    pub measures: BTreeMap<String, Fund>,
+}
+
+crate::view_row_impl!(FundMeasuresRow, FundMeasures);
+
+/// The key of a fund's row.
+pub fn balance_key(fund: Fund) -> RowKey {
+    RowKey::new(RowKind::FundBalance, fund_code(fund))
+}
+
+fn measures_key(file_id: &str) -> RowKey {
+    RowKey::new(RowKind::FundMeasures, file_id)
+}
+
+pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
+    match &ev.event {
+        CaseEvent::MutualAidPlan(e) => match e {
+            MutualAidPlanEvent::UnitEnrolled { .. } | MutualAidPlanEvent::RosterAmended { .. } => {
+                out.push(balance_key(Fund::MutualAid));
+            }
+            MutualAidPlanEvent::PeriodOpened { .. } | MutualAidPlanEvent::PeriodClosed { .. } => {}
+        },
+        CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimPaid { fund, .. }) => {
+            out.push(balance_key(*fund));
+        }
+        CaseEvent::MutualAidClaim(_) => {}
+        CaseEvent::HardshipFile(e) => match e {
+            HardshipFileEvent::PlanAdopted { .. } | HardshipFileEvent::PlanRevised { .. } => {
+                out.push(measures_key(&ev.aggregate_id));
+            }
+            HardshipFileEvent::GrantPaid { fund, .. } => out.push(balance_key(*fund)),
+            _ => {}
+        },
+        CaseEvent::DonationCampaign(e) => match e {
+            DonationCampaignEvent::DonationRecorded { .. }
+            | DonationCampaignEvent::DonationReversed { .. } => {
+                out.push(balance_key(Fund::Donation));
+            }
+            DonationCampaignEvent::AllocationApproved { target, .. } => {
+                if let AllocationTarget::HardshipMeasure { file_id, .. } = target {
+                    out.push(measures_key(file_id.as_str()));
+                }
+                // The target fund of a measure is known only once its row is
+                // read; every fund is declared (four small rows).
+                out.extend(Fund::ALL.into_iter().map(balance_key));
+            }
+            _ => {}
+        },
+        CaseEvent::FundAccount(e) => match e {
+            FundAccountEvent::Appropriated { fund, .. }
+            | FundAccountEvent::AppropriationReversed { fund, .. } => {
+                out.push(balance_key(*fund));
+            }
+        },
+    }
+}
+
+/// Adds `amount` to one flow of `fund`'s row.
+fn flow(
+    rows: &mut RowSet,
+    fund: Fund,
+    amount: Fen,
+    pick: impl FnOnce(&mut FundBalanceRow) -> &mut Fen,
+) -> Result<(), ProjectionError> {
+    let row = rows.upsert(&balance_key(fund), || FundBalanceRow::empty(fund))?;
+    let slot = pick(row);
+    *slot = add(*slot, amount);
+    row.settle();
+    Ok(())
+}
+
+fn transfer(rows: &mut RowSet, from: Fund, to: Fund, amount: Fen) -> Result<(), ProjectionError> {
+    if from == to {
+        return Ok(());
+    }
+    flow(rows, from, amount, |r| &mut r.transfers_out_fen)?;
+    flow(rows, to, amount, |r| &mut r.transfers_in_fen)
+}
+
+pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionError> {
+    match &ev.event {
+        CaseEvent::MutualAidPlan(MutualAidPlanEvent::UnitEnrolled {
+            contribution_fen, ..
+        }) => flow(rows, Fund::MutualAid, *contribution_fen, |r| {
+            &mut r.contributions_fen
+        }),
+        CaseEvent::MutualAidPlan(MutualAidPlanEvent::RosterAmended {
+            additional_contribution_fen,
+            ..
+        }) => flow(rows, Fund::MutualAid, *additional_contribution_fen, |r| {
+            &mut r.contributions_fen
+        }),
+        CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimPaid {
+            fund, amount_fen, ..
+        }) => flow(rows, *fund, *amount_fen, |r| &mut r.claims_paid_fen),
+        CaseEvent::HardshipFile(
+            HardshipFileEvent::PlanAdopted { measures, .. }
+            | HardshipFileEvent::PlanRevised { measures, .. },
+        ) => {
+            let row = rows.upsert(&measures_key(&ev.aggregate_id), || FundMeasuresRow {
+                file_id: ev.aggregate_id.clone(),
+                measures: BTreeMap::new(),
+            })?;
+            for m in measures {
+                row.measures.insert(m.measure_id.to_string(), m.fund);
+            }
+            Ok(())
+        }
+        CaseEvent::HardshipFile(HardshipFileEvent::GrantPaid {
+            fund, amount_fen, ..
+        }) => flow(rows, *fund, *amount_fen, |r| &mut r.grants_paid_fen),
+        CaseEvent::DonationCampaign(DonationCampaignEvent::DonationRecorded {
+            amount_fen, ..
+        }) => flow(rows, Fund::Donation, *amount_fen, |r| &mut r.donations_fen),
+        CaseEvent::DonationCampaign(DonationCampaignEvent::DonationReversed {
+            amount_fen, ..
+        }) => flow(rows, Fund::Donation, *amount_fen, |r| {
+            &mut r.donations_reversed_fen
+        }),
+        CaseEvent::DonationCampaign(DonationCampaignEvent::AllocationApproved {
+            amount_fen,
+            target,
+            ..
+        }) => match target {
+            AllocationTarget::DesignatedBeneficiary => {
+                flow(rows, Fund::Donation, *amount_fen, |r| {
+                    &mut r.designated_paid_fen
+                })
+            }
+            AllocationTarget::Claim { .. } => {
+                transfer(rows, Fund::Donation, Fund::MutualAid, *amount_fen)
+            }
+            AllocationTarget::HardshipMeasure {
+                file_id,
+                measure_id,
+            } => {
+                // An unknown measure (impossible: the campaign checks its
+                // target) keeps the money in the donation fund.
+                let to = rows
+                    .get::<FundMeasuresRow>(&measures_key(file_id.as_str()))?
+                    .and_then(|r| r.measures.get(measure_id.as_str()).copied())
+                    .unwrap_or(Fund::Donation);
+                transfer(rows, Fund::Donation, to, *amount_fen)
+            }
+        },
+        CaseEvent::FundAccount(FundAccountEvent::Appropriated {
+            fund, amount_fen, ..
+        }) => flow(rows, *fund, *amount_fen, |r| &mut r.appropriations_fen),
+        CaseEvent::FundAccount(FundAccountEvent::AppropriationReversed {
+            fund,
+            amount_fen,
+            ..
+        }) => flow(rows, *fund, *amount_fen, |r| {
+            &mut r.appropriations_reversed_fen
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// All four funds in display order, a fund without a row shown as empty.
+pub fn all_funds(rows: impl IntoIterator<Item = FundBalanceRow>) -> Vec<FundBalanceRow> {
+    let mut by_fund: BTreeMap<Fund, FundBalanceRow> =
+        rows.into_iter().map(|r| (r.fund, r)).collect();
+    Fund::ALL
+        .into_iter()
+        .map(|f| {
+            by_fund
+                .remove(&f)
+                .unwrap_or_else(|| FundBalanceRow::empty(f))
+        })
+        .collect()
+}
