@@ -9,15 +9,20 @@
 //!
 //! Resuming needs no bookkeeping of its own: batches commit in source order,
 //! so after an interruption the target holds a prefix of the source. The copy
-//! counts the target's events, checks that the source's event at that count
-//! is the target's last one, and carries on after it. A target holding
-//! anything else is refused.
+//! counts the target's events, reads that many from the source, checks that
+//! every stream's head (last sequence and hash) in the target is the head it
+//! has in that prefix, and carries on after it. A target holding anything
+//! else is refused before anything is written. The check does not ask the
+//! target which event is its "last": each store orders its log its own way
+//! (transaction ids on PostgreSQL), and the hash chains already say whether
+//! the target holds exactly the prefix's events.
 //!
 //! At the end it verifies: the same number of events, every stream's head
 //! (last sequence and hash) the same on both sides, and every chain in the
 //! target recomputing. Copy a store nobody is writing to: events committed
 //! during the copy make the counts differ and the verification fail.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{AnyStore, ChainReport, LogPosition, StoreError, StreamHead, MAX_READ_PAGE};
@@ -106,11 +111,12 @@ pub async fn copy(
         )));
     }
 
-    // Find where the earlier run stopped: skip `already` source events and
-    // check the last one skipped is the target's last.
+    // Find where the earlier run stopped: skip `already` source events,
+    // noting each stream's head in that prefix, and check the target holds
+    // exactly those streams at exactly those heads.
     let mut after = LogPosition::START;
     let mut skipped = 0u64;
-    let mut last_skipped = None;
+    let mut prefix_heads: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     while skipped < already {
         let want = usize::try_from(already - skipped)
             .unwrap_or(batch)
@@ -123,13 +129,33 @@ pub async fn copy(
         };
         after = last.log_position;
         skipped += page.len() as u64;
-        last_skipped = Some(last.event_id);
+        for event in &page {
+            prefix_heads.insert(
+                (event.aggregate_type.clone(), event.aggregate_id.clone()),
+                (event.sequence as u64, event.hash.clone()),
+            );
+        }
     }
-    if let Some(expected) = last_skipped {
-        let target_last = to.last_event().await.map_err(CopyError::Target)?;
-        if target_last.as_ref().map(|e| e.event_id) != Some(expected) {
+    if already > 0 {
+        // In byte order of (type, id), as `stream_heads` returns them.
+        let expected: Vec<StreamHead> = prefix_heads
+            .into_iter()
+            .map(
+                |((aggregate_type, aggregate_id), (sequence, hash))| StreamHead {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    hash,
+                },
+            )
+            .collect();
+        let target_heads = to.stream_heads().await.map_err(CopyError::Target)?;
+        let mut problems = Vec::new();
+        compare_heads(&expected, &target_heads, &mut problems);
+        if !problems.is_empty() {
             return Err(CopyError::NotAPrefix(format!(
-                "its last event is not the source's event number {already}"
+                "its {already} events are not the source's first {already}: {}",
+                problems.join("; ")
             )));
         }
     }

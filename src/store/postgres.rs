@@ -57,7 +57,13 @@ const STREAM_CHANNEL_SIZE: usize = 200;
 const RESERVATION_ATTEMPTS: usize = 3;
 
 /// Every column of `events` as [`stored_event`] reads it.
-const EVENT_COLUMNS: &str = "position, transaction_id::text AS transaction_id,
+///
+/// The transaction id comes out as text (sqlx has no `xid8` type) under a
+/// name of its own: a plain `ORDER BY transaction_id` names the SELECT list's
+/// column before the table's, so an alias `transaction_id` would make the log
+/// order textual — "10000" before "9999" — and readers would skip events once
+/// the cluster's transaction ids gain a digit.
+const EVENT_COLUMNS: &str = "position, transaction_id::text AS transaction_id_text,
     event_id::text AS event_id, aggregate_type, aggregate_id, sequence, event_type,
     event_version, payload::text AS payload, metadata::text AS metadata, recorded_at,
     prev_hash, hash";
@@ -349,7 +355,7 @@ impl PgStore {
             "SELECT {EVENT_COLUMNS} FROM events
               WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY transaction_id, position
+              ORDER BY events.transaction_id, events.position
               LIMIT $3"
         ))
         .bind(after.commit.to_string())
@@ -364,7 +370,7 @@ impl PgStore {
     pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {EVENT_COLUMNS} FROM events
-              ORDER BY transaction_id DESC, position DESC
+              ORDER BY events.transaction_id DESC, events.position DESC
               LIMIT 1"
         ))
         .fetch_optional(&self.pool)
@@ -815,7 +821,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
     let corrupt =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("events.{what}: {e}"));
     let position: i64 = row.try_get("position")?;
-    let transaction_id: String = row.try_get("transaction_id")?;
+    let transaction_id: String = row.try_get("transaction_id_text")?;
     let sequence: i64 = row.try_get("sequence")?;
     let event_id: String = row.try_get("event_id")?;
     let payload: String = row.try_get("payload")?;

@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 use bangfu::store::copy::{copy, verify, CopyError, CopyOptions, CopyOutcome};
-use bangfu::store::AnyStore;
+use bangfu::store::{AnyStore, LogPosition};
 use sqlx::{Connection, Row};
 
 use crate::backends::{add, CounterCommand, Fixture};
@@ -242,6 +242,51 @@ async fn a_target_with_other_history_is_refused_and_differences_are_caught() {
         verify(&source.store, &target.store).await,
         Err(CopyError::Chains(_))
     ));
+}
+
+/// Resuming checks the whole prefix, not "the target's last event": a target
+/// holding as many events as the source's first eleven, ending in the source's
+/// eleventh, but otherwise another history, is refused before anything is
+/// written.
+#[tokio::test]
+async fn a_target_that_only_ends_like_the_source_is_refused_before_writing() {
+    let source = Fixture::sqlite().await;
+    some_history(&source).await;
+    let eleventh = source.store.read_all(LogPosition::at(10), 1).await.unwrap();
+    assert_eq!(
+        (eleventh[0].aggregate_id.as_str(), eleventh[0].sequence),
+        ("holder", 1),
+        "a stream of its own, so it can follow another history"
+    );
+    let target = Fixture::sqlite().await;
+    add(&target.engine(None), "elsewhere", 10).await;
+    target.store.import(&eleventh).await.unwrap();
+    assert_eq!(
+        target.store.last_event().await.unwrap().map(|e| e.event_id),
+        Some(eleventh[0].event_id)
+    );
+
+    // One event a batch: a copy that got past the check would write the
+    // rest of `holder` before `s0 #2` failed to follow.
+    let options = CopyOptions {
+        batch_size: 1,
+        stop_after: None,
+    };
+    match copy(&source.store, &target.store, options, &mut |_, _| {}).await {
+        Err(CopyError::NotAPrefix(why)) => {
+            assert!(
+                why.contains("counter elsewhere: only in the target"),
+                "{why}"
+            );
+            assert!(why.contains("counter s0: missing from the target"), "{why}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        target.store.count_events().await.unwrap(),
+        11,
+        "nothing written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
