@@ -10,6 +10,7 @@
 
 pub mod hash;
 mod sqlite;
+mod writer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use sqlite::{no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH};
+pub use writer::{WriteStats, MAX_BATCH, QUEUE_CAPACITY};
 
 /// Errors of the store's own reads (history, audits, lookups) and of opening it.
 /// Writes and cqrs-es reads return `cqrs_es::persist::PersistenceError`, as the
