@@ -660,6 +660,17 @@ pub async fn drive<T: Target + 'static>(
     scripts: Vec<Vec<Command>>,
     clients: usize,
 ) -> Result<Throughput, String> {
+    Ok(drive_samples(target, scripts, clients)
+        .await?
+        .throughput(clients))
+}
+
+/// [`drive`], returning the raw samples.
+pub async fn drive_samples<T: Target + 'static>(
+    target: Arc<T>,
+    scripts: Vec<Vec<Command>>,
+    clients: usize,
+) -> Result<Samples, String> {
     let queue: Arc<std::sync::Mutex<std::vec::IntoIter<Vec<Command>>>> =
         Arc::new(std::sync::Mutex::new(scripts.into_iter()));
     let started = Instant::now();
@@ -685,7 +696,10 @@ pub async fn drive<T: Target + 'static>(
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    Ok(Throughput::from(latencies, clients, started.elapsed()))
+    Ok(Samples {
+        latencies,
+        wall: started.elapsed(),
+    })
 }
 
 // ---------------------------------------------------------------- baseline
@@ -760,6 +774,8 @@ pub async fn sqlite_pool(path: &Path, connections: u32) -> Result<SqlitePool, St
         .foreign_keys(true);
     SqlitePoolOptions::new()
         .max_connections(connections)
+        // As the store's pools: no ping round trip before each transaction.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| e.to_string())
@@ -769,10 +785,10 @@ pub async fn sqlite_pool(path: &Path, connections: u32) -> Result<SqlitePool, St
 /// events and insert the command's rows — what any event store must do at
 /// least, with plain sqlx and no checks, hashing or aggregate logic.
 pub async fn baseline(
-    path: &Path,
+    pool: &SqlitePool,
     commands: Vec<RowSet>,
     clients: usize,
-) -> Result<Throughput, String> {
+) -> Result<Samples, String> {
     // Each client's commands, in order: a stream's commands stay on one client.
     let mut per_client: Vec<Vec<RowSet>> = vec![Vec::new(); clients];
     let mut owner: BTreeMap<String, usize> = BTreeMap::new();
@@ -781,7 +797,6 @@ pub async fn baseline(
         let client = *owner.entry(set.aggregate_id.clone()).or_insert(next);
         per_client[client].push(set);
     }
-    let pool = sqlite_pool(path, clients as u32).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for sets in per_client {
@@ -837,9 +852,10 @@ pub async fn baseline(
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let wall = started.elapsed();
-    pool.close().await;
-    Ok(Throughput::from(latencies, clients, wall))
+    Ok(Samples {
+        latencies,
+        wall: started.elapsed(),
+    })
 }
 
 // ---------------------------------------------------------------- phases
@@ -867,20 +883,73 @@ async fn max_position(store: &SqliteStore) -> Result<i64, String> {
     Ok(store.count_events().await.map_err(|e| e.to_string())? as i64)
 }
 
-async fn engine_write(
-    path: &Path,
+/// Latencies and the wall time they were measured in.
+#[derive(Default)]
+pub struct Samples {
+    latencies: Vec<Duration>,
+    wall: Duration,
+}
+
+impl Samples {
+    fn add(&mut self, other: Samples) {
+        self.latencies.extend(other.latencies);
+        self.wall += other.wall;
+    }
+
+    fn throughput(self, clients: usize) -> Throughput {
+        Throughput::from(self.latencies, clients, self.wall)
+    }
+}
+
+/// Slices a write phase is cut into, engine and baseline alternating, so
+/// that a noisy neighbour (a compile on a shared machine, a slow disk
+/// moment) weighs on both sides of the ratio alike.
+const WRITE_SLICES: usize = 10;
+
+/// The engine and, if `with_baseline`, the baseline writing the households
+/// `measured` with `clients` clients, each on its own copy of `populated`,
+/// alternating slice by slice. The baseline writes the rows the engine just
+/// wrote for the same slice.
+async fn paired_write(
+    populated: &Path,
+    dir: &Path,
     generator: &Generator,
-    households: std::ops::Range<usize>,
+    measured: std::ops::Range<usize>,
     clients: usize,
-) -> Result<Throughput, String> {
-    let app = Arc::new(App::open(path).await.map_err(|e| e.to_string())?);
-    // Generated before the clock starts, so the phase times the engine only.
-    let scripts: Vec<Vec<Command>> = households.map(|h| generator.household(h)).collect();
-    let before = app.store.write_stats();
-    let mut result = drive(Arc::clone(&app), scripts, clients).await?;
-    result.batches = Some(app.store.write_stats().batches - before.batches);
+    with_baseline: bool,
+) -> Result<(Throughput, Option<Throughput>), String> {
+    let engine_path = db_path(dir, &format!("engine{clients}"));
+    let baseline_path = db_path(dir, &format!("baseline{clients}"));
+    for path in [&engine_path, &baseline_path] {
+        remove_db(path);
+        copy_db(populated, path)?;
+    }
+    let app = Arc::new(App::open(&engine_path).await.map_err(|e| e.to_string())?);
+    let pool = sqlite_pool(&baseline_path, clients as u32).await?;
+    let mut engine = Samples::default();
+    let mut base = Samples::default();
+    let before = app.store.write_stats().batches;
+    let mut written = max_position(&app.store).await?;
+    let households: Vec<usize> = measured.collect();
+    let per_slice = households.len().div_ceil(WRITE_SLICES).max(1);
+    for slice in households.chunks(per_slice) {
+        // Generated before the clock starts, so the phase times the engine only.
+        let scripts: Vec<Vec<Command>> = slice.iter().map(|&h| generator.household(h)).collect();
+        engine.add(drive_samples(Arc::clone(&app), scripts, clients).await?);
+        if with_baseline {
+            let rows = rows_by_command(&engine_path, written).await?;
+            base.add(baseline(&pool, rows, clients).await?);
+        }
+        written = max_position(&app.store).await?;
+    }
+    let mut engine = engine.throughput(clients);
+    engine.batches = Some(app.store.write_stats().batches - before);
     app.store.close().await;
-    Ok(result)
+    pool.close().await;
+    for path in [&engine_path, &baseline_path] {
+        remove_db(path);
+    }
+    Ok((engine, with_baseline.then(|| base.throughput(clients))))
 }
 
 /// Times `loads` calls of `load` and returns the rate.
@@ -1059,7 +1128,6 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
     populate.insert("campaign".to_string(), campaign);
 
     let events_after_populate = app.store.count_events().await.map_err(|e| e.to_string())?;
-    let populated_max = max_position(&app.store).await?;
     app.store.close().await;
     drop(app);
     let database_bytes_after_populate = std::fs::metadata(&populated).map(|m| m.len()).unwrap_or(0);
@@ -1075,46 +1143,36 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
     for run_no in 0..config.runs {
         let mut result = RunResult::default();
         if config.phases.iter().any(|p| p == "write") {
-            // Engine 1 client also produces the rows the baselines write.
-            let mut rows: Option<Vec<RowSet>> = None;
-            let baseline_wanted = wants("baseline1") || wants("baseline8");
             for clients in [1, MANY_CLIENTS] {
-                let needed =
-                    wants(&format!("engine{clients}")) || (clients == 1 && baseline_wanted);
-                if !needed {
+                let with_baseline = wants(&format!("baseline{clients}"));
+                if !wants(&format!("engine{clients}")) && !with_baseline {
                     continue;
                 }
-                let path = db_path(&config.dir, &format!("engine{clients}"));
-                remove_db(&path);
-                copy_db(&populated, &path)?;
-                let t = engine_write(&path, &generator, measured.clone(), clients).await?;
+                let (engine, base) = paired_write(
+                    &populated,
+                    &config.dir,
+                    &generator,
+                    measured.clone(),
+                    clients,
+                    with_baseline,
+                )
+                .await?;
                 progress(format!(
                     "run {run_no} engine {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands in {:?} batches",
-                    t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max, t.commands, t.batches
+                    engine.per_second, engine.latency_ms_p50, engine.latency_ms_p99, engine.latency_ms_max, engine.commands, engine.batches
                 ));
-                if clients == 1 {
-                    rows = Some(rows_by_command(&path, populated_max).await?);
-                }
-                remove_db(&path);
-                result.write.insert(format!("engine.clients_{clients}"), t);
-            }
-            for clients in [1, MANY_CLIENTS] {
-                if !wants(&format!("baseline{clients}")) {
-                    continue;
-                }
-                let Some(rows) = rows.clone() else { continue };
-                let path = db_path(&config.dir, &format!("baseline{clients}"));
-                remove_db(&path);
-                copy_db(&populated, &path)?;
-                let t = baseline(&path, rows, clients).await?;
-                progress(format!(
-                    "run {run_no} baseline {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
-                    t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max
-                ));
-                remove_db(&path);
                 result
                     .write
-                    .insert(format!("baseline.clients_{clients}"), t);
+                    .insert(format!("engine.clients_{clients}"), engine);
+                if let Some(t) = base {
+                    progress(format!(
+                        "run {run_no} baseline {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+                        t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max
+                    ));
+                    result
+                        .write
+                        .insert(format!("baseline.clients_{clients}"), t);
+                }
             }
             let rate = |k: &str| result.write.get(k).map(|t| t.per_second);
             let mut ratios = BTreeMap::new();

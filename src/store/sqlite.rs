@@ -125,15 +125,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // No ping before each use: these are local files, and a ping is one
+        // more round trip to the connection's thread per query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // Opened after the writer so the file exists and is already in WAL mode.
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         tracing::debug!(path = %path.display(), "event store opened");
@@ -567,14 +571,28 @@ impl PersistedEventRepository for SqliteStore {
         self.sqlite_es.get_events::<A>(aggregate_id).await
     }
 
+    /// bangfu's own: sqlite-es writes `last_sequence` into the SQL text, so
+    /// every call is a new statement to prepare, and this is the query every
+    /// cached or snapshotted load runs.
     async fn get_last_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.sqlite_es
-            .get_last_events::<A>(aggregate_id, last_sequence)
-            .await
+        let rows = sqlx::query(
+            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
+              ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(to_i64(last_sequence)?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(persistence_error)?;
+        rows.iter().map(serialized_event).collect()
     }
 
     async fn get_snapshot<A: Aggregate>(

@@ -7,14 +7,20 @@
 //! [`SqliteStore::append`](super::SqliteStore::append) hands its prepared
 //! commit to one writer task over a bounded channel and waits on a oneshot
 //! reply. The writer takes the write lock (`BEGIN IMMEDIATE`), drains whatever
-//! else is queued (up to [`MAX_BATCH`]) and runs each command inside its own
-//! `SAVEPOINT`: the command's optimistic-concurrency check, hash-chain link,
-//! reservations and snapshot check run exactly as they would alone, against
-//! the batch's earlier commands too, and a command that fails is rolled back to
-//! its savepoint without touching the others. Then one COMMIT, one fsync, and
-//! only after COMMIT returns does any command of the batch get its `Ok`. If the
-//! COMMIT (or a savepoint rollback) fails, every command of the batch gets an
-//! error: nothing is acknowledged that is not durable.
+//! else is queued (up to [`MAX_BATCH`]), reads the heads of all the batch's
+//! streams in one query, and runs each command with exactly the checks it
+//! would have alone — optimistic concurrency against its stream head,
+//! hash-chain link, reservations, snapshot number — against the batch's
+//! earlier commands too. A command refused by the head check has written
+//! nothing; one that can be refused after writing (several events,
+//! reservations, a snapshot) runs inside its own `SAVEPOINT` and is rolled
+//! back to it, so one command's refusal never touches the others. A
+//! one-row command needs no savepoint: its only write is one INSERT, and a
+//! failure there is unexpected (I/O, a broken schema) and fails the whole
+//! batch. Then one COMMIT, one fsync, and only after COMMIT returns does any
+//! command of the batch get its `Ok`. If the COMMIT (or a savepoint rollback)
+//! fails, every command of the batch gets an error: nothing is acknowledged
+//! that is not durable. A batch of one is a plain transaction.
 //!
 //! Positions still follow commit order: one writer, commands inserted in batch
 //! order, each batch committed atomically after the previous one.
@@ -24,6 +30,7 @@
 //! own tasks, in parallel; the writer does only what needs the database's
 //! current state: the stream head, the SHA-256 link, the statements.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -133,47 +140,113 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
             }
         }
 
+        // A lone command needs no savepoint: if it fails, the transaction is
+        // rolled back. Otherwise each command gets one, and the stream heads
+        // of the whole batch are read in one query (inside the write lock, so
+        // only the batch's own commands move them; tracked below).
+        let single = batch.len() == 1;
         let mut results = Vec::with_capacity(batch.len());
         let mut broken: Option<String> = None;
+        let mut heads = HashMap::new();
+        if !single {
+            match read_heads(&mut conn, &batch).await {
+                Ok(read) => heads = read,
+                Err(error) => broken = Some(error.to_string()),
+            }
+        }
+        let mut release_pending = false;
         for request in &batch {
             if broken.is_some() {
                 break;
             }
-            if let Err(error) = sqlx::query("SAVEPOINT command").execute(&mut *conn).await {
-                broken = Some(error.to_string());
-                break;
+            let commit = &request.commit;
+            let stream = (commit.aggregate_type.clone(), commit.aggregate_id.clone());
+            let head = if single {
+                read_head(&mut conn, commit).await
+            } else {
+                Ok(heads.get(&stream).cloned())
+            };
+            // The stream-head check needs no write: a command refused here
+            // leaves nothing to undo, savepoint or not.
+            let start = match head.and_then(|head| check_head(commit, head)) {
+                Ok(start) => start,
+                Err(refused) => {
+                    results.push(Err(refused));
+                    continue;
+                }
+            };
+            // A command that writes one row and checks nothing after it needs
+            // no savepoint: a failing statement leaves no trace (SQLite undoes
+            // it), and any failure there is unexpected and ends the batch.
+            // Commands with several events, reservations or a snapshot can be
+            // refused after they wrote: they get a savepoint.
+            let savepoint = !single
+                && (commit.events.len() > 1
+                    || commit.snapshot.is_some()
+                    || commit.events.iter().any(|e| !e.reservations.is_empty()));
+            if savepoint {
+                // One round trip: the previous command's release and this savepoint.
+                let sql = if release_pending {
+                    "RELEASE command; SAVEPOINT command"
+                } else {
+                    "SAVEPOINT command"
+                };
+                if let Err(error) = run_sql(&mut conn, sql).await {
+                    broken = Some(error.to_string());
+                    break;
+                }
+                release_pending = false;
             }
-            match commit_one(&mut conn, &request.commit).await {
-                Ok(appended) => {
-                    if let Err(error) = sqlx::query("RELEASE command").execute(&mut *conn).await {
-                        broken = Some(error.to_string());
+            match write_commit(&mut conn, commit, start).await {
+                Ok((appended, new_head)) => {
+                    if !single {
+                        heads.insert(stream, new_head);
                     }
+                    release_pending |= savepoint;
                     results.push(Ok(appended));
                 }
-                Err(refused) => {
+                Err(refused) if savepoint => {
                     // Undo this command only; the batch's other commands stand.
-                    let mut undone = sqlx::query("ROLLBACK TO command").execute(&mut *conn).await;
-                    if undone.is_ok() {
-                        undone = sqlx::query("RELEASE command").execute(&mut *conn).await;
-                    }
+                    let undone = run_sql(&mut conn, "ROLLBACK TO command; RELEASE command").await;
                     if let Err(error) = undone {
                         // Some errors (disk full, I/O) end the whole transaction.
                         broken = Some(error.to_string());
                     }
                     results.push(Err(refused));
                 }
+                Err(failed) => {
+                    if !single {
+                        broken = Some(failed.to_string());
+                    }
+                    results.push(Err(failed));
+                }
             }
         }
 
-        let outcome = match broken {
+        let lone_refusal = single && matches!(results.first(), Some(Err(_)));
+        let outcome: Result<(), String> = match broken {
             Some(reason) => Err(reason),
-            None => sqlx::query("COMMIT")
-                .execute(&mut *conn)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            None if lone_refusal => {
+                if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    tracing::warn!(%error, "rollback of a refused command failed");
+                    conn.close_on_drop();
+                }
+                Ok(())
+            }
+            None => {
+                let sql = if release_pending {
+                    "RELEASE command; COMMIT"
+                } else {
+                    "COMMIT"
+                };
+                run_sql(&mut conn, sql)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
         };
         match &outcome {
+            Ok(()) if lone_refusal => {}
             Ok(()) => {
                 let committed = results.iter().filter(|r| r.is_ok()).count() as u64;
                 counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -214,41 +287,33 @@ fn not_committed(reason: &str) -> PersistenceError {
     )
 }
 
-/// One command inside the batch transaction: the stream-head check, the hash
-/// links, the inserts, reservations and snapshot. Any error leaves its
-/// savepoint to be rolled back.
-async fn commit_one(
-    conn: &mut SqliteConnection,
-    commit: &PreparedCommit,
-) -> Result<Vec<Appended>, PersistenceError> {
-    let aggregate_type = commit.aggregate_type.as_str();
-    let aggregate_id = commit.aggregate_id.as_str();
-    let head: Option<(i64, String)> = sqlx::query_as(
-        "SELECT sequence, hash FROM events
-          WHERE aggregate_type = ? AND aggregate_id = ?
-          ORDER BY sequence DESC LIMIT 1",
-    )
-    .bind(aggregate_type)
-    .bind(aggregate_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(persistence_error)?;
-    let (last_sequence, mut prev_hash) = match head {
-        Some((sequence, hash)) => (to_usize(sequence)?, hash),
-        None => (0, GENESIS_HASH.to_string()),
-    };
+/// Where `commit` starts given its stream's head: the head's sequence and
+/// hash, or the refusal if the stream moved on since the caller loaded it.
+fn check_head(commit: &PreparedCommit, head: Option<Head>) -> Result<Head, PersistenceError> {
+    let (last_sequence, prev_hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
     match commit.events.first() {
         // Someone committed to this stream since the caller loaded it.
         Some(first) if first.sequence <= last_sequence => {
-            return Err(PersistenceError::OptimisticLockError)
+            Err(PersistenceError::OptimisticLockError)
         }
-        Some(first) if first.sequence != last_sequence + 1 => {
-            return Err(PersistenceError::UnknownError(
-                "a commit must continue one stream with consecutive sequences".into(),
-            ))
-        }
-        _ => {}
+        Some(first) if first.sequence != last_sequence + 1 => Err(PersistenceError::UnknownError(
+            "a commit must continue one stream with consecutive sequences".into(),
+        )),
+        _ => Ok((last_sequence, prev_hash)),
     }
+}
+
+/// Writes one command inside the batch transaction, from the stream head
+/// `start` ([`check_head`]): events with their hash links, reservations,
+/// snapshot. An error may leave writes behind: roll back its savepoint.
+async fn write_commit(
+    conn: &mut SqliteConnection,
+    commit: &PreparedCommit,
+    start: Head,
+) -> Result<(Vec<Appended>, Head), PersistenceError> {
+    let aggregate_type = commit.aggregate_type.as_str();
+    let aggregate_id = commit.aggregate_id.as_str();
+    let (last_sequence, mut prev_hash) = start;
 
     let mut appended = Vec::with_capacity(commit.events.len());
     for event in &commit.events {
@@ -309,7 +374,92 @@ async fn commit_one(
             return Err(PersistenceError::OptimisticLockError);
         }
     }
-    Ok(appended)
+    let sequence = appended.last().map_or(last_sequence, |a| a.sequence);
+    Ok((appended, (sequence, prev_hash)))
+}
+
+/// Runs `sql` (one or more statements, no parameters) as it is: the
+/// savepoint and transaction statements, several per round trip.
+async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(sql).await.map(drop)
+}
+
+/// A stream's last sequence and hash.
+type Head = (usize, String);
+
+/// The head of `commit`'s stream, `None` for a new stream.
+async fn read_head(
+    conn: &mut SqliteConnection,
+    commit: &PreparedCommit,
+) -> Result<Option<Head>, PersistenceError> {
+    let head: Option<(i64, String)> = sqlx::query_as(
+        "SELECT sequence, hash FROM events
+          WHERE aggregate_type = ? AND aggregate_id = ?
+          ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(&commit.aggregate_type)
+    .bind(&commit.aggregate_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(persistence_error)?;
+    head.map(|(sequence, hash)| Ok((to_usize(sequence)?, hash)))
+        .transpose()
+}
+
+/// The heads of every stream the batch writes, in one query. Streams absent
+/// from the map are new.
+async fn read_heads(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+) -> Result<HashMap<(String, String), Head>, PersistenceError> {
+    let mut streams: Vec<(&str, &str)> = batch
+        .iter()
+        .map(|r| {
+            (
+                r.commit.aggregate_type.as_str(),
+                r.commit.aggregate_id.as_str(),
+            )
+        })
+        .collect();
+    streams.sort_unstable();
+    streams.dedup();
+    // One indexed "last row" lookup per stream, glued with UNION ALL
+    // (at most MAX_BATCH of them, under SQLite's compound-select limit).
+    let sql = (0..streams.len())
+        .map(|i| {
+            format!(
+                "SELECT {i} AS stream, sequence, hash FROM
+                   (SELECT sequence, hash FROM events
+                     WHERE aggregate_type = ? AND aggregate_id = ?
+                     ORDER BY sequence DESC LIMIT 1)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut query = sqlx::query_as::<_, (i64, i64, String)>(&sql);
+    for (aggregate_type, aggregate_id) in &streams {
+        query = query.bind(*aggregate_type).bind(*aggregate_id);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(persistence_error)?;
+    let mut heads = HashMap::with_capacity(rows.len());
+    for (stream, sequence, hash) in rows {
+        let Some((aggregate_type, aggregate_id)) =
+            usize::try_from(stream).ok().and_then(|i| streams.get(i))
+        else {
+            return Err(PersistenceError::UnknownError(
+                "unexpected stream index".into(),
+            ));
+        };
+        heads.insert(
+            (aggregate_type.to_string(), aggregate_id.to_string()),
+            (to_usize(sequence)?, hash),
+        );
+    }
+    Ok(heads)
 }
 
 /// Applies one declared reservation of the event at `position`.
