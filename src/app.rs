@@ -46,7 +46,7 @@ where
     Self::Error: ErrorCode,
 {
     /// The command body (what a client sends as JSON).
-    type Body: DeserializeOwned + Send;
+    type Body: DeserializeOwned + Send + Clone;
     /// Which aggregate this is.
     const KIND: AggregateKind;
     /// The event's name for people (已建档 / file opened).

@@ -35,14 +35,17 @@
 //! than the cached version (usually none: one indexed query) and applies them.
 //!
 //! The cache never decides whether a command may commit. Every entry is the
-//! exact state after its version's events (it is stored only after a commit
-//! returned, or after a load), a command runs on the cached state only after
-//! catching up with the store, and the store's own sequence check refuses a
-//! commit if anything landed in between (another engine, another process): the
-//! command fails with [`ExecError::Conflict`] and its state is dropped. While
-//! a command runs, its stream's entry is taken out of the cache (so the state
-//! is handled in place, not copied); concurrent loads of that stream read the
-//! store meanwhile.
+//! exact state after its version's events (stored only after a commit
+//! returned, or after a load). Reads (`load`, `load_shared`) catch the entry
+//! up with the store first. A command is decided on the cached state as it
+//! is, without a read; the store's sequence check then refuses its commit if
+//! the stream moved on (another engine, another process), and the command is
+//! decided once more on the state loaded from the store, as if it had arrived
+//! a moment later. A refusal by the aggregate on the cached state is likewise
+//! re-decided if newer events exist. Any failure drops the state instead of
+//! caching it. While a command runs, its stream's entry is taken out of the
+//! cache (so the state is handled in place, not copied); concurrent loads of
+//! that stream read the store meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -327,47 +330,6 @@ impl<A: Aggregate + Clone> Engine<A> {
         Ok((state, context.current_sequence, context.current_snapshot))
     }
 
-    /// The current state for a command: owned, to be handled in place.
-    async fn current_owned(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<(A, usize, Option<usize>), ExecError<A::Error>> {
-        let taken = self.cache_lock().take(aggregate_id);
-        if let Some(entry) = taken {
-            let newer = self.events_after(aggregate_id, entry.version).await?;
-            // Not copied unless a reader still holds this state.
-            let mut state = Arc::try_unwrap(entry.state).unwrap_or_else(|shared| (*shared).clone());
-            let mut version = entry.version;
-            let mut snapshot = entry.snapshot;
-            for envelope in newer {
-                version = envelope.sequence;
-                snapshot = None;
-                state.apply(envelope.payload);
-            }
-            return Ok((state, version, snapshot));
-        }
-        let context = self
-            .loader
-            .load_aggregate(aggregate_id)
-            .await
-            .map_err(from_aggregate_error)?;
-        Ok((
-            context.aggregate,
-            context.current_sequence,
-            context.current_snapshot,
-        ))
-    }
-
-    /// The store commits go to.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
-    }
-
-    /// The services handlers are given.
-    pub fn services(&self) -> &A::Services {
-        &self.services
-    }
-
     /// The aggregate's current state and version, as an owned copy.
     pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, ExecError<A::Error>> {
         let (state, version, _) = self.current(aggregate_id).await?;
@@ -398,15 +360,80 @@ impl<A: Aggregate + Clone> Engine<A> {
     /// Loads the aggregate, lets it handle `command`, and commits the events it
     /// produced with `metadata` (build it with `CommandContext::metadata()`;
     /// the store adds `event_id`). All or nothing: on any error nothing is written.
+    ///
+    /// With the cache on, the command is first decided on the cached state
+    /// without reading the store (the store's sequence check refuses the
+    /// commit if that state was stale). If it was refused as a conflict, or
+    /// rejected while newer events exist, it is decided once more on the
+    /// state loaded from the store, as if it had arrived a moment later; only
+    /// that second decision is returned.
     pub async fn execute(
         &self,
         aggregate_id: &str,
         command: A::Command,
         metadata: HashMap<String, String>,
-    ) -> Result<Committed<A>, ExecError<A::Error>> {
-        let (mut aggregate, loaded_version, current_snapshot) =
-            self.current_owned(aggregate_id).await?;
+    ) -> Result<Committed<A>, ExecError<A::Error>>
+    where
+        A::Command: Clone,
+    {
+        let cached = self.cache_lock().take(aggregate_id);
+        if let Some(entry) = cached {
+            // Not copied unless a reader still holds this state.
+            let state = Arc::try_unwrap(entry.state).unwrap_or_else(|shared| (*shared).clone());
+            let first = self
+                .decide(
+                    aggregate_id,
+                    command.clone(),
+                    &metadata,
+                    state,
+                    entry.version,
+                    entry.snapshot,
+                )
+                .await;
+            match first {
+                // Stale, or another command committed meanwhile: decide again.
+                Err(ExecError::Conflict) => {}
+                Err(ExecError::Rejected(error)) => {
+                    // A refusal stands if the state it was decided on was current.
+                    if self
+                        .events_after(aggregate_id, entry.version)
+                        .await?
+                        .is_empty()
+                    {
+                        return Err(ExecError::Rejected(error));
+                    }
+                }
+                decided => return decided,
+            }
+        }
+        let context = self
+            .loader
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(from_aggregate_error)?;
+        self.decide(
+            aggregate_id,
+            command,
+            &metadata,
+            context.aggregate,
+            context.current_sequence,
+            context.current_snapshot,
+        )
+        .await
+    }
 
+    /// Handles `command` on `aggregate` (the state after `loaded_version`
+    /// events) and commits what it produced; on success the new state goes
+    /// into the cache.
+    async fn decide(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: &HashMap<String, String>,
+        mut aggregate: A,
+        loaded_version: usize,
+        current_snapshot: Option<usize>,
+    ) -> Result<Committed<A>, ExecError<A::Error>> {
         // `EventSink::write(event, self)` applies each event to the aggregate
         // as the handler writes it, so afterwards `aggregate` is the state
         // after the command: the snapshot and the cache rely on this. On any

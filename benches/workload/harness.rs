@@ -864,12 +864,27 @@ fn db_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(name).join("bangfu.db")
 }
 
-/// Copies a closed database (main file; the WAL was checkpointed on close).
+/// Copies a database file that no connection has open (see [`freeze`]).
 fn copy_db(from: &Path, to: &Path) -> Result<(), String> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
     std::fs::copy(from, to).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A self-contained copy of `path` at `to` (`VACUUM INTO`: no WAL to carry
+/// along, whenever the pool's connections actually close), for the write
+/// phases to copy from.
+async fn freeze(path: &Path, to: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(to);
+    let pool = sqlite_pool(path, 1).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(to.display().to_string())
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    pool.close().await;
     Ok(())
 }
 
@@ -1016,41 +1031,48 @@ async fn load_phase(
 
     // Plans: the 14,000-member period and a freshly opened one, each from the
     // snapshot (no cache), through the cache shared (no copy), and through
-    // the cache as an owned copy (`Engine::load`).
+    // the cache as an owned copy (`Engine::load`). Big and fresh alternate,
+    // load by load, so both see the same machine.
     let plan_loads = (n / 10).max(5);
-    for (label, id) in [
-        ("plan.big", generator.plan_id()),
-        ("plan.fresh", generator.fresh_plan_id()),
+    let (big, fresh) = (generator.plan_id(), generator.fresh_plan_id());
+    let cold: Engine<MutualAidPlan> =
+        Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY));
+    let warm: Engine<MutualAidPlan> =
+        Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY)).with_cache(4);
+    warm.load_shared(&big).await.map_err(e)?;
+    warm.load_shared(&fresh).await.map_err(e)?;
+    for (kind, loads) in [
+        ("snapshot", plan_loads),
+        ("cached_shared", n),
+        ("cached_owned", plan_loads),
     ] {
-        let cold: Engine<MutualAidPlan> =
-            Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY));
-        out.insert(
-            format!("{label}.snapshot"),
-            time_loads(plan_loads, |_| {
-                let (cold, id) = (&cold, id.clone());
-                async move { cold.load(&id).await.map(drop).map_err(e) }
-            })
-            .await?,
-        );
-        let warm: Engine<MutualAidPlan> =
-            Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY)).with_cache(4);
-        warm.load_shared(&id).await.map_err(e)?;
-        out.insert(
-            format!("{label}.cached_shared"),
-            time_loads(n, |_| {
-                let (warm, id) = (&warm, id.clone());
-                async move { warm.load_shared(&id).await.map(drop).map_err(e) }
-            })
-            .await?,
-        );
-        out.insert(
-            format!("{label}.cached_owned"),
-            time_loads(plan_loads, |_| {
-                let (warm, id) = (&warm, id.clone());
-                async move { warm.load(&id).await.map(drop).map_err(e) }
-            })
-            .await?,
-        );
+        let mut samples = [Vec::with_capacity(loads), Vec::with_capacity(loads)];
+        let mut walls = [Duration::ZERO; 2];
+        for _ in 0..loads {
+            for (side, id) in [&big, &fresh].into_iter().enumerate() {
+                let t = Instant::now();
+                match kind {
+                    "snapshot" => cold.load(id).await.map(drop).map_err(e)?,
+                    "cached_shared" => warm.load_shared(id).await.map(drop).map_err(e)?,
+                    _ => warm.load(id).await.map(drop).map_err(e)?,
+                }
+                let took = t.elapsed();
+                samples[side].push(took);
+                walls[side] += took;
+            }
+        }
+        for (side, label) in ["plan.big", "plan.fresh"].into_iter().enumerate() {
+            let t = Throughput::from(std::mem::take(&mut samples[side]), 1, walls[side]);
+            out.insert(
+                format!("{label}.{kind}"),
+                LoadRate {
+                    loads,
+                    per_second: t.per_second,
+                    latency_ms_p50: t.latency_ms_p50,
+                    latency_ms_p99: t.latency_ms_p99,
+                },
+            );
+        }
     }
     store.close().await;
     Ok(out)
@@ -1130,7 +1152,9 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
     let events_after_populate = app.store.count_events().await.map_err(|e| e.to_string())?;
     app.store.close().await;
     drop(app);
-    let database_bytes_after_populate = std::fs::metadata(&populated).map(|m| m.len()).unwrap_or(0);
+    let frozen = config.dir.join("populated").join("frozen.db");
+    freeze(&populated, &frozen).await?;
+    let database_bytes_after_populate = std::fs::metadata(&frozen).map(|m| m.len()).unwrap_or(0);
     progress(format!(
         "populated: {events_after_populate} events, {:.1} MB",
         database_bytes_after_populate as f64 / 1e6
@@ -1149,7 +1173,7 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
                     continue;
                 }
                 let (engine, base) = paired_write(
-                    &populated,
+                    &frozen,
                     &config.dir,
                     &generator,
                     measured.clone(),

@@ -125,66 +125,80 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 continue;
             }
         };
-        // Take the write lock before draining the queue: commands that arrive
-        // while another process holds the lock (busy_timeout) join this batch.
-        if let Err(error) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-            counters.pending.fetch_sub(1, Ordering::Relaxed);
-            let _ = first.reply.send(Err(persistence_error(error)));
-            continue;
-        }
+        // Drain the queue, then take the write lock and read the heads of the
+        // batch's streams in the same round trip. Inside the lock only the
+        // batch's own commands move those heads (tracked in `heads`).
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+        drain(&mut queue, &mut batch);
+        let mut heads = match read_heads(&mut conn, &batch, true).await {
+            Ok(heads) => heads,
+            Err(error) => {
+                let reason = error.to_string();
+                for request in batch {
+                    counters.pending.fetch_sub(1, Ordering::Relaxed);
+                    let _ = request.reply.send(Err(not_committed(&reason)));
+                }
+                continue;
             }
-        }
-
-        // A lone command needs no savepoint: if it fails, the transaction is
-        // rolled back. Otherwise each command gets one, and the stream heads
-        // of the whole batch are read in one query (inside the write lock, so
-        // only the batch's own commands move them; tracked below).
-        let single = batch.len() == 1;
-        let mut results = Vec::with_capacity(batch.len());
+        };
         let mut broken: Option<String> = None;
-        let mut heads = HashMap::new();
-        if !single {
-            match read_heads(&mut conn, &batch).await {
-                Ok(read) => heads = read,
+        // Commands that arrived while BEGIN waited for the lock (another
+        // process held it) join this batch too.
+        let early = batch.len();
+        drain(&mut queue, &mut batch);
+        if batch.len() > early {
+            match read_heads(&mut conn, &batch[early..], false).await {
+                Ok(more) => {
+                    for (stream, head) in more {
+                        heads.entry(stream).or_insert(head);
+                    }
+                }
                 Err(error) => broken = Some(error.to_string()),
             }
         }
+
+        // One-row commands (one event, no reservation, no snapshot) can only
+        // be refused by the head check, before they write: they are collected
+        // and inserted together, one statement for the lot. Any failure of
+        // that statement is unexpected (I/O, a broken schema) and ends the
+        // batch. Other commands can be refused after they wrote: each runs in
+        // its own SAVEPOINT and is rolled back to it alone (a batch of one
+        // needs none: its transaction is rolled back).
+        let single = batch.len() == 1;
+        let mut results: Vec<Option<AppendResult>> = (0..batch.len()).map(|_| None).collect();
+        let mut group: Vec<Pending> = Vec::new();
         let mut release_pending = false;
-        for request in &batch {
+        for (index, request) in batch.iter().enumerate() {
             if broken.is_some() {
                 break;
             }
             let commit = &request.commit;
             let stream = (commit.aggregate_type.clone(), commit.aggregate_id.clone());
-            let head = if single {
-                read_head(&mut conn, commit).await
-            } else {
-                Ok(heads.get(&stream).cloned())
-            };
-            // The stream-head check needs no write: a command refused here
-            // leaves nothing to undo, savepoint or not.
-            let start = match head.and_then(|head| check_head(commit, head)) {
+            let start = match check_head(commit, heads.get(&stream).cloned()) {
                 Ok(start) => start,
                 Err(refused) => {
-                    results.push(Err(refused));
+                    results[index] = Some(Err(refused));
                     continue;
                 }
             };
-            // A command that writes one row and checks nothing after it needs
-            // no savepoint: a failing statement leaves no trace (SQLite undoes
-            // it), and any failure there is unexpected and ends the batch.
-            // Commands with several events, reservations or a snapshot can be
-            // refused after they wrote: they get a savepoint.
-            let savepoint = !single
-                && (commit.events.len() > 1
-                    || commit.snapshot.is_some()
-                    || commit.events.iter().any(|e| !e.reservations.is_empty()));
-            if savepoint {
+            if let [event] = commit.events.as_slice() {
+                if commit.snapshot.is_none() && event.reservations.is_empty() {
+                    let hash = chain_hash(&start.1, &event.canonical);
+                    heads.insert(stream, (event.sequence, hash.clone()));
+                    group.push(Pending {
+                        index,
+                        prev_hash: start.1,
+                        hash,
+                    });
+                    continue;
+                }
+            }
+            // Positions follow batch order: the collected rows go in first.
+            if let Err(error) = flush(&mut conn, &batch, &mut group, &mut results, "").await {
+                broken = Some(error);
+                break;
+            }
+            if !single {
                 // One round trip: the previous command's release and this savepoint.
                 let sql = if release_pending {
                     "RELEASE command; SAVEPOINT command"
@@ -199,56 +213,49 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
             }
             match write_commit(&mut conn, commit, start).await {
                 Ok((appended, new_head)) => {
-                    if !single {
-                        heads.insert(stream, new_head);
-                    }
-                    release_pending |= savepoint;
-                    results.push(Ok(appended));
+                    heads.insert(stream, new_head);
+                    release_pending = !single;
+                    results[index] = Some(Ok(appended));
                 }
-                Err(refused) if savepoint => {
-                    // Undo this command only; the batch's other commands stand.
-                    let undone = run_sql(&mut conn, "ROLLBACK TO command; RELEASE command").await;
-                    if let Err(error) = undone {
-                        // Some errors (disk full, I/O) end the whole transaction.
-                        broken = Some(error.to_string());
-                    }
-                    results.push(Err(refused));
-                }
-                Err(failed) => {
+                Err(refused) => {
                     if !single {
-                        broken = Some(failed.to_string());
+                        // Undo this command only; the batch's other commands stand.
+                        let undone =
+                            run_sql(&mut conn, "ROLLBACK TO command; RELEASE command").await;
+                        if let Err(error) = undone {
+                            // Some errors (disk full, I/O) end the whole transaction.
+                            broken = Some(error.to_string());
+                        }
                     }
-                    results.push(Err(failed));
+                    results[index] = Some(Err(refused));
                 }
             }
         }
 
-        let lone_refusal = single && matches!(results.first(), Some(Err(_)));
+        let nothing_written = group.is_empty() && !results.iter().any(|r| matches!(r, Some(Ok(_))));
         let outcome: Result<(), String> = match broken {
             Some(reason) => Err(reason),
-            None if lone_refusal => {
+            // Every command was refused: nothing to make durable.
+            None if nothing_written => {
                 if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                    tracing::warn!(%error, "rollback of a refused command failed");
+                    tracing::warn!(%error, "rollback of a refused batch failed");
                     conn.close_on_drop();
                 }
                 Ok(())
             }
             None => {
-                let sql = if release_pending {
+                let tail = if release_pending {
                     "RELEASE command; COMMIT"
                 } else {
                     "COMMIT"
                 };
-                run_sql(&mut conn, sql)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
+                flush(&mut conn, &batch, &mut group, &mut results, tail).await
             }
         };
         match &outcome {
-            Ok(()) if lone_refusal => {}
+            Ok(()) if nothing_written => {}
             Ok(()) => {
-                let committed = results.iter().filter(|r| r.is_ok()).count() as u64;
+                let committed = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count() as u64;
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.commands.fetch_add(committed, Ordering::Relaxed);
                 tracing::debug!(commands = batch.len(), committed, "batch committed");
@@ -267,7 +274,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
 
         let mut results = results.into_iter();
         for request in batch {
-            let result = match (&outcome, results.next()) {
+            let result = match (&outcome, results.next().flatten()) {
                 (Ok(()), Some(result)) => result,
                 // Refused on its own: the refusal stands whatever the batch did.
                 (Err(_), Some(Err(refused))) => Err(refused),
@@ -378,6 +385,93 @@ async fn write_commit(
     Ok((appended, (sequence, prev_hash)))
 }
 
+type AppendResult = Result<Vec<Appended>, PersistenceError>;
+
+/// A one-row command waiting to be inserted with the others of its batch.
+struct Pending {
+    /// Its place in the batch.
+    index: usize,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Takes what is queued, up to [`MAX_BATCH`] in all.
+fn drain(queue: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(request) => batch.push(request),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Inserts the collected one-row commands in one statement, followed by
+/// `tail` (e.g. `COMMIT`) in the same round trip, and records their results.
+async fn flush(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+    group: &mut Vec<Pending>,
+    results: &mut [Option<AppendResult>],
+    tail: &'static str,
+) -> Result<(), String> {
+    if group.is_empty() {
+        if !tail.is_empty() {
+            run_sql(conn, tail).await.map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                             event_version, payload, metadata, recorded_at, prev_hash, hash)
+         VALUES ",
+    );
+    for i in 0..group.len() {
+        sql.push_str(if i == 0 { "" } else { ", " });
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql.push_str(" RETURNING event_id, position");
+    if !tail.is_empty() {
+        sql.push_str("; ");
+        sql.push_str(tail);
+    }
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    for pending in group.iter() {
+        let commit = &batch[pending.index].commit;
+        let event = &commit.events[0];
+        query = query
+            .bind(event.event_id.to_string())
+            .bind(&commit.aggregate_type)
+            .bind(&commit.aggregate_id)
+            .bind(to_i64(event.sequence).map_err(|e| e.to_string())?)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(&event.payload)
+            .bind(&event.metadata)
+            .bind(&event.recorded_at)
+            .bind(&pending.prev_hash)
+            .bind(&pending.hash);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    // RETURNING's row order is not specified; match rows by event id.
+    let positions: HashMap<String, i64> = rows.into_iter().collect();
+    for pending in group.drain(..) {
+        let event = &batch[pending.index].commit.events[0];
+        let position = positions
+            .get(&event.event_id.to_string())
+            .copied()
+            .ok_or_else(|| "an inserted row was not returned".to_string())?;
+        results[pending.index] = Some(Ok(vec![Appended {
+            sequence: event.sequence,
+            position: to_u64(position).map_err(|e| e.to_string())?,
+            event_id: event.event_id,
+        }]));
+    }
+    Ok(())
+}
+
 /// Runs `sql` (one or more statements, no parameters) as it is: the
 /// savepoint and transaction statements, several per round trip.
 async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -388,30 +482,13 @@ async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), s
 /// A stream's last sequence and hash.
 type Head = (usize, String);
 
-/// The head of `commit`'s stream, `None` for a new stream.
-async fn read_head(
-    conn: &mut SqliteConnection,
-    commit: &PreparedCommit,
-) -> Result<Option<Head>, PersistenceError> {
-    let head: Option<(i64, String)> = sqlx::query_as(
-        "SELECT sequence, hash FROM events
-          WHERE aggregate_type = ? AND aggregate_id = ?
-          ORDER BY sequence DESC LIMIT 1",
-    )
-    .bind(&commit.aggregate_type)
-    .bind(&commit.aggregate_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(persistence_error)?;
-    head.map(|(sequence, hash)| Ok((to_usize(sequence)?, hash)))
-        .transpose()
-}
-
-/// The heads of every stream the batch writes, in one query. Streams absent
-/// from the map are new.
+/// The heads of every stream the batch writes, in one query (after `BEGIN
+/// IMMEDIATE` in the same round trip if `begin`). Streams absent from the map
+/// are new.
 async fn read_heads(
     conn: &mut SqliteConnection,
     batch: &[WriteRequest],
+    begin: bool,
 ) -> Result<HashMap<(String, String), Head>, PersistenceError> {
     let mut streams: Vec<(&str, &str)> = batch
         .iter()
@@ -437,6 +514,11 @@ async fn read_heads(
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    let sql = if begin {
+        format!("BEGIN IMMEDIATE; {sql}")
+    } else {
+        sql
+    };
     let mut query = sqlx::query_as::<_, (i64, i64, String)>(&sql);
     for (aggregate_type, aggregate_id) in &streams {
         query = query.bind(*aggregate_type).bind(*aggregate_id);
