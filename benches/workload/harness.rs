@@ -386,7 +386,7 @@ impl Generator {
                 "head": {"name": head, "resident_id": resident_id(350302, h as u64),
                          "phone": format!("139{:08}", h % 100_000_000),
                          "employer_unit": rng.pick(UNITS), "grassroots_union": format!("{}工会委员会", rng.pick(UNITS)),
-                         "migrant_worker": h % 3 == 0, "mobile_member": false},
+                         "migrant_worker": h.is_multiple_of(3), "mobile_member": false},
                 "members": members,
                 "monthly_income_per_capita_fen": yuan(400 + rng.below(400) as i64),
                 "local_minimum_standard_fen": yuan(800),
@@ -459,7 +459,7 @@ impl Generator {
     fn member(&self, unit: usize, i: usize, members_per_unit: usize) -> (String, String, bool) {
         let n = (unit * members_per_unit + i) as u64;
         let mut rng = Rng::new(self.seed ^ n.wrapping_mul(0x5851_F42D));
-        (resident_id(350303, n), name(&mut rng), i % 5 == 0)
+        (resident_id(350303, n), name(&mut rng), i.is_multiple_of(5))
     }
 
     fn open_period(&self, plan_id: &str, key: u64) -> Command {
@@ -586,7 +586,7 @@ impl Generator {
 
     pub fn donation(&self, d: usize) -> Command {
         let mut rng = Rng::new(self.seed ^ (d as u64).wrapping_mul(0x7FB5_D329));
-        let named = d % 4 != 0;
+        let named = !d.is_multiple_of(4);
         Command::Campaign(
             self.campaign_id(),
             Cmd {

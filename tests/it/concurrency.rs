@@ -57,6 +57,9 @@ fn added(id: &str, sequence: usize) -> SerializedEvent {
 
 type AppendResult = Result<Vec<bangfu::store::Appended>, PersistenceError>;
 
+/// One `append` call's arguments: the events and the optional snapshot.
+type Append = (Vec<SerializedEvent>, Option<(String, Value, usize)>);
+
 /// Holds the database's write lock from another connection until released.
 struct WriteLock(SqliteConnection);
 
@@ -79,7 +82,7 @@ impl WriteLock {
 async fn one_batch(
     store: &SqliteStore,
     lock: WriteLock,
-    appends: Vec<(Vec<SerializedEvent>, Option<(String, Value, usize)>)>,
+    appends: Vec<Append>,
 ) -> Vec<AppendResult> {
     let pending = store.pending_writes();
     let mut tasks = Vec::new();
