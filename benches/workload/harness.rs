@@ -11,10 +11,11 @@
 //! 1. **populate** — a fresh store is filled with the scale's data set by the
 //!    engine with 8 clients: households (14 commands each), a plan period with
 //!    its units' rosters and claims through approval, a campaign's donations.
-//! 2. **write** — on fresh copies of the populated file, the same set of new
-//!    households is written by the engine with 1 and 8 clients, and the same
-//!    event rows by the raw baseline ("read the stream's events, insert the
-//!    rows", plain sqlx, same durability) with 1 and 8 clients.
+//! 2. **write** — on fresh copies of the populated file (frozen with `VACUUM
+//!    INTO`), the same set of new households is written by the engine with 1
+//!    and 8 clients, and the same event rows by the raw baseline ("read the
+//!    stream's events, insert the rows", plain sqlx, same durability) with 1
+//!    and 8 clients, engine and baseline alternating slice by slice.
 //! 3. **load** — aggregate loads on the populated data: files, the big plan
 //!    and a freshly opened plan, from the store and through the cache.
 //!
