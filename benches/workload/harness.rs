@@ -15,7 +15,7 @@
 //!    INTO`), the same set of new households is written by the engine with 1
 //!    and 8 clients, and the same event rows by the raw baseline ("read the
 //!    stream's events, insert the rows", plain sqlx, same durability) with 1
-//!    and 8 clients, engine and baseline alternating slice by slice.
+//!    and 8 clients, all four interleaved slice by slice.
 //! 3. **load** — aggregate loads on the populated data: files, the big plan
 //!    and a freshly opened plan, from the store and through the cache.
 //!
@@ -917,55 +917,95 @@ impl Samples {
     }
 }
 
-/// Slices a write phase is cut into, engine and baseline alternating, so
-/// that a noisy neighbour (a compile on a shared machine, a slow disk
-/// moment) weighs on both sides of the ratio alike.
+/// Slices a write phase is cut into. Every variant (engine and baseline, 1
+/// and 8 clients) writes each slice before any writes the next, so a noisy
+/// neighbour (a compile on a shared machine, a slow disk moment) weighs on
+/// all sides of every ratio alike.
 const WRITE_SLICES: usize = 10;
 
-/// The engine and, if `with_baseline`, the baseline writing the households
-/// `measured` with `clients` clients, each on its own copy of `populated`,
-/// alternating slice by slice. The baseline writes the rows the engine just
-/// wrote for the same slice.
-async fn paired_write(
+/// One client count's side of the write phase: the engine on its own copy of
+/// the populated file and, if wanted, the baseline on another.
+struct WriteSide {
+    clients: usize,
+    engine_path: PathBuf,
+    app: Arc<App>,
+    baseline: Option<(PathBuf, SqlitePool)>,
+    engine: Samples,
+    base: Samples,
+    batches_before: u64,
+    written: i64,
+}
+
+/// The engine and baseline variants `sides` ((clients, with baseline)) writing
+/// the households `measured`, interleaved slice by slice. The baseline writes
+/// the rows its engine just wrote for the same slice. Returns
+/// `(clients, engine, baseline)` per side.
+async fn interleaved_write(
     populated: &Path,
     dir: &Path,
     generator: &Generator,
     measured: std::ops::Range<usize>,
-    clients: usize,
-    with_baseline: bool,
-) -> Result<(Throughput, Option<Throughput>), String> {
-    let engine_path = db_path(dir, &format!("engine{clients}"));
-    let baseline_path = db_path(dir, &format!("baseline{clients}"));
-    for path in [&engine_path, &baseline_path] {
-        remove_db(path);
-        copy_db(populated, path)?;
+    sides: &[(usize, bool)],
+) -> Result<Vec<(usize, Throughput, Option<Throughput>)>, String> {
+    let mut state = Vec::new();
+    for &(clients, with_baseline) in sides {
+        let engine_path = db_path(dir, &format!("engine{clients}"));
+        remove_db(&engine_path);
+        copy_db(populated, &engine_path)?;
+        let app = Arc::new(App::open(&engine_path).await.map_err(|e| e.to_string())?);
+        let baseline = if with_baseline {
+            let path = db_path(dir, &format!("baseline{clients}"));
+            remove_db(&path);
+            copy_db(populated, &path)?;
+            let pool = sqlite_pool(&path, clients as u32).await?;
+            Some((path, pool))
+        } else {
+            None
+        };
+        state.push(WriteSide {
+            clients,
+            batches_before: app.store.write_stats().batches,
+            written: max_position(&app.store).await?,
+            engine_path,
+            app,
+            baseline,
+            engine: Samples::default(),
+            base: Samples::default(),
+        });
     }
-    let app = Arc::new(App::open(&engine_path).await.map_err(|e| e.to_string())?);
-    let pool = sqlite_pool(&baseline_path, clients as u32).await?;
-    let mut engine = Samples::default();
-    let mut base = Samples::default();
-    let before = app.store.write_stats().batches;
-    let mut written = max_position(&app.store).await?;
     let households: Vec<usize> = measured.collect();
     let per_slice = households.len().div_ceil(WRITE_SLICES).max(1);
     for slice in households.chunks(per_slice) {
-        // Generated before the clock starts, so the phase times the engine only.
-        let scripts: Vec<Vec<Command>> = slice.iter().map(|&h| generator.household(h)).collect();
-        engine.add(drive_samples(Arc::clone(&app), scripts, clients).await?);
-        if with_baseline {
-            let rows = rows_by_command(&engine_path, written).await?;
-            base.add(baseline(&pool, rows, clients).await?);
+        for side in &mut state {
+            // Generated before the clock starts, so the phase times the engine only.
+            let scripts: Vec<Vec<Command>> =
+                slice.iter().map(|&h| generator.household(h)).collect();
+            side.engine
+                .add(drive_samples(Arc::clone(&side.app), scripts, side.clients).await?);
+            if let Some((_, pool)) = &side.baseline {
+                let rows = rows_by_command(&side.engine_path, side.written).await?;
+                side.base.add(baseline(pool, rows, side.clients).await?);
+            }
+            side.written = max_position(&side.app.store).await?;
         }
-        written = max_position(&app.store).await?;
     }
-    let mut engine = engine.throughput(clients);
-    engine.batches = Some(app.store.write_stats().batches - before);
-    app.store.close().await;
-    pool.close().await;
-    for path in [&engine_path, &baseline_path] {
-        remove_db(path);
+    let mut out = Vec::new();
+    for side in state {
+        let mut engine = side.engine.throughput(side.clients);
+        engine.batches = Some(side.app.store.write_stats().batches - side.batches_before);
+        side.app.store.close().await;
+        remove_db(&side.engine_path);
+        let base = match side.baseline {
+            Some((path, pool)) => {
+                pool.close().await;
+                remove_db(&path);
+                Some(side.base.throughput(side.clients))
+            }
+            None => None,
+        };
+        out.push((side.clients, engine, base));
     }
-    Ok((engine, with_baseline.then(|| base.throughput(clients))))
+    Ok(out)
 }
 
 /// Times `loads` calls of `load` and returns the rate.
@@ -1168,20 +1208,15 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
     for run_no in 0..config.runs {
         let mut result = RunResult::default();
         if config.phases.iter().any(|p| p == "write") {
-            for clients in [1, MANY_CLIENTS] {
-                let with_baseline = wants(&format!("baseline{clients}"));
-                if !wants(&format!("engine{clients}")) && !with_baseline {
-                    continue;
-                }
-                let (engine, base) = paired_write(
-                    &frozen,
-                    &config.dir,
-                    &generator,
-                    measured.clone(),
-                    clients,
-                    with_baseline,
-                )
-                .await?;
+            let sides: Vec<(usize, bool)> = [1, MANY_CLIENTS]
+                .into_iter()
+                .filter(|c| wants(&format!("engine{c}")) || wants(&format!("baseline{c}")))
+                .map(|c| (c, wants(&format!("baseline{c}"))))
+                .collect();
+            let written =
+                interleaved_write(&frozen, &config.dir, &generator, measured.clone(), &sides)
+                    .await?;
+            for (clients, engine, base) in written {
                 progress(format!(
                     "run {run_no} engine {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands in {:?} batches",
                     engine.per_second, engine.latency_ms_p50, engine.latency_ms_p99, engine.latency_ms_max, engine.commands, engine.batches
