@@ -31,13 +31,25 @@ use crate::store::{AnyStore, SqliteStore, StoreError};
 /// thousands of members; loading it must not replay every enrolment).
 pub const PLAN_SNAPSHOT_EVERY: usize = 20;
 
+/// Streams each engine keeps in memory (`Engine::with_cache`). Files and
+/// claims are small (kilobytes) and many are in progress at once; plans and
+/// campaigns are few but large (a 20,000-member roster, up to a million
+/// donation receipts), so only a handful are kept.
+pub const FILE_CACHE_STREAMS: usize = 1_024;
+/// See [`FILE_CACHE_STREAMS`].
+pub const CLAIM_CACHE_STREAMS: usize = 1_024;
+/// See [`FILE_CACHE_STREAMS`].
+pub const PLAN_CACHE_STREAMS: usize = 8;
+/// See [`FILE_CACHE_STREAMS`].
+pub const CAMPAIGN_CACHE_STREAMS: usize = 8;
+
 /// What every aggregate offers the CLI and API beyond `cqrs_es::Aggregate`.
-pub trait CaseAggregate: Aggregate<Command = Cmd<Self::Body>> + 'static
+pub trait CaseAggregate: Aggregate<Command = Cmd<Self::Body>> + Clone + 'static
 where
     Self::Error: ErrorCode,
 {
     /// The command body (what a client sends as JSON).
-    type Body: DeserializeOwned + Send;
+    type Body: DeserializeOwned + Send + Clone;
     /// Which aggregate this is.
     const KIND: AggregateKind;
     /// The event's name for people (已建档 / file opened).
@@ -217,18 +229,21 @@ impl App {
     /// Builds the engines on an open store (any of bangfu's).
     pub fn on(store: impl Into<AnyStore>) -> App {
         let store: AnyStore = store.into();
-        let plans = Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY));
+        let plans = Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY))
+            .with_cache(PLAN_CACHE_STREAMS);
         let services = Arc::new(StoreServices::new(store.clone()));
         let file_services: Arc<dyn HardshipFileServices> = services.clone();
         let claim_services: Arc<dyn MutualAidClaimServices> = services.clone();
         App {
-            files: Engine::new(store.clone(), file_services, None),
-            claims: Engine::new(store.clone(), claim_services, None),
+            files: Engine::new(store.clone(), file_services, None).with_cache(FILE_CACHE_STREAMS),
+            claims: Engine::new(store.clone(), claim_services, None)
+                .with_cache(CLAIM_CACHE_STREAMS),
             campaigns: Engine::new(
                 store.clone(),
                 services as Arc<dyn DonationCampaignServices>,
                 None,
-            ),
+            )
+            .with_cache(CAMPAIGN_CACHE_STREAMS),
             funds: Engine::new(store.clone(), (), None),
             projector: Arc::new(Projector::for_store(&store)),
             plans,

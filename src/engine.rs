@@ -23,8 +23,32 @@
 //! So the engine keeps cqrs-es's loading (`PersistedEventStore::load_aggregate`:
 //! snapshot, remaining events, upcasters) and commits itself through
 //! [`AnyStore::append`], snapshotting the handled aggregate as it is.
+//!
+//! # The aggregate cache
+//!
+//! A snapshot saves replaying events, not deserializing state: a plan period
+//! with 14,000 members is a 14,000-entry roster to parse on every load, and a
+//! campaign with 30,000 donations (not snapshotted) is 30,000 events to
+//! replay. With [`Engine::with_cache`] the engine keeps, per stream, the last
+//! state it saw and its version, in memory, for at most `capacity` streams
+//! (least recently used out first). A load then reads only the events newer
+//! than the cached version (usually none: one indexed query) and applies them.
+//!
+//! The cache never decides whether a command may commit. Every entry is the
+//! exact state after its version's events (stored only after a commit
+//! returned, or after a load). Reads (`load`, `load_shared`) catch the entry
+//! up with the store first. A command is decided on the cached state as it
+//! is, without a read; the store's sequence check then refuses its commit if
+//! the stream moved on (another engine, another process), and the command is
+//! decided once more on the state loaded from the store, as if it had arrived
+//! a moment later. A refusal by the aggregate on the cached state is likewise
+//! re-decided if newer events exist. Any failure drops the state instead of
+//! caching it. While a command runs, its stream's entry is taken out of the
+//! cache (so the state is handled in place, not copied); concurrent loads of
+//! that stream read the store meanwhile.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
@@ -82,6 +106,15 @@ pub struct Loaded<A> {
     pub version: usize,
 }
 
+/// An aggregate as currently stored, shared with the engine's cache (no copy).
+#[derive(Debug)]
+pub struct Shared<A> {
+    /// Its state.
+    pub aggregate: Arc<A>,
+    /// Its version (last sequence; 0 for a new stream).
+    pub version: usize,
+}
+
 /// Runs commands for aggregate type `A`. One per aggregate type; share it
 /// (e.g. in an `Arc`) between tasks — the store refuses a second commit to a
 /// stream from the same version (optimistic concurrency).
@@ -90,9 +123,93 @@ pub struct Engine<A: Aggregate> {
     store: AnyStore,
     services: A::Services,
     snapshot_every: Option<usize>,
+    /// The same upcasters the loader has, for catching a cached state up.
+    upcasters: Arc<[Box<dyn EventUpcaster>]>,
+    cache: Mutex<Cache<A>>,
 }
 
-impl<A: Aggregate> Engine<A> {
+/// One cached stream: the exact state after `version` events.
+struct Cached<A> {
+    state: Arc<A>,
+    version: usize,
+    /// The stored snapshot's number as this engine last knew it; `None` if
+    /// unknown (then the store is asked before writing the next one).
+    snapshot: Option<usize>,
+    last_used: u64,
+}
+
+/// Last-known states by stream id, at most `capacity` of them.
+struct Cache<A> {
+    entries: HashMap<String, Cached<A>>,
+    capacity: usize,
+    clock: u64,
+}
+
+impl<A> Cache<A> {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    fn get(&mut self, id: &str) -> Option<(Arc<A>, usize, Option<usize>)> {
+        let now = self.tick();
+        let entry = self.entries.get_mut(id)?;
+        entry.last_used = now;
+        Some((Arc::clone(&entry.state), entry.version, entry.snapshot))
+    }
+
+    fn take(&mut self, id: &str) -> Option<Cached<A>> {
+        self.entries.remove(id)
+    }
+
+    /// Keeps `state` unless the cache already holds a newer version.
+    fn put(&mut self, id: &str, state: Arc<A>, version: usize, snapshot: Option<usize>) {
+        // Version 0 is a stream that does not exist (yet): nothing to keep.
+        if self.capacity == 0 || version == 0 {
+            return;
+        }
+        if matches!(self.entries.get(id), Some(held) if held.version > version) {
+            return;
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(id) {
+            // O(capacity), only when full: capacities are in the hundreds or
+            // thousands, and a scan costs less than the load that filled it.
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        let last_used = self.tick();
+        self.entries.insert(
+            id.to_string(),
+            Cached {
+                state,
+                version,
+                snapshot,
+                last_used,
+            },
+        );
+    }
+}
+
+/// Lets the loader and the engine share upcasters (`EventUpcaster` is not `Clone`).
+struct SharedUpcaster(Arc<[Box<dyn EventUpcaster>]>, usize);
+
+impl EventUpcaster for SharedUpcaster {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        self.0[self.1].can_upcast(event_type, event_version)
+    }
+
+    fn upcast(&self, event: SerializedEvent) -> SerializedEvent {
+        self.0[self.1].upcast(event)
+    }
+}
+
+impl<A: Aggregate + Clone> Engine<A> {
     /// An engine on `store`. With `snapshot_every: Some(n)` the aggregate is
     /// snapshotted whenever its version crosses a multiple of `n`, and loaded
     /// from the snapshot plus later events; with `None` (or `Some(0)`) it is
@@ -113,14 +230,25 @@ impl<A: Aggregate> Engine<A> {
             store,
             services,
             snapshot_every,
+            upcasters: Arc::from(Vec::new()),
+            cache: Mutex::new(Cache {
+                entries: HashMap::new(),
+                capacity: 0,
+                clock: 0,
+            }),
         }
     }
 
     /// Upcasters applied to stored events before they are deserialized
     /// (an event type's schema changed: its version was bumped).
     pub fn with_upcasters(self, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+        let upcasters: Arc<[Box<dyn EventUpcaster>]> = Arc::from(upcasters);
+        let for_loader = (0..upcasters.len())
+            .map(|i| Box::new(SharedUpcaster(Arc::clone(&upcasters), i)) as Box<dyn EventUpcaster>)
+            .collect();
         Self {
-            loader: self.loader.with_upcasters(upcasters),
+            loader: self.loader.with_upcasters(for_loader),
+            upcasters,
             ..self
         }
     }
@@ -135,17 +263,106 @@ impl<A: Aggregate> Engine<A> {
         &self.services
     }
 
-    /// The aggregate's current state and version.
-    pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, ExecError<A::Error>> {
+    /// Keeps the last-known state of up to `capacity` streams in memory (see
+    /// the module docs); 0, the default, keeps none. Memory is bounded by
+    /// `capacity` times the largest state of `A`, which the domain's limits
+    /// bound in turn (roster, donations, visits…).
+    pub fn with_cache(self, capacity: usize) -> Self {
+        self.cache_lock().capacity = capacity;
+        self
+    }
+
+    /// How many streams the cache holds now.
+    pub fn cached_streams(&self) -> usize {
+        self.cache_lock().entries.len()
+    }
+
+    fn cache_lock(&self) -> MutexGuard<'_, Cache<A>> {
+        // The cache holds only complete entries (no await or panic while it is
+        // locked mid-update), so a poisoned lock still guards a valid map.
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The stream's events after `version`, upcast and deserialized.
+    async fn events_after(
+        &self,
+        aggregate_id: &str,
+        version: usize,
+    ) -> Result<Vec<EventEnvelope<A>>, ExecError<A::Error>> {
+        let stored = self
+            .store
+            .get_last_events::<A>(aggregate_id, version)
+            .await
+            .map_err(from_persistence_error)?;
+        stored
+            .into_iter()
+            .map(|event| {
+                let event = self.upcasters.iter().fold(event, |event, upcaster| {
+                    if upcaster.can_upcast(&event.event_type, &event.event_version) {
+                        upcaster.upcast(event)
+                    } else {
+                        event
+                    }
+                });
+                EventEnvelope::<A>::try_from(event).map_err(from_persistence_error)
+            })
+            .collect()
+    }
+
+    /// The current state: from the cache caught up with newer events, or
+    /// loaded from the store (and then cached).
+    async fn current(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<(Arc<A>, usize, Option<usize>), ExecError<A::Error>> {
+        let hit = self.cache_lock().get(aggregate_id);
+        if let Some((mut state, version, snapshot)) = hit {
+            let newer = self.events_after(aggregate_id, version).await?;
+            let Some(last) = newer.last().map(|e| e.sequence) else {
+                return Ok((state, version, snapshot));
+            };
+            let target = Arc::make_mut(&mut state);
+            for envelope in newer {
+                target.apply(envelope.payload);
+            }
+            // Another writer added these events and may have snapshotted.
+            self.cache_lock()
+                .put(aggregate_id, Arc::clone(&state), last, None);
+            return Ok((state, last, None));
+        }
         let context = self
             .loader
             .load_aggregate(aggregate_id)
             .await
             .map_err(from_aggregate_error)?;
+        let state = Arc::new(context.aggregate);
+        if context.current_sequence > 0 {
+            self.cache_lock().put(
+                aggregate_id,
+                Arc::clone(&state),
+                context.current_sequence,
+                context.current_snapshot,
+            );
+        }
+        Ok((state, context.current_sequence, context.current_snapshot))
+    }
+
+    /// The aggregate's current state and version, as an owned copy.
+    pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, ExecError<A::Error>> {
+        let (state, version, _) = self.current(aggregate_id).await?;
         Ok(Loaded {
-            aggregate: context.aggregate,
-            version: context.current_sequence,
+            aggregate: Arc::unwrap_or_clone(state),
+            version,
         })
+    }
+
+    /// The aggregate's current state and version, shared with the cache: no
+    /// copy of the state, whatever its size. For reads.
+    pub async fn load_shared(&self, aggregate_id: &str) -> Result<Shared<A>, ExecError<A::Error>> {
+        let (aggregate, version, _) = self.current(aggregate_id).await?;
+        Ok(Shared { aggregate, version })
     }
 
     /// The stream's events, oldest first (upcast).
@@ -162,47 +379,122 @@ impl<A: Aggregate> Engine<A> {
     /// Loads the aggregate, lets it handle `command`, and commits the events it
     /// produced with `metadata` (build it with `CommandContext::metadata()`;
     /// the store adds `event_id`). All or nothing: on any error nothing is written.
+    ///
+    /// With the cache on, the command is first decided on the cached state
+    /// without reading the store (the store's sequence check refuses the
+    /// commit if that state was stale). If it was refused as a conflict, or
+    /// rejected while newer events exist, it is decided once more on the
+    /// state loaded from the store, as if it had arrived a moment later; only
+    /// that second decision is returned.
     pub async fn execute(
         &self,
         aggregate_id: &str,
         command: A::Command,
         metadata: HashMap<String, String>,
-    ) -> Result<Committed<A>, ExecError<A::Error>> {
+    ) -> Result<Committed<A>, ExecError<A::Error>>
+    where
+        A::Command: Clone,
+    {
         self.execute_expecting(aggregate_id, command, metadata, None)
             .await
     }
 
     /// [`Engine::execute`], but only if the stream is at `expected_version`
-    /// when loaded (`If-Match` in the API): otherwise `Conflict`, nothing
-    /// handled. The commit's own optimistic check covers the time after the load.
+    /// (`If-Match` in the API): otherwise `Conflict`, nothing handled. A
+    /// cached state at another version is not trusted for this: the stream is
+    /// loaded from the store and compared. The commit's own optimistic check
+    /// covers the time after the load.
     pub async fn execute_expecting(
         &self,
         aggregate_id: &str,
         command: A::Command,
         metadata: HashMap<String, String>,
         expected_version: Option<usize>,
-    ) -> Result<Committed<A>, ExecError<A::Error>> {
-        let mut context = self
+    ) -> Result<Committed<A>, ExecError<A::Error>>
+    where
+        A::Command: Clone,
+    {
+        let cached = self.cache_lock().take(aggregate_id);
+        if let Some(entry) =
+            cached.filter(|entry| expected_version.is_none_or(|v| v == entry.version))
+        {
+            // Not copied unless a reader still holds this state.
+            let state = Arc::try_unwrap(entry.state).unwrap_or_else(|shared| (*shared).clone());
+            let first = self
+                .decide(
+                    aggregate_id,
+                    command.clone(),
+                    &metadata,
+                    state,
+                    entry.version,
+                    entry.snapshot,
+                )
+                .await;
+            match first {
+                // Stale, or another command committed meanwhile: decide again.
+                Err(ExecError::Conflict) => {}
+                Err(ExecError::Rejected(error)) => {
+                    // A refusal stands if the state it was decided on was current.
+                    if self
+                        .events_after(aggregate_id, entry.version)
+                        .await?
+                        .is_empty()
+                    {
+                        return Err(ExecError::Rejected(error));
+                    }
+                }
+                decided => return decided,
+            }
+        }
+        let context = self
             .loader
             .load_aggregate(aggregate_id)
             .await
             .map_err(from_aggregate_error)?;
-        let loaded_version = context.current_sequence;
-        if expected_version.is_some_and(|expected| expected != loaded_version) {
+        if expected_version.is_some_and(|expected| expected != context.current_sequence) {
             return Err(ExecError::Conflict);
         }
+        self.decide(
+            aggregate_id,
+            command,
+            &metadata,
+            context.aggregate,
+            context.current_sequence,
+            context.current_snapshot,
+        )
+        .await
+    }
 
+    /// Handles `command` on `aggregate` (the state after `loaded_version`
+    /// events) and commits what it produced; on success the new state goes
+    /// into the cache.
+    async fn decide(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: &HashMap<String, String>,
+        mut aggregate: A,
+        loaded_version: usize,
+        current_snapshot: Option<usize>,
+    ) -> Result<Committed<A>, ExecError<A::Error>> {
         // `EventSink::write(event, self)` applies each event to the aggregate
-        // as the handler writes it, so afterwards `context.aggregate` is the
-        // state after the command: the snapshot below relies on this.
+        // as the handler writes it, so afterwards `aggregate` is the state
+        // after the command: the snapshot and the cache rely on this. On any
+        // error below the state is dropped, not cached: it may hold events
+        // that were not committed.
         let sink = EventSink::default();
-        context
-            .aggregate
+        aggregate
             .handle(command, &self.services, &sink)
             .await
             .map_err(ExecError::Rejected)?;
         let events = sink.collect().await;
         if events.is_empty() {
+            self.cache_lock().put(
+                aggregate_id,
+                Arc::new(aggregate),
+                loaded_version,
+                current_snapshot,
+            );
             return Ok(Committed {
                 aggregate_id: aggregate_id.to_string(),
                 version: loaded_version,
@@ -231,10 +523,10 @@ impl<A: Aggregate> Engine<A> {
 
         let snapshot = match self.snapshot_every {
             Some(every) if version / every > loaded_version / every => {
-                let state = serde_json::to_value(&context.aggregate).map_err(|e| {
+                let state = serde_json::to_value(&aggregate).map_err(|e| {
                     ExecError::Corrupt(format!("cannot serialize {}: {e}", A::TYPE))
                 })?;
-                let number = match context.current_snapshot {
+                let number = match current_snapshot {
                     Some(n) => n + 1,
                     // No snapshot was loaded: there is none, or the stored one no
                     // longer deserializes (the aggregate's shape changed) and the
@@ -252,11 +544,18 @@ impl<A: Aggregate> Engine<A> {
             _ => None,
         };
 
+        let snapshot_number = snapshot.as_ref().map(|(_, _, n)| *n);
         let appended = self
             .store
             .append(A::TYPE, &serialized, snapshot)
             .await
             .map_err(from_persistence_error)?;
+        self.cache_lock().put(
+            aggregate_id,
+            Arc::new(aggregate),
+            version,
+            snapshot_number.or(current_snapshot),
+        );
         for (envelope, stored) in envelopes.iter_mut().zip(&appended) {
             envelope.metadata.insert(
                 metadata_keys::EVENT_ID.to_string(),

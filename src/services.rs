@@ -1,10 +1,14 @@
 //! The aggregates' `Services`, answered from the event store.
 //!
 //! Each lookup reads committed state: reservations for "is this key taken",
-//! aggregates loaded from their streams (the plan from its snapshot) for
-//! enrolment and plan terms. A lookup is advisory — it lets a command be
+//! aggregates loaded from their streams for enrolment and plan terms. The plan
+//! is read through its own cached [`Engine`] (a claim's submission asks about
+//! the plan twice; deserializing a 14,000-member roster each time would cost
+//! more than the rest of the command). A lookup is advisory — it lets a command be
 //! refused with a precise error — while the store's reservations make the
 //! uniqueness rules hold even under races.
+
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cqrs_es::persist::PersistedEventStore;
@@ -17,13 +21,14 @@ use domain::reservation::Scope;
 use domain::services::ServiceError;
 use domain::values::{Code, Fen, ResidentId};
 
-use crate::app::PLAN_SNAPSHOT_EVERY;
+use crate::app::{PLAN_CACHE_STREAMS, PLAN_SNAPSHOT_EVERY};
+use crate::engine::Engine;
 use crate::store::AnyStore;
 
 /// `Services` for every aggregate, over one store.
 pub struct StoreServices {
     store: AnyStore,
-    plans: PersistedEventStore<AnyStore, MutualAidPlan>,
+    plans: Engine<MutualAidPlan>,
     files: PersistedEventStore<AnyStore, HardshipFile>,
     claims: PersistedEventStore<AnyStore, MutualAidClaim>,
 }
@@ -33,20 +38,21 @@ impl StoreServices {
     pub fn new(store: impl Into<AnyStore>) -> Self {
         let store: AnyStore = store.into();
         StoreServices {
-            plans: PersistedEventStore::new_snapshot_store(store.clone(), PLAN_SNAPSHOT_EVERY),
+            plans: Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY))
+                .with_cache(PLAN_CACHE_STREAMS),
             files: PersistedEventStore::new_event_store(store.clone()),
             claims: PersistedEventStore::new_event_store(store.clone()),
             store,
         }
     }
 
-    async fn plan(&self, plan_id: &Code) -> Result<Option<MutualAidPlan>, ServiceError> {
-        let ctx = self
+    async fn plan(&self, plan_id: &Code) -> Result<Option<Arc<MutualAidPlan>>, ServiceError> {
+        let plan = self
             .plans
-            .load_aggregate(plan_id.as_str())
+            .load_shared(plan_id.as_str())
             .await
             .map_err(unavailable)?;
-        Ok((ctx.current_sequence > 0).then_some(ctx.aggregate))
+        Ok((plan.version > 0).then_some(plan.aggregate))
     }
 }
 

@@ -39,6 +39,13 @@ pub struct HashedEvent<'a> {
 /// event is the object
 /// `{aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata}`.
 pub fn event_hash(prev_hash: &str, event: &HashedEvent<'_>) -> String {
+    chain_hash(prev_hash, &canonical_event(event))
+}
+
+/// The canonical JSON of the event object that [`event_hash`] hashes. Split
+/// out so the store can compute it before it knows `prev_hash` (outside its
+/// single writer), leaving only [`chain_hash`] for the serialised part.
+pub fn canonical_event(event: &HashedEvent<'_>) -> String {
     let document = serde_json::json!({
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
@@ -48,9 +55,14 @@ pub fn event_hash(prev_hash: &str, event: &HashedEvent<'_>) -> String {
         "payload": event.payload,
         "metadata": event.metadata,
     });
+    canonical_json(&document)
+}
+
+/// `SHA-256(prev_hash || canonical)` as lowercase hex.
+pub fn chain_hash(prev_hash: &str, canonical: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    hasher.update(canonical_json(&document).as_bytes());
+    hasher.update(canonical.as_bytes());
     hex::encode(hasher.finalize())
 }
 

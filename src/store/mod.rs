@@ -22,6 +22,7 @@ pub mod hash;
 mod kurrent;
 mod postgres;
 mod sqlite;
+mod writer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -103,6 +104,7 @@ pub struct StreamHead {
     /// Its last event's hash: the head of its chain.
     pub hash: String,
 }
+pub use writer::{WriteStats, MAX_BATCH, QUEUE_CAPACITY};
 
 /// Errors of the store's own reads (history, audits, lookups) and of opening it.
 /// Writes and cqrs-es reads return `cqrs_es::persist::PersistenceError`, as the

@@ -6,17 +6,18 @@
 //! `sqlite_es::SqliteEventRepository` on the reader pool. bangfu replaces the
 //! rest:
 //!
-//! - `persist` is one transaction on the single writer connection: events with
-//!   their global position, event id and hash-chain link, the reservations the
-//!   events declare, and the snapshot with its optimistic check. sqlite-es
-//!   commits the events and only then reports a snapshot conflict.
+//! - `persist` commits events with their global position, event id and
+//!   hash-chain link, the reservations the events declare, and the snapshot
+//!   with its optimistic check, all or nothing. sqlite-es commits the events
+//!   and only then reports a snapshot conflict. Concurrent commits are grouped
+//!   into one durable transaction, each in its own savepoint (see `writer`).
 //! - `stream_events` and `stream_all_events` report a database error to the
 //!   consumer; sqlite-es's stream task `unwrap()`s it, so a replay would end
 //!   early looking complete. `stream_all_events` also runs in commit
 //!   (position) order, where sqlite-es orders by per-stream sequence.
 //!
-//! Writes are serialised through one connection so that commit order is
-//! position order; readers use a small pool of read-only connections, which
+//! Writes are serialised through one writer task on one connection so that
+//! commit order is position order; readers use a small pool of read-only connections, which
 //! WAL lets run beside the writer.
 
 use std::collections::HashMap;
@@ -33,17 +34,21 @@ use futures::TryStreamExt;
 use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::Row;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
+use tokio::sync::{mpsc, oneshot};
+
+use super::hash::{canonical_event, HashedEvent, GENESIS_HASH};
+use super::writer::{self, Counters, PreparedCommit, PreparedEvent, WriteRequest, WriteStats};
 use super::{
-    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogPosition, ReservationConflict,
-    StoreError, StoredEvent, StreamHead, MAX_READ_PAGE,
+    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogPosition, StoreError,
+    StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
 /// Where the database lives unless told otherwise.
@@ -77,9 +82,12 @@ pub fn no_reservations(
 #[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
-    /// Exactly one connection: every write queues here, so commits (and
-    /// therefore positions) are totally ordered.
+    /// Exactly one connection, used by the writer task (and `durability`):
+    /// commits, and therefore positions, are totally ordered.
     writer: SqlitePool,
+    /// The writer task's queue (see `writer`): every append goes through it.
+    writes: mpsc::Sender<WriteRequest>,
+    counters: Arc<Counters>,
     /// Read-only connections for everything else.
     reader: SqlitePool,
     /// sqlite-es on the reader pool, for the reads it gets right.
@@ -102,6 +110,9 @@ impl SqliteStore {
     ///
     /// Every connection uses WAL with `synchronous=FULL`, so a commit that
     /// returned survives a power cut, and enforces foreign keys.
+    ///
+    /// Must be called inside a Tokio runtime: it starts the writer task, which
+    /// lives as long as a clone of the store does (and the runtime).
     pub async fn open(
         path: impl AsRef<Path>,
         reservations: ReservationExtractor,
@@ -119,20 +130,27 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // No ping before each use: these are local files, and a ping is one
+        // more round trip to the connection's thread per query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // Opened after the writer so the file exists and is already in WAL mode.
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         tracing::debug!(path = %path.display(), "event store opened");
+        let counters = Arc::new(Counters::default());
         Ok(Self {
             path,
+            writes: writer::spawn(writer.clone(), Arc::clone(&counters)),
+            counters,
             sqlite_es: Arc::new(SqliteEventRepository::new(reader.clone())),
             writer,
             reader,
@@ -180,83 +198,71 @@ impl SqliteStore {
     /// check fails; `UnknownError(Box<ReservationConflict>)` if another
     /// aggregate holds a key an event takes; `DeserializationError` if the
     /// reservation extractor cannot read an event. Any error writes nothing.
+    ///
+    /// Concurrent calls are group-committed: the store's writer task commits
+    /// whatever is queued in one transaction, each call in its own savepoint
+    /// with all of the checks above, and answers each call only after that
+    /// transaction's COMMIT returned. One call's error does not affect the
+    /// others of its batch; a failed COMMIT fails them all. Dropping the
+    /// returned future once the call is queued does not withdraw it: the
+    /// commit may still happen, unacknowledged.
     pub async fn append(
         &self,
         aggregate_type: &str,
         events: &[SerializedEvent],
         snapshot: Option<(String, Value, usize)>,
     ) -> Result<Vec<Appended>, PersistenceError> {
-        let Some(first) = events.first() else {
+        if events.is_empty() {
             return match snapshot {
                 None => Ok(Vec::new()),
                 Some(_) => Err(unknown("a snapshot must come with the events it includes")),
             };
-        };
-        // BEGIN IMMEDIATE takes the write lock now, so another process writing
-        // the same file makes this wait (busy_timeout) instead of failing at
-        // its first write after our reads.
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(persistence_error)?;
-        match self
-            .append_in(&mut tx, aggregate_type, events, snapshot)
-            .await
-        {
-            Ok(appended) => {
-                tx.commit().await.map_err(persistence_error)?;
-                tracing::debug!(
-                    aggregate_type,
-                    aggregate_id = %first.aggregate_id,
-                    events = appended.len(),
-                    last_position = appended.last().map(|a| a.position),
-                    "events committed"
-                );
-                Ok(appended)
-            }
-            Err(error) => {
-                if let Err(rollback) = tx.rollback().await {
-                    // The connection is discarded by the pool; nothing was committed.
-                    tracing::warn!(error = %rollback, "rollback failed");
-                }
-                Err(error)
-            }
         }
+        let commit = self.prepare(aggregate_type, events, snapshot)?;
+        let aggregate_id = commit.aggregate_id.clone();
+        let (reply, answer) = oneshot::channel();
+        self.counters.pending.fetch_add(1, Ordering::Relaxed);
+        if self
+            .writes
+            .send(WriteRequest { commit, reply })
+            .await
+            .is_err()
+        {
+            self.counters.pending.fetch_sub(1, Ordering::Relaxed);
+            return Err(unknown("the store's writer has stopped"));
+        }
+        // The writer answers only after the batch's COMMIT returned (or failed).
+        let appended = answer
+            .await
+            .map_err(|_| unknown("the store's writer stopped before answering"))??;
+        tracing::debug!(
+            aggregate_type,
+            aggregate_id = %aggregate_id,
+            events = appended.len(),
+            last_position = appended.last().map(|a| a.position),
+            "events committed"
+        );
+        Ok(appended)
     }
 
-    async fn append_in(
+    /// Everything about a commit that does not depend on what else is
+    /// committed: the checks that need only the call's own events, event ids,
+    /// JSON text, the canonical form the hash covers, the reservations. Runs
+    /// on the caller's task, so the single writer does only the rest.
+    fn prepare(
         &self,
-        conn: &mut SqliteConnection,
         aggregate_type: &str,
         events: &[SerializedEvent],
         snapshot: Option<(String, Value, usize)>,
-    ) -> Result<Vec<Appended>, PersistenceError> {
+    ) -> Result<PreparedCommit, PersistenceError> {
         let aggregate_id = events[0].aggregate_id.as_str();
-        let head: Option<(i64, String)> = sqlx::query_as(
-            "SELECT sequence, hash FROM events
-              WHERE aggregate_type = ? AND aggregate_id = ?
-              ORDER BY sequence DESC LIMIT 1",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(persistence_error)?;
-        let (last_sequence, mut prev_hash) = match head {
-            Some((sequence, hash)) => (to_usize(sequence)?, hash),
-            None => (0, GENESIS_HASH.to_string()),
-        };
-        if events[0].sequence <= last_sequence {
-            // Someone committed to this stream since the caller loaded it.
-            return Err(PersistenceError::OptimisticLockError);
-        }
-
-        let mut appended = Vec::with_capacity(events.len());
-        for (event, expected_sequence) in events.iter().zip(last_sequence + 1..) {
+        let first_sequence = events[0].sequence;
+        let mut prepared = Vec::with_capacity(events.len());
+        for (event, expected_sequence) in events.iter().zip(first_sequence..) {
             if event.aggregate_id != aggregate_id
                 || event.aggregate_type != aggregate_type
                 || event.sequence != expected_sequence
+                || event.sequence == 0
             {
                 return Err(unknown(
                     "a commit must continue one stream with consecutive sequences",
@@ -275,95 +281,63 @@ impl SqliteStore {
                 .get(metadata_keys::RECORDED_AT)
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let sequence = to_i64(event.sequence)?;
-            let hash = event_hash(
-                &prev_hash,
-                &HashedEvent {
-                    aggregate_type,
-                    aggregate_id,
-                    sequence: event.sequence as u64,
-                    event_type: &event.event_type,
-                    event_version: &event.event_version,
-                    payload: &event.payload,
-                    metadata: &metadata,
-                },
-            );
-            let position: i64 = sqlx::query_scalar(
-                "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
-                                     event_version, payload, metadata, recorded_at, prev_hash, hash)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 RETURNING position",
-            )
-            .bind(event_id.to_string())
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .bind(sequence)
-            .bind(&event.event_type)
-            .bind(&event.event_version)
-            .bind(event.payload.to_string())
-            .bind(metadata.to_string())
-            .bind(recorded_at)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(insert_error)?;
-
-            let declared = (self.reservations)(aggregate_type, &event.event_type, &event.payload)
-                .map_err(|reason| {
-                PersistenceError::DeserializationError(
-                    format!(
-                        "cannot read reservations of {aggregate_type} event {}: {reason}",
-                        event.event_type
-                    )
-                    .into(),
-                )
-            })?;
-            for reservation in declared {
-                apply_reservation(conn, aggregate_type, aggregate_id, position, reservation)
-                    .await?;
-            }
-
-            let position = to_u64(position)?;
-            appended.push(Appended {
-                sequence: event.sequence,
-                position,
-                event_id,
-                log_position: LogPosition::at(position),
+            let canonical = canonical_event(&HashedEvent {
+                aggregate_type,
+                aggregate_id,
+                sequence: event.sequence as u64,
+                event_type: &event.event_type,
+                event_version: &event.event_version,
+                payload: &event.payload,
+                metadata: &metadata,
             });
-            prev_hash = hash;
+            let reservations =
+                (self.reservations)(aggregate_type, &event.event_type, &event.payload).map_err(
+                    |reason| {
+                        PersistenceError::DeserializationError(
+                            format!(
+                                "cannot read reservations of {aggregate_type} event {}: {reason}",
+                                event.event_type
+                            )
+                            .into(),
+                        )
+                    },
+                )?;
+            prepared.push(PreparedEvent {
+                event_id,
+                sequence: event.sequence,
+                event_type: event.event_type.clone(),
+                event_version: event.event_version.clone(),
+                payload: event.payload.to_string(),
+                metadata: metadata.to_string(),
+                recorded_at,
+                canonical,
+                reservations,
+            });
         }
-
-        if let Some((snapshot_id, state, number)) = snapshot {
-            if snapshot_id != aggregate_id {
+        let snapshot = match snapshot {
+            None => None,
+            Some((snapshot_id, _, _)) if snapshot_id != aggregate_id => {
                 return Err(unknown("a snapshot must be of the stream being appended"));
             }
-            let last_sequence = to_i64(events[events.len() - 1].sequence)?;
-            // Insert the first snapshot, or replace number - 1; anything else
-            // means another writer snapshotted first.
-            let written = sqlx::query(
-                "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence,
-                                        current_snapshot, payload)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-                    SET last_sequence = excluded.last_sequence,
-                        current_snapshot = excluded.current_snapshot,
-                        payload = excluded.payload
-                  WHERE snapshots.current_snapshot = excluded.current_snapshot - 1",
-            )
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .bind(last_sequence)
-            .bind(to_i64(number)?)
-            .bind(state.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(persistence_error)?;
-            if written.rows_affected() != 1 {
-                return Err(PersistenceError::OptimisticLockError);
-            }
-        }
-        Ok(appended)
+            Some((_, state, number)) => Some((state.to_string(), number)),
+        };
+        Ok(PreparedCommit {
+            aggregate_type: aggregate_type.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            events: prepared,
+            snapshot,
+        })
+    }
+
+    /// Appends submitted to the writer and not yet answered (queued, or in
+    /// the batch being committed).
+    pub fn pending_writes(&self) -> u64 {
+        self.counters.pending.load(Ordering::Relaxed)
+    }
+
+    /// Batches and commands the writer has committed since the store opened.
+    pub fn write_stats(&self) -> WriteStats {
+        self.counters.read()
     }
 
     /// The id of the aggregate holding `key` in `scope`, if any. For the
@@ -628,12 +602,12 @@ impl SqliteStore {
                 (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
                     .map_err(StoreError::Import)?;
             for reservation in declared {
-                apply_reservation(
+                writer::apply_reservation(
                     &mut tx,
                     &event.aggregate_type,
                     &event.aggregate_id,
                     position,
-                    reservation,
+                    &reservation,
                 )
                 .await
                 .map_err(|e| StoreError::Import(e.to_string()))?;
@@ -735,14 +709,28 @@ impl PersistedEventRepository for SqliteStore {
         self.sqlite_es.get_events::<A>(aggregate_id).await
     }
 
+    /// bangfu's own: sqlite-es writes `last_sequence` into the SQL text, so
+    /// every call is a new statement to prepare, and this is the query every
+    /// cached or snapshotted load runs.
     async fn get_last_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.sqlite_es
-            .get_last_events::<A>(aggregate_id, last_sequence)
-            .await
+        let rows = sqlx::query(
+            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                    payload, metadata
+               FROM events
+              WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
+              ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(to_i64(last_sequence)?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(persistence_error)?;
+        rows.iter().map(serialized_event).collect()
     }
 
     async fn get_snapshot<A: Aggregate>(
@@ -786,77 +774,6 @@ impl PersistedEventRepository for SqliteStore {
             vec![A::TYPE.to_string()],
         ))
     }
-}
-
-/// Applies one declared reservation of the event at `position`.
-async fn apply_reservation(
-    conn: &mut SqliteConnection,
-    aggregate_type: &str,
-    aggregate_id: &str,
-    position: i64,
-    reservation: Reservation,
-) -> Result<(), PersistenceError> {
-    match reservation {
-        Reservation::Take { scope, key } => {
-            let holder: Option<(String, String)> = sqlx::query_as(
-                "SELECT aggregate_type, aggregate_id FROM reservations
-                  WHERE scope = ? AND key = ?",
-            )
-            .bind(scope.as_str())
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(persistence_error)?;
-            match holder {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO reservations (scope, key, aggregate_type, aggregate_id, position)
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(scope.as_str())
-                    .bind(&key)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(position)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(persistence_error)?;
-                }
-                // Taking a key one already holds changes nothing.
-                Some((t, i)) if t == aggregate_type && i == aggregate_id => {}
-                Some((_, held_by)) => {
-                    tracing::debug!(
-                        scope = scope.as_str(),
-                        aggregate_type,
-                        "commit refused: key reserved by another aggregate"
-                    );
-                    return Err(PersistenceError::UnknownError(Box::new(
-                        ReservationConflict {
-                            scope,
-                            key,
-                            held_by,
-                        },
-                    )));
-                }
-            }
-        }
-        Reservation::Release { scope, key } => {
-            // Only the holder can give a key back; releasing a key one does not
-            // hold is a no-op, like taking one it does.
-            sqlx::query(
-                "DELETE FROM reservations
-                  WHERE scope = ? AND key = ? AND aggregate_type = ? AND aggregate_id = ?",
-            )
-            .bind(scope.as_str())
-            .bind(&key)
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(persistence_error)?;
-        }
-    }
-    Ok(())
 }
 
 fn serialized_event(row: &SqliteRow) -> Result<SerializedEvent, PersistenceError> {
@@ -905,21 +822,7 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
-/// Maps an error of the events INSERT: a taken (aggregate_type, aggregate_id,
-/// sequence) is an optimistic-lock conflict, whatever else failed is not.
-fn insert_error(error: sqlx::Error) -> PersistenceError {
-    if let sqlx::Error::Database(db) = &error {
-        // SQLITE_CONSTRAINT_PRIMARYKEY (1555) or SQLITE_CONSTRAINT_UNIQUE (2067),
-        // on the stream's sequence rather than on event_id.
-        let unique = matches!(db.code().as_deref(), Some("1555" | "2067"));
-        if unique && db.message().contains("events.sequence") {
-            return PersistenceError::OptimisticLockError;
-        }
-    }
-    persistence_error(error)
-}
-
-fn persistence_error(error: sqlx::Error) -> PersistenceError {
+pub(super) fn persistence_error(error: sqlx::Error) -> PersistenceError {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
@@ -936,14 +839,14 @@ fn unknown(message: &'static str) -> PersistenceError {
     PersistenceError::UnknownError(message.into())
 }
 
-fn to_i64(n: usize) -> Result<i64, PersistenceError> {
+pub(super) fn to_i64(n: usize) -> Result<i64, PersistenceError> {
     i64::try_from(n).map_err(|e| PersistenceError::UnknownError(Box::new(e)))
 }
 
-fn to_u64(n: i64) -> Result<u64, PersistenceError> {
+pub(super) fn to_u64(n: i64) -> Result<u64, PersistenceError> {
     u64::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
 }
 
-fn to_usize(n: i64) -> Result<usize, PersistenceError> {
+pub(super) fn to_usize(n: i64) -> Result<usize, PersistenceError> {
     usize::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
 }

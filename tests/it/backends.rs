@@ -53,6 +53,7 @@ impl DomainEvent for CounterEvent {
     }
 }
 
+#[derive(Clone)]
 pub enum CounterCommand {
     /// Emits `times` events in one commit.
     Add {

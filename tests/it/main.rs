@@ -3,7 +3,9 @@
 
 mod app;
 mod backends;
+mod bench_harness;
 mod cli;
+mod concurrency;
 mod conformance;
 mod demo;
 mod http;

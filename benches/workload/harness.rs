@@ -1,0 +1,1369 @@
+//! The standard workload and the phases that measure bangfu against it.
+//!
+//! Shared by the `workload` bench (benches/workload/main.rs, which parses the
+//! command line and prints) and by the integration test `bench_harness`, which
+//! runs [`run`] at the `tiny` scale so this code cannot rot unnoticed.
+//!
+//! Everything is deterministic from the seed: household data, findings text,
+//! resident IDs, command ids and times. Method, scales and phases are
+//! described in BENCHMARKS.md; in short, per run:
+//!
+//! 1. **populate** — a fresh store is filled with the scale's data set by the
+//!    engine with 8 clients: households (14 commands each), a plan period with
+//!    its units' rosters and claims through approval, a campaign's donations.
+//! 2. **write** — on fresh copies of the populated file (frozen with `VACUUM
+//!    INTO`), the same set of new households is written by the engine with 1
+//!    and 8 clients, and the same event rows by the raw baseline ("read the
+//!    stream's events, insert the rows", plain sqlx, same durability) with 1
+//!    and 8 clients, all four interleaved slice by slice.
+//! 3. **load** — aggregate loads on the populated data: files, the big plan
+//!    and a freshly opened plan, from the store and through the cache.
+//!
+//! Phases not yet possible are listed in [`PENDING_PHASES`]: each is a small
+//! addition once its issue lands (see BENCHMARKS.md).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bangfu::app::{self, App, CaseAggregate};
+use bangfu::engine::Engine;
+use bangfu::store::SqliteStore;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use domain::command::{Actor, Cmd, CommandContext, Role};
+use domain::donation::DonationCampaign;
+use domain::hardship::HardshipFile;
+use domain::i18n::ErrorCode;
+use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
+use domain::values::{Code, ResidentId};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+/// Phases the issue asks for that need work still in progress elsewhere.
+pub const PENDING_PHASES: &[(&str, &str)] = &[
+    (
+        "postgres.*",
+        "PgStore (issue 4): add an App over PgStore and a PgBaseline beside SqliteBaseline",
+    ),
+    (
+        "rebuild",
+        "projection rebuild (issue 3): call its rebuild-into-scratch fn on the populated log",
+    ),
+    (
+        "http.write",
+        "HTTP service (issue 5): a Target that posts commands to the service on 127.0.0.1",
+    ),
+];
+
+/// Commands per household: open, 5 visits, verify, adopt a plan, 3 × (request, approve).
+pub const COMMANDS_PER_HOUSEHOLD: usize = 14;
+/// Concurrency of the "many clients" phases.
+pub const MANY_CLIENTS: usize = 8;
+
+/// How big a data set, and how much of it the write phases measure.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scale {
+    /// `tiny`, `smoke`, `city`, `province` or `rebuild`.
+    pub name: String,
+    /// Households written while populating.
+    pub households: usize,
+    /// Units enrolled in the big plan period.
+    pub plan_units: usize,
+    /// Members per unit (units × members = the plan's roster).
+    pub members_per_unit: usize,
+    /// Claims taken through submission, review, assessment and approval.
+    pub claims: usize,
+    /// Donations recorded in the campaign.
+    pub donations: usize,
+    /// New households written by each write phase (engine and baseline, 1 and 8 clients).
+    pub measured_households: usize,
+    /// Loads per load measurement.
+    pub loads: usize,
+}
+
+impl Scale {
+    /// A named scale.
+    pub fn named(name: &str) -> Option<Scale> {
+        let (households, plan_units, claims, donations, measured, loads) = match name {
+            // For the test that keeps this harness compiling and correct.
+            "tiny" => (4, 2, 2, 20, 4, 10),
+            // A quick run: seconds.
+            "smoke" => (40, 10, 20, 500, 40, 200),
+            "city" => (10_000, 140, 300, 30_000, 400, 2_000),
+            "province" => (100_000, 140, 300, 30_000, 400, 2_000),
+            // ~1M events (14 per household) for the projection rebuild phase.
+            "rebuild" => (71_000, 140, 300, 5_000, 100, 500),
+            _ => return None,
+        };
+        Some(Scale {
+            name: name.to_string(),
+            households,
+            plan_units,
+            members_per_unit: 100,
+            claims,
+            donations,
+            measured_households: measured,
+            loads,
+        })
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub scale: Scale,
+    pub seed: u64,
+    /// Repetitions of the write and load phases (populate runs once).
+    pub runs: usize,
+    /// Where the databases go (created; removed afterwards unless `keep`).
+    pub dir: PathBuf,
+    /// Phases to run: any of `populate` (always, it makes the data), `write`, `load`.
+    pub phases: Vec<String>,
+    /// Write-phase variants: any of `engine1`, `engine8`, `baseline1`, `baseline8`.
+    pub variants: Vec<String>,
+    pub keep: bool,
+}
+
+// ---------------------------------------------------------------- results
+
+/// Latency and throughput of one measured batch of commands.
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub commands: usize,
+    pub clients: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+    /// Store transactions committed (engine only): commands ÷ batches is the
+    /// mean group-commit batch size.
+    pub batches: Option<u64>,
+}
+
+impl Throughput {
+    fn from(mut latencies: Vec<Duration>, clients: usize, wall: Duration) -> Throughput {
+        latencies.sort_unstable();
+        let pick = |q: f64| -> f64 {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+            latencies[i].as_secs_f64() * 1e3
+        };
+        let seconds = wall.as_secs_f64();
+        Throughput {
+            commands: latencies.len(),
+            clients,
+            seconds,
+            per_second: latencies.len() as f64 / seconds.max(1e-9),
+            latency_ms_p50: pick(0.5),
+            latency_ms_p99: pick(0.99),
+            latency_ms_max: pick(1.0),
+            batches: None,
+        }
+    }
+}
+
+/// Loads of one kind.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadRate {
+    pub loads: usize,
+    pub per_second: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+}
+
+/// One run of the write and load phases.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunResult {
+    pub write: BTreeMap<String, Throughput>,
+    /// engine ÷ baseline at the same client count, and engine 8 ÷ engine 1.
+    pub ratios: BTreeMap<String, f64>,
+    pub load: BTreeMap<String, LoadRate>,
+}
+
+/// Everything one invocation measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub scale: Scale,
+    pub seed: u64,
+    pub events_after_populate: u64,
+    pub database_bytes_after_populate: u64,
+    pub populate: BTreeMap<String, Throughput>,
+    pub runs: Vec<RunResult>,
+    pub pending: Vec<(String, String)>,
+}
+
+// ---------------------------------------------------------------- deterministic data
+
+/// SplitMix64: small, fast, and the same on every machine.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "陈", "林", "黄", "郑", "吴", "王", "李", "张", "刘", "蔡", "许", "方", "杨", "朱",
+];
+const GIVEN: &[&str] = &[
+    "志强", "秀英", "建华", "丽娟", "海燕", "文斌", "美华", "国平", "晓梅", "春生", "玉兰", "建国",
+];
+const FINDINGS: &[&str] = &[
+    "户主在本市鞋服企业从事裁剪工作，月工资约二千六百元，为家庭唯一劳动力。",
+    "配偶患尿毒症，每周透析三次，医保报销后每月自付约一千八百元。",
+    "子女就读高中二年级，成绩良好，学费和住宿费负担较重。",
+    "老人患高血压和糖尿病，需长期服药，每月药费约四百元。",
+    "家庭人均月收入低于当地最低生活保障标准，生活十分拮据。",
+    "住房为租住的两室一厅，家具陈旧，屋内潮湿，采光较差。",
+    "已核对病历、收入证明与户口簿，情况属实，邻居和单位工会均予证实。",
+    "向户主发放工会联系卡，讲解困难职工帮扶政策和申请流程。",
+    "户主因企业停产待岗半年，目前靠打零工维持生活，收入很不稳定。",
+    "家中有一名残疾子女需要长期康复训练，照护占用大量时间。",
+    "回访时了解到医疗费用仍在增加，家庭已向亲友借款三万余元。",
+    "社区居委会反映该户邻里关系和睦，户主积极寻找工作机会。",
+];
+const UNITS: &[&str] = &[
+    "莆田市城厢区振兴鞋服有限公司",
+    "莆田市荔城区人民医院",
+    "莆田市涵江区华顺电子厂",
+    "仙游县红木家具行业协会",
+    "莆田市公共交通集团有限公司",
+    "国网莆田供电公司",
+    "莆田学院",
+    "莆田市教育局",
+];
+
+/// ~`chars` Chinese characters of findings, from the rng.
+fn findings(rng: &mut Rng, chars: usize) -> String {
+    let mut text = String::from("入户走访：");
+    while text.chars().count() < chars {
+        text.push_str(rng.pick(FINDINGS));
+    }
+    text
+}
+
+fn name(rng: &mut Rng) -> String {
+    format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
+}
+
+/// The `n`th distinct valid resident ID in `region` (6 digits): births spread
+/// over 1960–1999, a 3-digit sequence.
+fn resident_id(region: u32, n: u64) -> String {
+    let base = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default();
+    let born = base + chrono::Duration::days((n / 1000 % 14_600) as i64);
+    let first17 = format!("{region:06}{}{:03}", born.format("%Y%m%d"), n % 1000);
+    let check = ResidentId::check_char(first17.as_bytes()) as char;
+    format!("{first17}{check}")
+}
+
+/// A Luhn-valid 19-digit card number derived from `n`.
+fn card(n: u64) -> String {
+    let body = format!("622202{:012}", n % 1_000_000_000_000);
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find(|c| domain::values::BankCard::parse(c).is_ok())
+        .unwrap_or_default()
+}
+
+fn yuan(y: i64) -> i64 {
+    y * 100
+}
+
+/// One command of the workload, typed and ready to execute.
+pub enum Command {
+    File(String, Cmd<domain::hardship::HardshipFileCommand>),
+    Plan(String, Cmd<domain::mutual_aid::MutualAidPlanCommand>),
+    Claim(String, Cmd<domain::mutual_aid::MutualAidClaimCommand>),
+    Campaign(String, Cmd<domain::donation::DonationCampaignCommand>),
+}
+
+/// Builds commands deterministically: each command's context (actor, time,
+/// ids) comes from the seed and the command's place in the workload.
+pub struct Generator {
+    seed: u64,
+    tag: String,
+}
+
+impl Generator {
+    pub fn new(seed: u64, tag: &str) -> Generator {
+        Generator {
+            seed,
+            tag: tag.to_string(),
+        }
+    }
+
+    fn ctx(&self, actor: &str, role: Role, at: DateTime<Utc>, key: (u64, u64)) -> CommandContext {
+        let mut rng = Rng::new(self.seed ^ key.0.wrapping_mul(0x1000_0001) ^ key.1);
+        let command_id = Uuid::from_u64_pair(rng.next(), rng.next());
+        CommandContext {
+            actor: Actor {
+                id: Code::parse(actor).unwrap_or_else(|_| unreachable_code()),
+                role,
+            },
+            recorded_at: at,
+            command_id,
+            correlation_id: Uuid::from_u64_pair(self.seed, key.0),
+        }
+    }
+
+    fn parse<A: CaseAggregate>(body: Value) -> A::Body
+    where
+        A::Error: ErrorCode,
+    {
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        match bangfu::input::parse_json::<A::Body>(&bytes) {
+            Ok(body) => body,
+            // The generator's own output: a failure is a bug in this file.
+            Err(e) => panic!("workload generated an invalid {} command: {e}", A::TYPE),
+        }
+    }
+
+    pub fn file_id(&self, household: usize) -> String {
+        format!("hf-{}-{household:07}", self.tag)
+    }
+
+    /// The 14 commands of household `h`, in order.
+    pub fn household(&self, h: usize) -> Vec<Command> {
+        let mut rng = Rng::new(self.seed ^ (h as u64).wrapping_mul(0x9E37_79B9));
+        let id = self.file_id(h);
+        let day = |d: u32, hour: u32| {
+            Utc.with_ymd_and_hms(2026, 3, 2, hour, 0, 0)
+                .single()
+                .unwrap_or_default()
+                + chrono::Duration::days(i64::from(d))
+        };
+        let date = |d: u32| day(d, 0).date_naive().to_string();
+        let caseworker = format!("cw.{:03}", h % 97);
+        let approver = format!("ap.{:02}", h % 13);
+        let key = (h as u64) << 8;
+        let mut out = Vec::with_capacity(COMMANDS_PER_HOUSEHOLD);
+        let mut step = 0u64;
+        let mut file = |actor: &str, role, at, body: Value| {
+            step += 1;
+            Command::File(
+                id.clone(),
+                Cmd {
+                    ctx: self.ctx(actor, role, at, (key | step, 1)),
+                    body: Self::parse::<HardshipFile>(body),
+                },
+            )
+        };
+
+        let members: Vec<Value> = (0..1 + rng.below(3))
+            .map(|i| {
+                json!({"name": name(&mut rng), "relation": (["spouse", "child", "parent"][i % 3]),
+                       "birth_year": 1950 + rng.below(60), "health": "chronic_illness", "schooling": "none"})
+            })
+            .collect();
+        let head = name(&mut rng);
+        out.push(file(&caseworker, Role::Caseworker, day(0, 9), json!({"OpenFile": {
+            "household": {
+                "head": {"name": head, "resident_id": resident_id(350302, h as u64),
+                         "phone": format!("139{:08}", h % 100_000_000),
+                         "employer_unit": rng.pick(UNITS), "grassroots_union": format!("{}工会委员会", rng.pick(UNITS)),
+                         "migrant_worker": h.is_multiple_of(3), "mobile_member": false},
+                "members": members,
+                "monthly_income_per_capita_fen": yuan(400 + rng.below(400) as i64),
+                "local_minimum_standard_fen": yuan(800),
+                "causes": ["illness"]
+            },
+            "opened_on": date(0)
+        }})));
+        for v in 0..5u32 {
+            out.push(file(
+                &caseworker,
+                Role::Caseworker,
+                day(1 + v * 7, 15),
+                json!({"LogVisit": {
+                    "visit_id": format!("V{}", v + 1), "visited_on": date(1 + v * 7),
+                    "kind": if v == 0 { "verification" } else { "follow_up" },
+                    "caseworkers": [name(&mut rng)],
+                    "findings": findings(&mut rng, 200),
+                    "facts_verified": ["income", "members"],
+                    "contact_card_issued": v == 0, "cash_handover": null
+                }}),
+            ));
+        }
+        out.push(file(
+            &approver,
+            Role::Approver,
+            day(40, 10),
+            json!({"Verify": {
+            "outcome": {"confirmed": {"note": "经入户核查情况属实，列入困难职工档案"}}}}),
+        ));
+        out.push(file(&caseworker, Role::Caseworker, day(41, 9), json!({"AdoptPlan": {
+            "goal": "因病致困：减轻医疗负担，保障子女就学",
+            "measures": [
+                {"measure_id": "M1", "kind": "medical_relief", "description": "透析自付部分医疗救助",
+                 "planned_amount_fen": yuan(8000), "fund": "special_assistance", "due_on": "2026-12-31"},
+                {"measure_id": "M2", "kind": "education_aid", "description": "金秋助学",
+                 "planned_amount_fen": yuan(3000), "fund": "donation", "due_on": "2026-12-31"},
+                {"measure_id": "M3", "kind": "festival_condolence", "description": "中秋送温暖慰问金",
+                 "planned_amount_fen": yuan(1000), "fund": "festival", "due_on": "2026-12-31"}
+            ]}})));
+        let payee = json!({"bank_transfer": {"card": card(h as u64), "account_name": head}});
+        for (g, (measure, amount)) in [("M1", 3000), ("M2", 2000), ("M3", 800)].iter().enumerate() {
+            let grant = format!("G{}", g + 1);
+            let d = 45 + g as u32 * 20;
+            out.push(file(
+                &caseworker,
+                Role::Caseworker,
+                day(d, 9),
+                json!({"RequestGrant": {
+                "grant_id": grant, "measure_id": measure, "amount_fen": yuan(*amount),
+                "payee": payee, "note": null}}),
+            ));
+            out.push(file(
+                &approver,
+                Role::Approver,
+                day(d + 1, 10),
+                json!({"ApproveGrant": {"grant_id": grant}}),
+            ));
+        }
+        out
+    }
+
+    pub fn plan_id(&self) -> String {
+        format!("plan-{}-07", self.tag)
+    }
+
+    pub fn fresh_plan_id(&self) -> String {
+        format!("plan-{}-fresh", self.tag)
+    }
+
+    fn member(&self, unit: usize, i: usize, members_per_unit: usize) -> (String, String, bool) {
+        let n = (unit * members_per_unit + i) as u64;
+        let mut rng = Rng::new(self.seed ^ n.wrapping_mul(0x5851_F42D));
+        (resident_id(350303, n), name(&mut rng), i.is_multiple_of(5))
+    }
+
+    fn open_period(&self, plan_id: &str, key: u64) -> Command {
+        Command::Plan(
+            plan_id.to_string(),
+            Cmd {
+                ctx: self.ctx("ap.01", Role::Approver, at(2026, 1, 5), (key, 2)),
+                body: Self::parse::<MutualAidPlan>(json!({"OpenPeriod": {
+                "name": "莆田市职工医疗互助第七期", "period_no": 7,
+                "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+                "policy": {
+                    "version": "putian-07-v1", "threshold_fen": yuan(5000),
+                    "tiers": [
+                        {"from_fen": yuan(5000), "amount_fen": yuan(200)},
+                        {"from_fen": yuan(10000), "amount_fen": yuan(400)},
+                        {"from_fen": yuan(20000), "amount_fen": yuan(800)},
+                        {"from_fen": yuan(50000), "amount_fen": yuan(1500)},
+                        {"from_fen": yuan(100000), "amount_fen": yuan(2500)}
+                    ],
+                    "period_uplift_bp": 3000, "migrant_uplift_bp": 3000,
+                    "cap_per_member_fen": yuan(6000)
+                }}})),
+            },
+        )
+    }
+
+    /// Opens the big plan and enrols its units; then opens the fresh plan.
+    pub fn plan(&self, scale: &Scale) -> Vec<Command> {
+        let id = self.plan_id();
+        let mut out = vec![self.open_period(&id, 1)];
+        for unit in 0..scale.plan_units {
+            let members: Vec<Value> = (0..scale.members_per_unit)
+                .map(|i| {
+                    let (rid, name, migrant) = self.member(unit, i, scale.members_per_unit);
+                    json!({"resident_id": rid, "name": name, "migrant_worker": migrant})
+                })
+                .collect();
+            out.push(Command::Plan(
+                id.clone(),
+                Cmd {
+                    ctx: self.ctx(
+                        "cw.001",
+                        Role::Caseworker,
+                        at(2026, 1, 20),
+                        (2 + unit as u64, 2),
+                    ),
+                    body: Self::parse::<MutualAidPlan>(json!({"EnrolUnit": {
+                        "unit_id": format!("U{unit:04}"),
+                        "unit_name": format!("{}（{}）", UNITS[unit % UNITS.len()], unit),
+                        "members": members,
+                        "contribution_fen": yuan(40) * scale.members_per_unit as i64,
+                        "paid_by": "unit"}})),
+                },
+            ));
+        }
+        out.push(self.open_period(&self.fresh_plan_id(), 1_000_000));
+        out
+    }
+
+    /// Claim `c`'s four commands: submit, review, assess, approve.
+    pub fn claim(&self, scale: &Scale, c: usize) -> Vec<Command> {
+        let id = format!("claim-{}-{c:05}", self.tag);
+        let units = scale.plan_units.max(1);
+        let (rid, name, _) = self.member(c % units, c / units, scale.members_per_unit);
+        let mut rng = Rng::new(self.seed ^ (c as u64).wrapping_mul(0x2545_F491));
+        let total = 20_000 + rng.below(100_000) as i64;
+        let key = 0x1_0000_0000 + ((c as u64) << 4);
+        let admitted = NaiveDate::from_ymd_opt(2026, 2, 1).unwrap_or_default()
+            + chrono::Duration::days((c % 200) as i64);
+        let discharged = admitted + chrono::Duration::days(10);
+        let cmd = |step: u64, actor: &str, role, body: Value| {
+            Command::Claim(
+                id.clone(),
+                Cmd {
+                    ctx: self.ctx(actor, role, at(2026, 9, 1), (key | step, 3)),
+                    body: Self::parse::<MutualAidClaim>(body),
+                },
+            )
+        };
+        vec![
+            cmd(
+                1,
+                "cw.002",
+                Role::Caseworker,
+                json!({"Submit": {
+                "claim_id": id, "plan_id": self.plan_id(), "member": rid, "member_name": name,
+                "hospital": "莆田学院附属医院", "admitted_on": admitted.to_string(),
+                "discharged_on": discharged.to_string(), "diagnosis": "急性心肌梗死，行冠脉支架植入术",
+                "total_cost_fen": yuan(total), "basic_insurance_fen": yuan(total / 2),
+                "other_reimbursement_fen": 0,
+                "documents": ["住院费用发票", "出院小结", "费用明细清单"]}}),
+            ),
+            cmd(
+                2,
+                "cw.002",
+                Role::Caseworker,
+                json!({"ReviewDocuments": {"complete": true, "note": "材料齐全"}}),
+            ),
+            cmd(3, "ap.01", Role::Approver, json!({"Assess": {}})),
+            cmd(4, "ap.02", Role::Approver, json!({"Approve": {}})),
+        ]
+    }
+
+    pub fn campaign_id(&self) -> String {
+        format!("yrj-{}-2026", self.tag)
+    }
+
+    pub fn campaign_launch(&self) -> Command {
+        let units: Vec<Value> = (0..200)
+            .map(|u| json!({"unit_id": format!("U{u:04}"), "name": format!("{}（{}）", UNITS[u % UNITS.len()], u), "headcount": 300}))
+            .collect();
+        Command::Campaign(
+            self.campaign_id(),
+            Cmd {
+                ctx: self.ctx("ap.01", Role::Approver, at(2026, 3, 1), (0, 4)),
+                body: Self::parse::<DonationCampaign>(json!({"Launch": {
+                    "name": "2026年莆田市“一日捐”活动", "year": 2026,
+                    "co_issuers": ["莆田市总工会", "中共莆田市委组织部"],
+                    "units": units, "starts_on": "2026-03-01", "ends_on": "2026-05-31",
+                    "purpose": "general_fund"}})),
+            },
+        )
+    }
+
+    pub fn donation(&self, d: usize) -> Command {
+        let mut rng = Rng::new(self.seed ^ (d as u64).wrapping_mul(0x7FB5_D329));
+        let named = !d.is_multiple_of(4);
+        Command::Campaign(
+            self.campaign_id(),
+            Cmd {
+                ctx: self.ctx(
+                    "cw.003",
+                    Role::Caseworker,
+                    at(2026, 6, 1),
+                    (1 + d as u64, 4),
+                ),
+                body: Self::parse::<DonationCampaign>(json!({"RecordDonation": {
+                    "receipt_no": format!("R{d:07}"), "unit_id": format!("U{:04}", d % 200),
+                    "donor": if named { Some(name(&mut rng)) } else { None },
+                    "donor_count": if named { 1 } else { 20 + rng.below(80) },
+                    "amount_fen": yuan(100 + rng.below(400) as i64),
+                    "channel": (["cash", "bank_transfer", "payroll_deduction", "online"][d % 4]),
+                    "donated_on": (NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default()
+                        + chrono::Duration::days((d % 90) as i64)).to_string()}})),
+            },
+        )
+    }
+}
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn unreachable_code() -> Code {
+    panic!("workload generated an invalid actor code")
+}
+
+// ---------------------------------------------------------------- targets
+
+/// Where commands are executed. The embedded engine now; a PostgreSQL-backed
+/// `App` and the HTTP service implement this when they land.
+pub trait Target: Send + Sync {
+    /// Executes one command; `Err` carries a stable error code and message.
+    fn execute(
+        &self,
+        command: Command,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+impl Target for App {
+    async fn execute(&self, command: Command) -> Result<(), String> {
+        async fn one<A>(engine: &Engine<A>, id: &str, cmd: Cmd<A::Body>) -> Result<(), String>
+        where
+            A: CaseAggregate,
+            A::Error: ErrorCode,
+        {
+            app::execute(engine, id, cmd)
+                .await
+                .map(drop)
+                .map_err(|e| format!("{} {id}: [{}] {e}", A::TYPE, e.code()))
+        }
+        match command {
+            Command::File(id, cmd) => one(&self.files, &id, cmd).await,
+            Command::Plan(id, cmd) => one(&self.plans, &id, cmd).await,
+            Command::Claim(id, cmd) => one(&self.claims, &id, cmd).await,
+            Command::Campaign(id, cmd) => one(&self.campaigns, &id, cmd).await,
+        }
+    }
+}
+
+/// Runs `scripts` (each a stream's commands, in order) on `clients`
+/// concurrent tasks that take the next script from a shared queue, timing
+/// each command. Any refused command fails the phase: the workload is valid.
+pub async fn drive<T: Target + 'static>(
+    target: Arc<T>,
+    scripts: Vec<Vec<Command>>,
+    clients: usize,
+) -> Result<Throughput, String> {
+    Ok(drive_samples(target, scripts, clients)
+        .await?
+        .throughput(clients))
+}
+
+/// [`drive`], returning the raw samples.
+pub async fn drive_samples<T: Target + 'static>(
+    target: Arc<T>,
+    scripts: Vec<Vec<Command>>,
+    clients: usize,
+) -> Result<Samples, String> {
+    let queue: Arc<std::sync::Mutex<std::vec::IntoIter<Vec<Command>>>> =
+        Arc::new(std::sync::Mutex::new(scripts.into_iter()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let target = Arc::clone(&target);
+        let queue = Arc::clone(&queue);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let next = queue.lock().map_err(|e| e.to_string())?.next();
+                let Some(script) = next else { break };
+                for command in script {
+                    let t = Instant::now();
+                    target.execute(command).await?;
+                    latencies.push(t.elapsed());
+                }
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(Samples {
+        latencies,
+        wall: started.elapsed(),
+    })
+}
+
+// ---------------------------------------------------------------- baseline
+
+/// One command's rows as the engine stored them.
+#[derive(Clone)]
+pub struct RowSet {
+    aggregate_type: String,
+    aggregate_id: String,
+    rows: Vec<[String; 9]>,
+    sequences: Vec<i64>,
+}
+
+/// The rows written after `after_position`, grouped by command (metadata
+/// `command_id`), in commit order.
+pub async fn rows_by_command(path: &Path, after_position: i64) -> Result<Vec<RowSet>, String> {
+    let pool = sqlite_pool(path, 1).await?;
+    let rows = sqlx::query(
+        "SELECT event_id, aggregate_type, aggregate_id, sequence, event_type, event_version,
+                payload, metadata, recorded_at, prev_hash, hash,
+                json_extract(metadata, '$.command_id') AS command_id
+           FROM events WHERE position > ? ORDER BY position",
+    )
+    .bind(after_position)
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut sets: Vec<RowSet> = Vec::new();
+    let mut last_command: Option<String> = None;
+    for row in rows {
+        let get = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+        let command: String = get("command_id")?;
+        let sequence: i64 = row.try_get("sequence").map_err(|e| e.to_string())?;
+        let fields = [
+            get("event_id")?,
+            get("event_type")?,
+            get("event_version")?,
+            get("payload")?,
+            get("metadata")?,
+            row.try_get::<Option<String>, _>("recorded_at")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default(),
+            get("prev_hash")?,
+            get("hash")?,
+            String::new(),
+        ];
+        if last_command.as_deref() != Some(command.as_str()) {
+            sets.push(RowSet {
+                aggregate_type: get("aggregate_type")?,
+                aggregate_id: get("aggregate_id")?,
+                rows: Vec::new(),
+                sequences: Vec::new(),
+            });
+            last_command = Some(command);
+        }
+        if let Some(set) = sets.last_mut() {
+            set.rows.push(fields);
+            set.sequences.push(sequence);
+        }
+    }
+    pool.close().await;
+    Ok(sets)
+}
+
+/// A pool on `path` with the store's durability: WAL, synchronous=FULL.
+pub async fn sqlite_pool(path: &Path, connections: u32) -> Result<SqlitePool, String> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(30))
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        // As the store's pools: no ping round trip before each transaction.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The raw baseline: per command, in one transaction, read the stream's
+/// events and insert the command's rows — what any event store must do at
+/// least, with plain sqlx and no checks, hashing or aggregate logic.
+pub async fn baseline(
+    pool: &SqlitePool,
+    commands: Vec<RowSet>,
+    clients: usize,
+) -> Result<Samples, String> {
+    // Each client's commands, in order: a stream's commands stay on one client.
+    let mut per_client: Vec<Vec<RowSet>> = vec![Vec::new(); clients];
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    for set in commands {
+        let next = owner.len() % clients;
+        let client = *owner.entry(set.aggregate_id.clone()).or_insert(next);
+        per_client[client].push(set);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for sets in per_client {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(sets.len());
+            for set in sets {
+                let t = Instant::now();
+                let mut tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _events = sqlx::query(
+                    "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                            payload, metadata
+                       FROM events WHERE aggregate_type = ? AND aggregate_id = ?
+                      ORDER BY sequence",
+                )
+                .bind(&set.aggregate_type)
+                .bind(&set.aggregate_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+                for (row, sequence) in set.rows.iter().zip(&set.sequences) {
+                    sqlx::query(
+                        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence,
+                                             event_type, event_version, payload, metadata,
+                                             recorded_at, prev_hash, hash)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&row[0])
+                    .bind(&set.aggregate_type)
+                    .bind(&set.aggregate_id)
+                    .bind(sequence)
+                    .bind(&row[1])
+                    .bind(&row[2])
+                    .bind(&row[3])
+                    .bind(&row[4])
+                    .bind(&row[5])
+                    .bind(&row[6])
+                    .bind(&row[7])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+                tx.commit().await.map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(Samples {
+        latencies,
+        wall: started.elapsed(),
+    })
+}
+
+// ---------------------------------------------------------------- phases
+
+fn db_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name).join("bangfu.db")
+}
+
+/// Copies a database file that no connection has open (see [`freeze`]).
+fn copy_db(from: &Path, to: &Path) -> Result<(), String> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::copy(from, to).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A self-contained copy of `path` at `to` (`VACUUM INTO`: no WAL to carry
+/// along, whenever the pool's connections actually close), for the write
+/// phases to copy from.
+async fn freeze(path: &Path, to: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(to);
+    let pool = sqlite_pool(path, 1).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(to.display().to_string())
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    pool.close().await;
+    Ok(())
+}
+
+fn remove_db(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+async fn max_position(store: &SqliteStore) -> Result<i64, String> {
+    Ok(store.count_events().await.map_err(|e| e.to_string())? as i64)
+}
+
+/// Latencies and the wall time they were measured in.
+#[derive(Default)]
+pub struct Samples {
+    latencies: Vec<Duration>,
+    wall: Duration,
+}
+
+impl Samples {
+    fn add(&mut self, other: Samples) {
+        self.latencies.extend(other.latencies);
+        self.wall += other.wall;
+    }
+
+    fn throughput(self, clients: usize) -> Throughput {
+        Throughput::from(self.latencies, clients, self.wall)
+    }
+}
+
+/// Slices a write phase is cut into. Every variant (engine and baseline, 1
+/// and 8 clients) writes each slice before any writes the next, so a noisy
+/// neighbour (a compile on a shared machine, a slow disk moment) weighs on
+/// all sides of every ratio alike.
+const WRITE_SLICES: usize = 10;
+
+/// One client count's side of the write phase: the engine on its own copy of
+/// the populated file and, if wanted, the baseline on another.
+struct WriteSide {
+    clients: usize,
+    engine_path: PathBuf,
+    app: Arc<App>,
+    baseline: Option<(PathBuf, SqlitePool)>,
+    engine: Samples,
+    base: Samples,
+    batches_before: u64,
+    written: i64,
+}
+
+/// The engine and baseline variants `sides` ((clients, with baseline)) writing
+/// the households `measured`, interleaved slice by slice. The baseline writes
+/// the rows its engine just wrote for the same slice. Returns
+/// `(clients, engine, baseline)` per side.
+async fn interleaved_write(
+    populated: &Path,
+    dir: &Path,
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+    sides: &[(usize, bool)],
+) -> Result<Vec<(usize, Throughput, Option<Throughput>)>, String> {
+    let mut state = Vec::new();
+    for &(clients, with_baseline) in sides {
+        let engine_path = db_path(dir, &format!("engine{clients}"));
+        remove_db(&engine_path);
+        copy_db(populated, &engine_path)?;
+        let app = Arc::new(App::open(&engine_path).await.map_err(|e| e.to_string())?);
+        let baseline = if with_baseline {
+            let path = db_path(dir, &format!("baseline{clients}"));
+            remove_db(&path);
+            copy_db(populated, &path)?;
+            let pool = sqlite_pool(&path, clients as u32).await?;
+            Some((path, pool))
+        } else {
+            None
+        };
+        state.push(WriteSide {
+            clients,
+            batches_before: app
+                .store
+                .as_sqlite()
+                .expect("the SQLite phases run on SQLite")
+                .write_stats()
+                .batches,
+            written: max_position(app.store.as_sqlite().expect("SQLite")).await?,
+            engine_path,
+            app,
+            baseline,
+            engine: Samples::default(),
+            base: Samples::default(),
+        });
+    }
+    let households: Vec<usize> = measured.collect();
+    let per_slice = households.len().div_ceil(WRITE_SLICES).max(1);
+    for slice in households.chunks(per_slice) {
+        for side in &mut state {
+            // Generated before the clock starts, so the phase times the engine only.
+            let scripts: Vec<Vec<Command>> =
+                slice.iter().map(|&h| generator.household(h)).collect();
+            side.engine
+                .add(drive_samples(Arc::clone(&side.app), scripts, side.clients).await?);
+            if let Some((_, pool)) = &side.baseline {
+                let rows = rows_by_command(&side.engine_path, side.written).await?;
+                side.base.add(baseline(pool, rows, side.clients).await?);
+            }
+            side.written = max_position(side.app.store.as_sqlite().expect("SQLite")).await?;
+        }
+    }
+    let mut out = Vec::new();
+    for side in state {
+        let mut engine = side.engine.throughput(side.clients);
+        engine.batches = Some(
+            side.app
+                .store
+                .as_sqlite()
+                .expect("the SQLite phases run on SQLite")
+                .write_stats()
+                .batches
+                - side.batches_before,
+        );
+        side.app.store.close().await;
+        remove_db(&side.engine_path);
+        let base = match side.baseline {
+            Some((path, pool)) => {
+                pool.close().await;
+                remove_db(&path);
+                Some(side.base.throughput(side.clients))
+            }
+            None => None,
+        };
+        out.push((side.clients, engine, base));
+    }
+    Ok(out)
+}
+
+/// Times `loads` calls of `load` and returns the rate.
+async fn time_loads<F, Fut>(loads: usize, mut load: F) -> Result<LoadRate, String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut latencies = Vec::with_capacity(loads);
+    let started = Instant::now();
+    for i in 0..loads {
+        let t = Instant::now();
+        load(i).await?;
+        latencies.push(t.elapsed());
+    }
+    let wall = started.elapsed();
+    let t = Throughput::from(latencies, 1, wall);
+    Ok(LoadRate {
+        loads,
+        per_second: t.per_second,
+        latency_ms_p50: t.latency_ms_p50,
+        latency_ms_p99: t.latency_ms_p99,
+    })
+}
+
+async fn load_phase(
+    path: &Path,
+    generator: &Generator,
+    scale: &Scale,
+) -> Result<BTreeMap<String, LoadRate>, String> {
+    let store = SqliteStore::open(path, domain::reservations_of)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    let n = scale.loads;
+    let households = scale.households.max(1);
+
+    // Files: from the store every time (no cache), and through a warm cache.
+    let cold: Engine<HardshipFile> = Engine::new(store.clone(), noop_file_services(&store), None);
+    let mut rng = Rng::new(generator.seed ^ 0x10AD);
+    out.insert(
+        "file.store".into(),
+        time_loads(n, |_| {
+            let id = generator.file_id(rng.below(households));
+            let cold = &cold;
+            async move { cold.load(&id).await.map(drop).map_err(e) }
+        })
+        .await?,
+    );
+    let warm: Engine<HardshipFile> =
+        Engine::new(store.clone(), noop_file_services(&store), None).with_cache(n);
+    for i in 0..n.min(households) {
+        warm.load_shared(&generator.file_id(i)).await.map_err(e)?;
+    }
+    out.insert(
+        "file.cached".into(),
+        time_loads(n, |i| {
+            let id = generator.file_id(i % households.min(n).max(1));
+            let warm = &warm;
+            async move { warm.load_shared(&id).await.map(drop).map_err(e) }
+        })
+        .await?,
+    );
+
+    // Plans: the 14,000-member period and a freshly opened one, each from the
+    // snapshot (no cache), through the cache shared (no copy), and through
+    // the cache as an owned copy (`Engine::load`). Big and fresh alternate,
+    // load by load, so both see the same machine.
+    let plan_loads = (n / 10).max(5);
+    let (big, fresh) = (generator.plan_id(), generator.fresh_plan_id());
+    let cold: Engine<MutualAidPlan> =
+        Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY));
+    let warm: Engine<MutualAidPlan> =
+        Engine::new(store.clone(), (), Some(app::PLAN_SNAPSHOT_EVERY)).with_cache(4);
+    warm.load_shared(&big).await.map_err(e)?;
+    warm.load_shared(&fresh).await.map_err(e)?;
+    for (kind, loads) in [
+        ("snapshot", plan_loads),
+        ("cached_shared", n),
+        ("cached_owned", plan_loads),
+    ] {
+        let mut samples = [Vec::with_capacity(loads), Vec::with_capacity(loads)];
+        let mut walls = [Duration::ZERO; 2];
+        for _ in 0..loads {
+            for (side, id) in [&big, &fresh].into_iter().enumerate() {
+                let t = Instant::now();
+                match kind {
+                    "snapshot" => cold.load(id).await.map(drop).map_err(e)?,
+                    "cached_shared" => warm.load_shared(id).await.map(drop).map_err(e)?,
+                    _ => warm.load(id).await.map(drop).map_err(e)?,
+                }
+                let took = t.elapsed();
+                samples[side].push(took);
+                walls[side] += took;
+            }
+        }
+        for (side, label) in ["plan.big", "plan.fresh"].into_iter().enumerate() {
+            let t = Throughput::from(std::mem::take(&mut samples[side]), 1, walls[side]);
+            out.insert(
+                format!("{label}.{kind}"),
+                LoadRate {
+                    loads,
+                    per_second: t.per_second,
+                    latency_ms_p50: t.latency_ms_p50,
+                    latency_ms_p99: t.latency_ms_p99,
+                },
+            );
+        }
+    }
+    store.close().await;
+    Ok(out)
+}
+
+fn e<E: std::error::Error>(error: bangfu::engine::ExecError<E>) -> String {
+    error.to_string()
+}
+
+/// File loads need no services; the engine's type still wants one.
+fn noop_file_services(store: &SqliteStore) -> Arc<dyn domain::hardship::HardshipFileServices> {
+    Arc::new(bangfu::services::StoreServices::new(store.clone()))
+}
+
+fn ratio(out: &mut BTreeMap<String, f64>, name: &str, num: Option<f64>, den: Option<f64>) {
+    if let (Some(n), Some(d)) = (num, den) {
+        if d > 0.0 {
+            out.insert(name.to_string(), n / d);
+        }
+    }
+}
+
+/// Runs the configured phases and returns what they measured. `progress`
+/// receives one line per finished step.
+pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Report, String> {
+    let scale = &config.scale;
+    let generator = Generator::new(config.seed, &scale.name);
+    std::fs::create_dir_all(&config.dir).map_err(|e| e.to_string())?;
+    let populated = db_path(&config.dir, "populated");
+    remove_db(&populated);
+
+    // ---- populate
+    let mut populate = BTreeMap::new();
+    let app = Arc::new(App::open(&populated).await.map_err(|e| e.to_string())?);
+    let step = |name: &str, t: &Throughput, progress: &mut dyn FnMut(String)| {
+        progress(format!(
+            "populate {name}: {} commands, {} clients, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, batches {:?}",
+            t.commands, t.clients, t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max, t.batches
+        ))
+    };
+    let with_batches = |mut t: Throughput, before: u64, app: &App| {
+        t.batches = Some(
+            app.store
+                .as_sqlite()
+                .expect("the SQLite phases run on SQLite")
+                .write_stats()
+                .batches
+                - before,
+        );
+        t
+    };
+    // Households are generated by the clients as they go (a province's would
+    // not fit in memory at once): one script per household, built lazily.
+    let before = app
+        .store
+        .as_sqlite()
+        .expect("the SQLite phases run on SQLite")
+        .write_stats()
+        .batches;
+    let households =
+        drive_lazy(Arc::clone(&app), &generator, scale.households, MANY_CLIENTS).await?;
+    let households = with_batches(households, before, &app);
+    step("households", &households, progress);
+    populate.insert("households".to_string(), households);
+
+    let before = app
+        .store
+        .as_sqlite()
+        .expect("the SQLite phases run on SQLite")
+        .write_stats()
+        .batches;
+    let plan = drive(Arc::clone(&app), vec![generator.plan(scale)], 1).await?;
+    let plan = with_batches(plan, before, &app);
+    step("plan", &plan, progress);
+    populate.insert("plan_enrolment".to_string(), plan);
+
+    let before = app
+        .store
+        .as_sqlite()
+        .expect("the SQLite phases run on SQLite")
+        .write_stats()
+        .batches;
+    let claims: Vec<Vec<Command>> = (0..scale.claims)
+        .map(|c| generator.claim(scale, c))
+        .collect();
+    let claims = drive(Arc::clone(&app), claims, MANY_CLIENTS).await?;
+    let claims = with_batches(claims, before, &app);
+    step("claims", &claims, progress);
+    populate.insert("claims".to_string(), claims);
+
+    let before = app
+        .store
+        .as_sqlite()
+        .expect("the SQLite phases run on SQLite")
+        .write_stats()
+        .batches;
+    let mut campaign = vec![generator.campaign_launch()];
+    campaign.extend((0..scale.donations).map(|d| generator.donation(d)));
+    let campaign = drive(Arc::clone(&app), vec![campaign], 1).await?;
+    let campaign = with_batches(campaign, before, &app);
+    step("campaign", &campaign, progress);
+    populate.insert("campaign".to_string(), campaign);
+
+    let events_after_populate = app.store.count_events().await.map_err(|e| e.to_string())?;
+    app.store.close().await;
+    drop(app);
+    let frozen = config.dir.join("populated").join("frozen.db");
+    freeze(&populated, &frozen).await?;
+    let database_bytes_after_populate = std::fs::metadata(&frozen).map(|m| m.len()).unwrap_or(0);
+    progress(format!(
+        "populated: {events_after_populate} events, {:.1} MB",
+        database_bytes_after_populate as f64 / 1e6
+    ));
+
+    // ---- write and load, `runs` times
+    let measured = scale.households..scale.households + scale.measured_households;
+    let wants = |v: &str| config.variants.iter().any(|x| x == v);
+    let mut runs = Vec::new();
+    for run_no in 0..config.runs {
+        let mut result = RunResult::default();
+        if config.phases.iter().any(|p| p == "write") {
+            let sides: Vec<(usize, bool)> = [1, MANY_CLIENTS]
+                .into_iter()
+                .filter(|c| wants(&format!("engine{c}")) || wants(&format!("baseline{c}")))
+                .map(|c| (c, wants(&format!("baseline{c}"))))
+                .collect();
+            let written =
+                interleaved_write(&frozen, &config.dir, &generator, measured.clone(), &sides)
+                    .await?;
+            for (clients, engine, base) in written {
+                progress(format!(
+                    "run {run_no} engine {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands in {:?} batches",
+                    engine.per_second, engine.latency_ms_p50, engine.latency_ms_p99, engine.latency_ms_max, engine.commands, engine.batches
+                ));
+                result
+                    .write
+                    .insert(format!("engine.clients_{clients}"), engine);
+                if let Some(t) = base {
+                    progress(format!(
+                        "run {run_no} baseline {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+                        t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max
+                    ));
+                    result
+                        .write
+                        .insert(format!("baseline.clients_{clients}"), t);
+                }
+            }
+            let rate = |k: &str| result.write.get(k).map(|t| t.per_second);
+            let mut ratios = BTreeMap::new();
+            for c in [1, MANY_CLIENTS] {
+                ratio(
+                    &mut ratios,
+                    &format!("engine_over_baseline.clients_{c}"),
+                    rate(&format!("engine.clients_{c}")),
+                    rate(&format!("baseline.clients_{c}")),
+                );
+            }
+            ratio(
+                &mut ratios,
+                "engine_8_over_engine_1",
+                rate("engine.clients_8"),
+                rate("engine.clients_1"),
+            );
+            for (k, v) in &ratios {
+                progress(format!("run {run_no} ratio {k}: {v:.2}"));
+            }
+            result.ratios = ratios;
+        }
+        if config.phases.iter().any(|p| p == "load") {
+            result.load = load_phase(&populated, &generator, scale).await?;
+            for (k, v) in &result.load {
+                progress(format!(
+                    "run {run_no} load {k}: {:.0}/s, p50 {:.3} ms, p99 {:.3} ms",
+                    v.per_second, v.latency_ms_p50, v.latency_ms_p99
+                ));
+            }
+            let p50 = |k: &str| result.load.get(k).map(|l| l.latency_ms_p50);
+            for kind in ["snapshot", "cached_shared", "cached_owned"] {
+                ratio(
+                    &mut result.ratios,
+                    &format!("plan_big_over_fresh.{kind}"),
+                    p50(&format!("plan.big.{kind}")),
+                    p50(&format!("plan.fresh.{kind}")),
+                );
+            }
+        }
+        runs.push(result);
+    }
+    if !config.keep {
+        remove_db(&populated);
+    }
+    Ok(Report {
+        scale: scale.clone(),
+        seed: config.seed,
+        events_after_populate,
+        database_bytes_after_populate,
+        populate,
+        runs,
+        pending: PENDING_PHASES
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    })
+}
+
+/// [`drive`] for households generated on the clients as they are taken.
+async fn drive_lazy(
+    app: Arc<App>,
+    generator: &Generator,
+    households: usize,
+    clients: usize,
+) -> Result<Throughput, String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let generator = Arc::new(Generator::new(generator.seed, &generator.tag));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (app, next, generator) = (Arc::clone(&app), Arc::clone(&next), Arc::clone(&generator));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let h = next.fetch_add(1, Ordering::Relaxed);
+                if h >= households {
+                    break;
+                }
+                for command in generator.household(h) {
+                    let t = Instant::now();
+                    app.execute(command).await?;
+                    latencies.push(t.elapsed());
+                }
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(Throughput::from(latencies, clients, started.elapsed()))
+}

@@ -1,0 +1,287 @@
+//! `cargo bench --bench workload -- --scale city`: bangfu's standard
+//! workload, measured against a raw baseline in the same run.
+//!
+//! Parses the command line, records the machine and versions, runs
+//! [`harness::run`], prints every figure (engine next to baseline, as ratios)
+//! and writes the whole report as JSON. Method and results: BENCHMARKS.md.
+
+mod harness;
+
+use std::path::PathBuf;
+use std::process::Command as Process;
+use std::time::Instant;
+
+use clap::Parser;
+use serde_json::json;
+
+#[derive(Parser, Debug)]
+#[command(about = "bangfu's standard workload benchmark")]
+struct Args {
+    /// tiny, smoke, city, province or rebuild.
+    #[arg(long, default_value = "smoke")]
+    scale: String,
+    /// Seed of the workload generator.
+    #[arg(long, default_value_t = 20_260_301)]
+    seed: u64,
+    /// Repetitions of the write and load phases (populate runs once).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Override the scale's number of households written by each write phase.
+    #[arg(long)]
+    measured_households: Option<usize>,
+    /// Phases after populate, comma-separated: write, load.
+    #[arg(long, value_delimiter = ',', default_value = "write,load")]
+    phases: Vec<String>,
+    /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "engine1,engine8,baseline1,baseline8"
+    )]
+    variants: Vec<String>,
+    /// Where the databases go.
+    #[arg(long, default_value = "target/bench-data")]
+    dir: PathBuf,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "target/bench-results")]
+    out: PathBuf,
+    /// Keep the populated database.
+    #[arg(long)]
+    keep: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let Some(mut scale) = harness::Scale::named(&args.scale) else {
+        eprintln!(
+            "unknown scale {:?}: tiny, smoke, city, province, rebuild",
+            args.scale
+        );
+        return std::process::ExitCode::from(2);
+    };
+    if let Some(n) = args.measured_households {
+        scale.measured_households = n;
+    }
+    let config = harness::Config {
+        dir: args.dir.join(&scale.name),
+        scale,
+        seed: args.seed,
+        runs: args.runs.max(1),
+        phases: args.phases.clone(),
+        variants: args.variants.clone(),
+        keep: args.keep,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let machine = machine(&config.dir);
+    println!("machine: {machine}");
+    let started = Instant::now();
+    let report = runtime.block_on(async {
+        harness::run(&config, &mut |line| {
+            println!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64())
+        })
+        .await
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("benchmark failed: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    summarise(&report);
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let file = args.out.join(format!("{}-{stamp}.json", report.scale.name));
+    let document = json!({
+        "machine": machine,
+        "versions": versions(),
+        "durability": "SQLite WAL, synchronous=FULL (engine and baseline)",
+        "report": report,
+    });
+    let written = std::fs::create_dir_all(&args.out).and_then(|()| {
+        std::fs::write(
+            &file,
+            serde_json::to_vec_pretty(&document).unwrap_or_default(),
+        )
+    });
+    match written {
+        Ok(()) => println!("report: {}", file.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", file.display()),
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+/// min / median / max over the runs, per figure, and the ratios.
+fn summarise(report: &harness::Report) {
+    let stats = |mut v: Vec<f64>| -> String {
+        v.sort_by(|a, b| a.total_cmp(b));
+        match v.len() {
+            0 => "-".to_string(),
+            n => format!("{:.2} / {:.2} / {:.2}", v[0], v[n / 2], v[n - 1]),
+        }
+    };
+    println!(
+        "\nfigure (min / median / max over {} runs)",
+        report.runs.len()
+    );
+    let mut keys: Vec<String> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.write.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in &keys {
+        let per_s = report
+            .runs
+            .iter()
+            .filter_map(|r| r.write.get(k))
+            .map(|t| t.per_second)
+            .collect();
+        let p50 = report
+            .runs
+            .iter()
+            .filter_map(|r| r.write.get(k))
+            .map(|t| t.latency_ms_p50)
+            .collect();
+        let p99 = report
+            .runs
+            .iter()
+            .filter_map(|r| r.write.get(k))
+            .map(|t| t.latency_ms_p99)
+            .collect();
+        println!(
+            "write {k}: commands/s {} | p50 ms {} | p99 ms {}",
+            stats(per_s),
+            stats(p50),
+            stats(p99)
+        );
+    }
+    let mut keys: Vec<String> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.load.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in &keys {
+        let per_s = report
+            .runs
+            .iter()
+            .filter_map(|r| r.load.get(k))
+            .map(|t| t.per_second)
+            .collect();
+        let p50 = report
+            .runs
+            .iter()
+            .filter_map(|r| r.load.get(k))
+            .map(|t| t.latency_ms_p50)
+            .collect();
+        println!("load {k}: loads/s {} | p50 ms {}", stats(per_s), stats(p50));
+    }
+    let mut keys: Vec<String> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.ratios.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in &keys {
+        let v = report
+            .runs
+            .iter()
+            .filter_map(|r| r.ratios.get(k))
+            .copied()
+            .collect();
+        println!("ratio {k}: {}", stats(v));
+    }
+    for (phase, why) in &report.pending {
+        println!("not run: {phase} — {why}");
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Process::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|e| format!("unavailable: {e}"))
+}
+
+fn machine(dir: &std::path::Path) -> serde_json::Value {
+    let _ = std::fs::create_dir_all(dir);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": field(&cpuinfo, "model name"),
+        "memory": field(&meminfo, "MemTotal"),
+        "disk": command_output("df", &["-h", &dir.display().to_string()]),
+        "fsync_ms": fsync_ms(dir),
+        "kernel": command_output("uname", &["-sr"]),
+        "load_average": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+    })
+}
+
+/// Mean time of a 4 KiB write + fsync in `dir`: the floor under every durable commit.
+fn fsync_ms(dir: &std::path::Path) -> f64 {
+    use std::io::Write;
+    let path = dir.join("fsync-probe");
+    let Ok(mut file) = std::fs::File::create(&path) else {
+        return f64::NAN;
+    };
+    let started = Instant::now();
+    let n = 100;
+    for _ in 0..n {
+        if file
+            .write_all(&[0u8; 4096])
+            .and_then(|()| file.sync_data())
+            .is_err()
+        {
+            return f64::NAN;
+        }
+    }
+    let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(n);
+    let _ = std::fs::remove_file(&path);
+    ms
+}
+
+fn versions() -> serde_json::Value {
+    let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
+    let version_of = |name: &str| {
+        let marker = format!("name = \"{name}\"\nversion = \"");
+        lock.find(&marker)
+            .map(|i| {
+                let rest = &lock[i + marker.len()..];
+                rest[..rest.find('"').unwrap_or(0)].to_string()
+            })
+            .unwrap_or_default()
+    };
+    json!({
+        "bangfu": env!("CARGO_PKG_VERSION"),
+        "rustc": command_output("rustc", &["--version"]),
+        "git": command_output("git", &["rev-parse", "--short", "HEAD"]),
+        "sqlx": version_of("sqlx"),
+        "libsqlite3-sys": version_of("libsqlite3-sys"),
+        "cqrs-es": version_of("cqrs-es"),
+        "tokio": version_of("tokio"),
+    })
+}

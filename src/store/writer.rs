@@ -1,0 +1,634 @@
+//! Group commit: the one task that writes to the SQLite file, and the batches
+//! it commits.
+//!
+//! With `synchronous=FULL` every COMMIT waits for an fsync of the WAL (about
+//! 4 ms on the benchmark machine), so one commit per command caps a store at a
+//! few hundred commands a second however many clients it serves. Here every
+//! [`SqliteStore::append`](super::SqliteStore::append) hands its prepared
+//! commit to one writer task over a bounded channel and waits on a oneshot
+//! reply. The writer takes the write lock (`BEGIN IMMEDIATE`), drains whatever
+//! else is queued (up to [`MAX_BATCH`]), reads the heads of all the batch's
+//! streams in one query, and runs each command with exactly the checks it
+//! would have alone — optimistic concurrency against its stream head,
+//! hash-chain link, reservations, snapshot number — against the batch's
+//! earlier commands too. A command refused by the head check has written
+//! nothing; one that can be refused after writing (several events,
+//! reservations, a snapshot) runs inside its own `SAVEPOINT` and is rolled
+//! back to it, so one command's refusal never touches the others. A
+//! one-row command needs no savepoint: its only write is one INSERT, and a
+//! failure there is unexpected (I/O, a broken schema) and fails the whole
+//! batch. Then one COMMIT, one fsync, and only after COMMIT returns does any
+//! command of the batch get its `Ok`. If the COMMIT (or a savepoint rollback)
+//! fails, every command of the batch gets an error: nothing is acknowledged
+//! that is not durable. A batch of one is a plain transaction.
+//!
+//! Positions still follow commit order: one writer, commands inserted in batch
+//! order, each batch committed atomically after the previous one.
+//!
+//! What the callers do before queueing (validate sequences, assign event ids,
+//! serialize JSON, canonicalize for the hash, read reservations) runs on their
+//! own tasks, in parallel; the writer does only what needs the database's
+//! current state: the stream head, the SHA-256 link, the statements.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use cqrs_es::persist::PersistenceError;
+use domain::reservation::Reservation;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::hash::{chain_hash, GENESIS_HASH};
+use super::sqlite::{persistence_error, to_i64, to_u64, to_usize};
+use super::{Appended, ReservationConflict};
+
+/// Most commands committed in one transaction. A bound on how long one batch
+/// holds the write lock and on how many callers one failed COMMIT answers.
+pub const MAX_BATCH: usize = 128;
+/// Commands that may wait for the writer before `append` itself waits for room.
+pub const QUEUE_CAPACITY: usize = 1_024;
+
+/// One event, ready to insert: everything but `prev_hash`, `hash` and the
+/// position, which depend on what is committed before it.
+pub(super) struct PreparedEvent {
+    pub event_id: Uuid,
+    pub sequence: usize,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: Option<String>,
+    /// The event's canonical JSON, the second half of its hash input.
+    pub canonical: String,
+    pub reservations: Vec<Reservation>,
+}
+
+/// One `append` call: one stream's consecutive events and its snapshot.
+pub(super) struct PreparedCommit {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub events: Vec<PreparedEvent>,
+    /// `(state JSON, snapshot number)`; the state includes every event here.
+    pub snapshot: Option<(String, usize)>,
+}
+
+pub(super) type Reply = oneshot::Sender<Result<Vec<Appended>, PersistenceError>>;
+
+pub(super) struct WriteRequest {
+    pub commit: PreparedCommit,
+    pub reply: Reply,
+}
+
+/// Counts kept by the writer, for monitoring and the benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Transactions committed.
+    pub batches: u64,
+    /// Commands those transactions committed (refused ones not counted).
+    pub commands: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    batches: AtomicU64,
+    commands: AtomicU64,
+    /// Appends submitted to the writer and not yet answered.
+    pub pending: AtomicU64,
+}
+
+impl Counters {
+    pub fn read(&self) -> WriteStats {
+        WriteStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            commands: self.commands.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Starts the writer on `pool` (a pool of exactly one connection). It runs
+/// until every sender is dropped.
+pub(super) fn spawn(pool: SqlitePool, counters: Arc<Counters>) -> mpsc::Sender<WriteRequest> {
+    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    tokio::spawn(run(pool, receiver, counters));
+    sender
+}
+
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters: Arc<Counters>) {
+    while let Some(first) = queue.recv().await {
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                counters.pending.fetch_sub(1, Ordering::Relaxed);
+                let _ = first.reply.send(Err(persistence_error(error)));
+                continue;
+            }
+        };
+        // Drain the queue, then take the write lock and read the heads of the
+        // batch's streams in the same round trip. Inside the lock only the
+        // batch's own commands move those heads (tracked in `heads`).
+        let mut batch = vec![first];
+        drain(&mut queue, &mut batch);
+        let mut heads = match read_heads(&mut conn, &batch, true).await {
+            Ok(heads) => heads,
+            Err(error) => {
+                let reason = error.to_string();
+                for request in batch {
+                    counters.pending.fetch_sub(1, Ordering::Relaxed);
+                    let _ = request.reply.send(Err(not_committed(&reason)));
+                }
+                continue;
+            }
+        };
+        let mut broken: Option<String> = None;
+        // Commands that arrived while BEGIN waited for the lock (another
+        // process held it) join this batch too.
+        let early = batch.len();
+        drain(&mut queue, &mut batch);
+        if batch.len() > early {
+            match read_heads(&mut conn, &batch[early..], false).await {
+                Ok(more) => {
+                    for (stream, head) in more {
+                        heads.entry(stream).or_insert(head);
+                    }
+                }
+                Err(error) => broken = Some(error.to_string()),
+            }
+        }
+
+        // One-row commands (one event, no reservation, no snapshot) can only
+        // be refused by the head check, before they write: they are collected
+        // and inserted together, one statement for the lot. Any failure of
+        // that statement is unexpected (I/O, a broken schema) and ends the
+        // batch. Other commands can be refused after they wrote: each runs in
+        // its own SAVEPOINT and is rolled back to it alone (a batch of one
+        // needs none: its transaction is rolled back).
+        let single = batch.len() == 1;
+        let mut results: Vec<Option<AppendResult>> = (0..batch.len()).map(|_| None).collect();
+        let mut group: Vec<Pending> = Vec::new();
+        let mut release_pending = false;
+        for (index, request) in batch.iter().enumerate() {
+            if broken.is_some() {
+                break;
+            }
+            let commit = &request.commit;
+            let stream = (commit.aggregate_type.clone(), commit.aggregate_id.clone());
+            let start = match check_head(commit, heads.get(&stream).cloned()) {
+                Ok(start) => start,
+                Err(refused) => {
+                    results[index] = Some(Err(refused));
+                    continue;
+                }
+            };
+            if let [event] = commit.events.as_slice() {
+                if commit.snapshot.is_none() && event.reservations.is_empty() {
+                    let hash = chain_hash(&start.1, &event.canonical);
+                    heads.insert(stream, (event.sequence, hash.clone()));
+                    group.push(Pending {
+                        index,
+                        prev_hash: start.1,
+                        hash,
+                    });
+                    continue;
+                }
+            }
+            // Positions follow batch order: the collected rows go in first.
+            if let Err(error) = flush(&mut conn, &batch, &mut group, &mut results, "").await {
+                broken = Some(error);
+                break;
+            }
+            if !single {
+                // One round trip: the previous command's release and this savepoint.
+                let sql = if release_pending {
+                    "RELEASE command; SAVEPOINT command"
+                } else {
+                    "SAVEPOINT command"
+                };
+                if let Err(error) = run_sql(&mut conn, sql).await {
+                    broken = Some(error.to_string());
+                    break;
+                }
+                release_pending = false;
+            }
+            match write_commit(&mut conn, commit, start).await {
+                Ok((appended, new_head)) => {
+                    heads.insert(stream, new_head);
+                    release_pending = !single;
+                    results[index] = Some(Ok(appended));
+                }
+                Err(refused) => {
+                    if !single {
+                        // Undo this command only; the batch's other commands stand.
+                        let undone =
+                            run_sql(&mut conn, "ROLLBACK TO command; RELEASE command").await;
+                        if let Err(error) = undone {
+                            // Some errors (disk full, I/O) end the whole transaction.
+                            broken = Some(error.to_string());
+                        }
+                    }
+                    results[index] = Some(Err(refused));
+                }
+            }
+        }
+
+        let nothing_written = group.is_empty() && !results.iter().any(|r| matches!(r, Some(Ok(_))));
+        let outcome: Result<(), String> = match broken {
+            Some(reason) => Err(reason),
+            // Every command was refused: nothing to make durable.
+            None if nothing_written => {
+                if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    tracing::warn!(%error, "rollback of a refused batch failed");
+                    conn.close_on_drop();
+                }
+                Ok(())
+            }
+            None => {
+                let tail = if release_pending {
+                    "RELEASE command; COMMIT"
+                } else {
+                    "COMMIT"
+                };
+                flush(&mut conn, &batch, &mut group, &mut results, tail).await
+            }
+        };
+        match &outcome {
+            Ok(()) if nothing_written => {}
+            Ok(()) => {
+                let committed = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count() as u64;
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                counters.commands.fetch_add(committed, Ordering::Relaxed);
+                tracing::debug!(commands = batch.len(), committed, "batch committed");
+            }
+            Err(reason) => {
+                // A failed COMMIT (a deferred constraint, I/O) leaves the
+                // transaction open; end it so the next batch starts clean.
+                if let Err(error) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    tracing::warn!(%error, "rollback of a failed batch failed");
+                    conn.close_on_drop();
+                }
+                tracing::warn!(commands = batch.len(), %reason, "batch did not commit");
+            }
+        }
+        drop(conn);
+
+        let mut results = results.into_iter();
+        for request in batch {
+            let result = match (&outcome, results.next().flatten()) {
+                (Ok(()), Some(result)) => result,
+                // Refused on its own: the refusal stands whatever the batch did.
+                (Err(_), Some(Err(refused))) => Err(refused),
+                (Err(reason), _) => Err(not_committed(reason)),
+                (Ok(()), None) => Err(not_committed("not reached")),
+            };
+            counters.pending.fetch_sub(1, Ordering::Relaxed);
+            // A caller that stopped waiting has nothing to tell.
+            let _ = request.reply.send(result);
+        }
+    }
+}
+
+fn not_committed(reason: &str) -> PersistenceError {
+    PersistenceError::UnknownError(
+        format!("the transaction this command was batched in did not commit: {reason}").into(),
+    )
+}
+
+/// Where `commit` starts given its stream's head: the head's sequence and
+/// hash, or the refusal if the stream moved on since the caller loaded it.
+fn check_head(commit: &PreparedCommit, head: Option<Head>) -> Result<Head, PersistenceError> {
+    let (last_sequence, prev_hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
+    match commit.events.first() {
+        // Someone committed to this stream since the caller loaded it.
+        Some(first) if first.sequence <= last_sequence => {
+            Err(PersistenceError::OptimisticLockError)
+        }
+        Some(first) if first.sequence != last_sequence + 1 => Err(PersistenceError::UnknownError(
+            "a commit must continue one stream with consecutive sequences".into(),
+        )),
+        _ => Ok((last_sequence, prev_hash)),
+    }
+}
+
+/// Writes one command inside the batch transaction, from the stream head
+/// `start` ([`check_head`]): events with their hash links, reservations,
+/// snapshot. An error may leave writes behind: roll back its savepoint.
+async fn write_commit(
+    conn: &mut SqliteConnection,
+    commit: &PreparedCommit,
+    start: Head,
+) -> Result<(Vec<Appended>, Head), PersistenceError> {
+    let aggregate_type = commit.aggregate_type.as_str();
+    let aggregate_id = commit.aggregate_id.as_str();
+    let (last_sequence, mut prev_hash) = start;
+
+    let mut appended = Vec::with_capacity(commit.events.len());
+    for event in &commit.events {
+        let hash = chain_hash(&prev_hash, &event.canonical);
+        let position: i64 = sqlx::query_scalar(
+            "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                                 event_version, payload, metadata, recorded_at, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING position",
+        )
+        .bind(event.event_id.to_string())
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(to_i64(event.sequence)?)
+        .bind(&event.event_type)
+        .bind(&event.event_version)
+        .bind(&event.payload)
+        .bind(&event.metadata)
+        .bind(&event.recorded_at)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(insert_error)?;
+        for reservation in &event.reservations {
+            apply_reservation(conn, aggregate_type, aggregate_id, position, reservation).await?;
+        }
+        let position = to_u64(position)?;
+        appended.push(Appended {
+            sequence: event.sequence,
+            position,
+            event_id: event.event_id,
+            log_position: super::LogPosition::at(position),
+        });
+        prev_hash = hash;
+    }
+
+    if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
+        // Insert the first snapshot, or replace number - 1; anything else
+        // means another writer snapshotted first.
+        let written = sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence,
+                                    current_snapshot, payload)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+                SET last_sequence = excluded.last_sequence,
+                    current_snapshot = excluded.current_snapshot,
+                    payload = excluded.payload
+              WHERE snapshots.current_snapshot = excluded.current_snapshot - 1",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(to_i64(last.sequence)?)
+        .bind(to_i64(*number)?)
+        .bind(state)
+        .execute(&mut *conn)
+        .await
+        .map_err(persistence_error)?;
+        if written.rows_affected() != 1 {
+            return Err(PersistenceError::OptimisticLockError);
+        }
+    }
+    let sequence = appended.last().map_or(last_sequence, |a| a.sequence);
+    Ok((appended, (sequence, prev_hash)))
+}
+
+type AppendResult = Result<Vec<Appended>, PersistenceError>;
+
+/// A one-row command waiting to be inserted with the others of its batch.
+struct Pending {
+    /// Its place in the batch.
+    index: usize,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Takes what is queued, up to [`MAX_BATCH`] in all.
+fn drain(queue: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(request) => batch.push(request),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Inserts the collected one-row commands in one statement, followed by
+/// `tail` (e.g. `COMMIT`) in the same round trip, and records their results.
+async fn flush(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+    group: &mut Vec<Pending>,
+    results: &mut [Option<AppendResult>],
+    tail: &'static str,
+) -> Result<(), String> {
+    if group.is_empty() {
+        if !tail.is_empty() {
+            run_sql(conn, tail).await.map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                             event_version, payload, metadata, recorded_at, prev_hash, hash)
+         VALUES ",
+    );
+    for i in 0..group.len() {
+        sql.push_str(if i == 0 { "" } else { ", " });
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql.push_str(" RETURNING event_id, position");
+    if !tail.is_empty() {
+        sql.push_str("; ");
+        sql.push_str(tail);
+    }
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+    for pending in group.iter() {
+        let commit = &batch[pending.index].commit;
+        let event = &commit.events[0];
+        query = query
+            .bind(event.event_id.to_string())
+            .bind(&commit.aggregate_type)
+            .bind(&commit.aggregate_id)
+            .bind(to_i64(event.sequence).map_err(|e| e.to_string())?)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(&event.payload)
+            .bind(&event.metadata)
+            .bind(&event.recorded_at)
+            .bind(&pending.prev_hash)
+            .bind(&pending.hash);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    // RETURNING's row order is not specified; match rows by event id.
+    let positions: HashMap<String, i64> = rows.into_iter().collect();
+    for pending in group.drain(..) {
+        let event = &batch[pending.index].commit.events[0];
+        let position = positions
+            .get(&event.event_id.to_string())
+            .copied()
+            .ok_or_else(|| "an inserted row was not returned".to_string())?;
+        let position = to_u64(position).map_err(|e| e.to_string())?;
+        results[pending.index] = Some(Ok(vec![Appended {
+            sequence: event.sequence,
+            position,
+            event_id: event.event_id,
+            log_position: super::LogPosition::at(position),
+        }]));
+    }
+    Ok(())
+}
+
+/// Runs `sql` (one or more statements, no parameters) as it is: the
+/// savepoint and transaction statements, several per round trip.
+async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(sql).await.map(drop)
+}
+
+/// A stream's last sequence and hash.
+type Head = (usize, String);
+
+/// The heads of every stream the batch writes, in one query (after `BEGIN
+/// IMMEDIATE` in the same round trip if `begin`). Streams absent from the map
+/// are new.
+async fn read_heads(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+    begin: bool,
+) -> Result<HashMap<(String, String), Head>, PersistenceError> {
+    let mut streams: Vec<(&str, &str)> = batch
+        .iter()
+        .map(|r| {
+            (
+                r.commit.aggregate_type.as_str(),
+                r.commit.aggregate_id.as_str(),
+            )
+        })
+        .collect();
+    streams.sort_unstable();
+    streams.dedup();
+    // One indexed "last row" lookup per stream, glued with UNION ALL
+    // (at most MAX_BATCH of them, under SQLite's compound-select limit).
+    let sql = (0..streams.len())
+        .map(|i| {
+            format!(
+                "SELECT {i} AS stream, sequence, hash FROM
+                   (SELECT sequence, hash FROM events
+                     WHERE aggregate_type = ? AND aggregate_id = ?
+                     ORDER BY sequence DESC LIMIT 1)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let sql = if begin {
+        format!("BEGIN IMMEDIATE; {sql}")
+    } else {
+        sql
+    };
+    let mut query = sqlx::query_as::<_, (i64, i64, String)>(&sql);
+    for (aggregate_type, aggregate_id) in &streams {
+        query = query.bind(*aggregate_type).bind(*aggregate_id);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(persistence_error)?;
+    let mut heads = HashMap::with_capacity(rows.len());
+    for (stream, sequence, hash) in rows {
+        let Some((aggregate_type, aggregate_id)) =
+            usize::try_from(stream).ok().and_then(|i| streams.get(i))
+        else {
+            return Err(PersistenceError::UnknownError(
+                "unexpected stream index".into(),
+            ));
+        };
+        heads.insert(
+            (aggregate_type.to_string(), aggregate_id.to_string()),
+            (to_usize(sequence)?, hash),
+        );
+    }
+    Ok(heads)
+}
+
+/// Applies one declared reservation of the event at `position`.
+pub(super) async fn apply_reservation(
+    conn: &mut SqliteConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    position: i64,
+    reservation: &Reservation,
+) -> Result<(), PersistenceError> {
+    match reservation {
+        Reservation::Take { scope, key } => {
+            let holder: Option<(String, String)> = sqlx::query_as(
+                "SELECT aggregate_type, aggregate_id FROM reservations
+                  WHERE scope = ? AND key = ?",
+            )
+            .bind(scope.as_str())
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(persistence_error)?;
+            match holder {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO reservations (scope, key, aggregate_type, aggregate_id, position)
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(scope.as_str())
+                    .bind(key)
+                    .bind(aggregate_type)
+                    .bind(aggregate_id)
+                    .bind(position)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(persistence_error)?;
+                }
+                // Taking a key one already holds changes nothing.
+                Some((t, i)) if t == aggregate_type && i == aggregate_id => {}
+                Some((_, held_by)) => {
+                    tracing::debug!(
+                        scope = scope.as_str(),
+                        aggregate_type,
+                        "commit refused: key reserved by another aggregate"
+                    );
+                    return Err(PersistenceError::UnknownError(Box::new(
+                        ReservationConflict {
+                            scope: *scope,
+                            key: key.clone(),
+                            held_by,
+                        },
+                    )));
+                }
+            }
+        }
+        Reservation::Release { scope, key } => {
+            // Only the holder can give a key back; releasing a key one does not
+            // hold is a no-op, like taking one it does.
+            sqlx::query(
+                "DELETE FROM reservations
+                  WHERE scope = ? AND key = ? AND aggregate_type = ? AND aggregate_id = ?",
+            )
+            .bind(scope.as_str())
+            .bind(key)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(persistence_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Maps an error of the events INSERT: a taken (aggregate_type, aggregate_id,
+/// sequence) is an optimistic-lock conflict, whatever else failed is not.
+fn insert_error(error: sqlx::Error) -> PersistenceError {
+    if let sqlx::Error::Database(db) = &error {
+        // SQLITE_CONSTRAINT_PRIMARYKEY (1555) or SQLITE_CONSTRAINT_UNIQUE (2067),
+        // on the stream's sequence rather than on event_id.
+        let unique = matches!(db.code().as_deref(), Some("1555" | "2067"));
+        if unique && db.message().contains("events.sequence") {
+            return PersistenceError::OptimisticLockError;
+        }
+    }
+    persistence_error(error)
+}

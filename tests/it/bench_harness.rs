@@ -1,0 +1,124 @@
+//! Runs the benchmark harness (benches/workload/harness.rs) at its `tiny`
+//! scale through the same code path as `cargo bench --bench workload`, so the
+//! workload stays valid (every generated command is accepted by the domain)
+//! and the harness keeps compiling as the engine changes. No timings are
+//! asserted: only that every phase ran and wrote what it should.
+
+#[path = "../../benches/workload/harness.rs"]
+mod harness;
+
+use harness::{Config, Generator, Scale, COMMANDS_PER_HOUSEHOLD, MANY_CLIENTS};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scale = Scale::named("tiny").expect("tiny scale");
+    let config = Config {
+        scale: scale.clone(),
+        seed: 7,
+        runs: 1,
+        dir: dir.path().join("bench"),
+        phases: vec!["write".into(), "load".into()],
+        variants: ["engine1", "engine8", "baseline1", "baseline8"]
+            .map(String::from)
+            .to_vec(),
+        keep: false,
+    };
+    let mut lines = Vec::new();
+    let report = harness::run(&config, &mut |line| lines.push(line))
+        .await
+        .expect("the workload runs");
+
+    let populate = |k: &str| report.populate[k].commands;
+    assert_eq!(
+        populate("households"),
+        scale.households * COMMANDS_PER_HOUSEHOLD
+    );
+    // Open the period, enrol each unit, open the fresh plan.
+    assert_eq!(populate("plan_enrolment"), scale.plan_units + 2);
+    assert_eq!(populate("claims"), scale.claims * 4);
+    assert_eq!(populate("campaign"), scale.donations + 1);
+    assert_eq!(report.populate["households"].clients, MANY_CLIENTS);
+    assert!(
+        report.events_after_populate
+            >= report
+                .populate
+                .values()
+                .map(|t| t.commands as u64)
+                .sum::<u64>()
+    );
+
+    let run = &report.runs[0];
+    let measured = scale.measured_households * COMMANDS_PER_HOUSEHOLD;
+    for key in [
+        "engine.clients_1",
+        "engine.clients_8",
+        "baseline.clients_1",
+        "baseline.clients_8",
+    ] {
+        assert_eq!(run.write[key].commands, measured, "{key}");
+    }
+    // Group commit ran: the engine counted its transactions.
+    let batches = run.write["engine.clients_8"].batches.expect("batches");
+    assert!((1..=measured as u64).contains(&batches));
+    for key in [
+        "engine_over_baseline.clients_1",
+        "engine_over_baseline.clients_8",
+        "engine_8_over_engine_1",
+        "plan_big_over_fresh.cached_shared",
+    ] {
+        assert!(run.ratios[key] > 0.0, "{key}");
+    }
+    for key in [
+        "file.store",
+        "file.cached",
+        "plan.big.snapshot",
+        "plan.fresh.cached_shared",
+    ] {
+        assert!(run.load[key].loads > 0, "{key}");
+    }
+    assert!(!report.pending.is_empty(), "pending phases are reported");
+    assert!(lines.iter().any(|l| l.contains("baseline 8 client(s)")));
+    // The databases were removed.
+    assert!(!dir.path().join("bench").join("populated").exists());
+}
+
+#[test]
+fn the_generator_is_deterministic_from_its_seed() {
+    let json = |g: &Generator, h| {
+        g.household(h)
+            .into_iter()
+            .map(|c| match c {
+                harness::Command::File(id, cmd) => {
+                    format!("{id} {}", serde_json::to_string(&cmd).unwrap())
+                }
+                _ => unreachable!("households are hardship files"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = Generator::new(1, "t");
+    assert_eq!(json(&one, 3), json(&Generator::new(1, "t"), 3));
+    assert_ne!(json(&one, 3), json(&Generator::new(2, "t"), 3));
+    assert_ne!(json(&one, 3), json(&one, 4));
+    let commands = json(&one, 3);
+    assert_eq!(commands.len(), COMMANDS_PER_HOUSEHOLD);
+    // Five visits with about 200 Chinese characters of findings each.
+    let visits: Vec<_> = one
+        .household(3)
+        .into_iter()
+        .filter_map(|c| match c {
+            harness::Command::File(_, cmd) => match cmd.body {
+                domain::hardship::HardshipFileCommand::LogVisit { findings, .. } => {
+                    Some(findings.as_str().chars().count())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(visits.len(), 5);
+    assert!(
+        visits.iter().all(|&n| (200..300).contains(&n)),
+        "{visits:?}"
+    );
+}
