@@ -310,6 +310,7 @@ Money is integer fen. The permission matrix is on the docs page (`/docs`) and in
         (name = "mutual-aid-plans", description = "医疗互助期 Mutual-aid plan periods"),
         (name = "mutual-aid-claims", description = "医疗互助补助申请 Mutual-aid claims"),
         (name = "donation-campaigns", description = "一日捐活动 One-day-donation campaigns"),
+        (name = "fund-accounts", description = "资金账户（资金拨入）Fund accounts: appropriations into the funds"),
         (name = "audit", description = "审计 Audit"),
         (name = "users", description = "用户 Users"),
     )

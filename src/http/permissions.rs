@@ -4,7 +4,8 @@
 //!   claims, record donations and propose allocations;
 //! - approvers verify files, approve or decline what others requested, assess
 //!   claims, and open and close periods and campaigns;
-//! - finance records payments and reversals and closes fund periods;
+//! - finance records payments and reversals, closes fund periods, and records
+//!   (and reverses) appropriations into the funds;
 //! - auditors read everything and write nothing;
 //! - admins manage users and read no case data.
 //!
@@ -52,6 +53,8 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
     (AggregateKind::DonationCampaign, "ProposeAllocation", &[C]),
     (AggregateKind::DonationCampaign, "ApproveAllocation", &[A]),
     (AggregateKind::DonationCampaign, "RejectAllocation", &[A]),
+    (AggregateKind::FundAccount, "Appropriate", &[F]),
+    (AggregateKind::FundAccount, "ReverseAppropriation", &[F]),
 ];
 
 /// Roles that read case data (streams, state, history, summaries, chain checks).
@@ -64,15 +67,6 @@ pub const USER_ADMINS: &[Role] = &[Role::Admin];
 /// the people who visit, verify and pay. Auditors check the record without
 /// needing whose it is.
 pub const SEES_PERSONAL_DATA: &[Role] = &[C, A, F];
-
-/// The aggregate kinds the API serves. Fund accounts (appropriations) are
-/// recorded through the CLI only, so far.
-pub const SERVED: [AggregateKind; 4] = [
-    AggregateKind::HardshipFile,
-    AggregateKind::MutualAidPlan,
-    AggregateKind::MutualAidClaim,
-    AggregateKind::DonationCampaign,
-];
 
 /// Something a request wants to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +136,7 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
             )
         })
         .collect();
-    for kind in SERVED {
+    for kind in AggregateKind::ALL {
         let p = plural(kind);
         for endpoint in [
             format!("GET /v1/{p}"),

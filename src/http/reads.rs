@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::donation::DonationCampaign;
+use domain::fund::account::FundAccount;
 use domain::hardship::HardshipFile;
 use domain::i18n::{ErrorCode, Lang};
 use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
@@ -26,7 +27,7 @@ use super::commands::Served;
 use super::error::{ApiError, Problem};
 use super::mask::mask_json;
 use super::permissions::{self, Action};
-use super::views::{CampaignSummary, ClaimSummary, FileSummary, PlanSummary};
+use super::views::{CampaignSummary, ClaimSummary, FileSummary, FundAccountSummary, PlanSummary};
 use super::{ApiState, Caller};
 use crate::app::{check_aggregate_id, AppError};
 
@@ -137,6 +138,7 @@ page_schema!(FilePage, FileSummary);
 page_schema!(PlanPage, PlanSummary);
 page_schema!(ClaimPage, ClaimSummary);
 page_schema!(CampaignPage, CampaignSummary);
+page_schema!(FundAccountPage, FundAccountSummary);
 
 /// Reads `limit` (1..=max, default) and `after` from the query, refusing anything else.
 fn paging(
@@ -491,6 +493,16 @@ read_routes!(
     campaign_state = "/v1/donation-campaigns/{id}/state",
     campaign_events = "/v1/donation-campaigns/{id}/events"
 );
+read_routes!(
+    FundAccount,
+    FundAccountPage,
+    FundAccountSummary,
+    "fund-accounts",
+    list_fund_accounts = "/v1/fund-accounts",
+    get_fund_account = "/v1/fund-accounts/{id}",
+    fund_account_state = "/v1/fund-accounts/{id}/state",
+    fund_account_events = "/v1/fund-accounts/{id}/events"
+);
 
 /// Recomputes every stream's hash chain.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
@@ -554,5 +566,9 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_campaign))
         .routes(routes!(campaign_state))
         .routes(routes!(campaign_events))
+        .routes(routes!(list_fund_accounts))
+        .routes(routes!(get_fund_account))
+        .routes(routes!(fund_account_state))
+        .routes(routes!(fund_account_events))
         .routes(routes!(verify))
 }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use domain::donation::{CampaignStatus, DonationCampaign};
+use domain::fund::account::FundAccount;
+use domain::fund::Fund;
 use domain::hardship::{FileStatus, HardshipFile};
 use domain::i18n::{ErrorCode, Lang};
 use domain::mutual_aid::claim::ClaimStatus;
@@ -49,6 +51,8 @@ pub enum Summary {
     Claim(ClaimSummary),
     /// A campaign.
     Campaign(CampaignSummary),
+    /// A fund account.
+    FundAccount(FundAccountSummary),
 }
 
 /// Where the summaries come from.
@@ -181,6 +185,27 @@ pub struct CampaignSummary {
     pub participation_bp: BasisPoints,
 }
 
+/// 资金账户摘要: a fund account at a glance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FundAccountSummary {
+    /// The account id.
+    pub aggregate_id: String,
+    /// Its version.
+    pub version: usize,
+    /// The fund it holds (fixed by its first appropriation).
+    pub fund: Option<Fund>,
+    /// The fund for people.
+    pub fund_label: Option<String>,
+    /// Appropriations recorded (reversed ones included).
+    pub appropriations: usize,
+    /// Everything appropriated, reversals not deducted.
+    pub appropriated_fen: Fen,
+    /// Everything reversed.
+    pub reversed_fen: Fen,
+    /// Appropriated net of reversals.
+    pub net_fen: Fen,
+}
+
 /// Summaries derived from the aggregates' own state (until the projections land).
 pub struct StreamViews {
     app: Arc<App>,
@@ -218,8 +243,7 @@ impl StreamViews {
             AggregateKind::MutualAidPlan => self.load::<MutualAidPlan>(id, lang).await,
             AggregateKind::MutualAidClaim => self.load::<MutualAidClaim>(id, lang).await,
             AggregateKind::DonationCampaign => self.load::<DonationCampaign>(id, lang).await,
-            // Not served over HTTP yet.
-            AggregateKind::FundAccount => Ok(None),
+            AggregateKind::FundAccount => self.load::<FundAccount>(id, lang).await,
         }
     }
 }
@@ -373,6 +397,21 @@ impl Summarise for DonationCampaign {
             donor_count: self.donor_count(),
             headcount: self.total_headcount(),
             participation_bp: self.participation(),
+        })
+    }
+}
+
+impl Summarise for FundAccount {
+    fn summarise(&self, id: &str, version: usize, lang: Lang) -> Summary {
+        Summary::FundAccount(FundAccountSummary {
+            aggregate_id: id.to_string(),
+            version,
+            fund: self.fund(),
+            fund_label: self.fund().map(|f| f.label(lang).to_string()),
+            appropriations: self.appropriations().count(),
+            appropriated_fen: self.appropriated_fen(),
+            reversed_fen: self.reversed_fen(),
+            net_fen: self.net_fen(),
         })
     }
 }

@@ -1528,6 +1528,117 @@ async fn reads_mask_personal_data_for_auditors_and_record_who_acted() {
     assert_eq!(verify.body["events"], 9);
 }
 
+const FUNDS: &str = "fund-accounts";
+
+fn appropriate(id: &str, amount_fen: u64) -> Value {
+    json!({"Appropriate": {
+        "appropriation_id": id, "fund": "special_assistance", "amount_fen": amount_fen,
+        "source": "福建省总工会", "received_on": "2026-01-05", "note": "闽工〔2026〕1号"
+    }})
+}
+
+#[tokio::test]
+async fn finance_records_and_reverses_appropriations_and_everyone_reads_them() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    let before = api.events().await;
+    for token in [&staff.caseworker, &staff.approver, &staff.auditor] {
+        let r = api
+            .cmd(
+                token,
+                None,
+                FUNDS,
+                "special-2026",
+                appropriate("BK-1", 5_000_000),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(
+        api.events().await,
+        before,
+        "a refused appropriation wrote nothing"
+    );
+    let done = api
+        .ok(
+            &staff.finance,
+            None,
+            FUNDS,
+            "special-2026",
+            appropriate("BK-1", 5_000_000),
+        )
+        .await;
+    assert_eq!(done["aggregate_type"], "fund_account");
+    assert_eq!(done["version"], 1);
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-2", 1_000_000),
+    )
+    .await;
+    // A rule of the aggregate, over HTTP: an id is never reused.
+    let again = api
+        .cmd(
+            &staff.finance,
+            None,
+            FUNDS,
+            "special-2026",
+            appropriate("BK-1", 10),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        json!({"ReverseAppropriation": {"appropriation_id": "BK-2", "reason": "重复入账"}}),
+    )
+    .await;
+
+    let summary = api
+        .get(&staff.auditor, None, "/v1/fund-accounts/special-2026")
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+    assert_eq!(summary.body["fund"], "special_assistance");
+    assert_eq!(summary.body["appropriations"], 2);
+    assert_eq!(summary.body["appropriated_fen"], 6_000_000);
+    assert_eq!(summary.body["reversed_fen"], 1_000_000);
+    assert_eq!(summary.body["net_fen"], 5_000_000);
+    assert_eq!(summary.body["version"], 3);
+    let list = api.get(&staff.caseworker, None, "/v1/fund-accounts").await;
+    assert_eq!(list.body["items"][0]["aggregate_id"], "special-2026");
+    let state = api
+        .get(
+            &staff.approver,
+            None,
+            "/v1/fund-accounts/special-2026/state",
+        )
+        .await;
+    assert_eq!(state.body["version"], 3);
+    let history = api
+        .get(
+            &staff.auditor,
+            None,
+            "/v1/fund-accounts/special-2026/events",
+        )
+        .await;
+    let events = history.body["events"].as_array().expect("events");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["actor_role"], "finance");
+    let missing = api
+        .get(&staff.auditor, None, "/v1/fund-accounts/nope")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
 // ---- the real server -------------------------------------------------------
 
 struct Server {
