@@ -57,7 +57,7 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
     (AggregateKind::FundAccount, "ReverseAppropriation", &[F]),
 ];
 
-/// Roles that read case data (streams, state, history, summaries, chain checks).
+/// Roles that read case data (streams, state, history, summaries, views, chain checks).
 pub const READERS: &[Role] = &[C, A, F, Auditor];
 
 /// Roles that manage users.
@@ -67,6 +67,15 @@ pub const USER_ADMINS: &[Role] = &[Role::Admin];
 /// the people who visit, verify and pay. Auditors check the record without
 /// needing whose it is.
 pub const SEES_PERSONAL_DATA: &[Role] = &[C, A, F];
+
+/// The view endpoints (the projections' five views), read by [`READERS`].
+pub const VIEWS: [&str; 5] = [
+    "GET /v1/views/household-files/{id}",
+    "GET /v1/views/plan-periods/{id}",
+    "GET /v1/views/payout-ledger",
+    "GET /v1/views/campaigns/{id}",
+    "GET /v1/views/fund-balances",
+];
 
 /// Something a request wants to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +155,9 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
         ] {
             rows.push((endpoint, READERS.to_vec()));
         }
+    }
+    for endpoint in VIEWS {
+        rows.push((endpoint.to_string(), READERS.to_vec()));
     }
     rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
     for endpoint in [
