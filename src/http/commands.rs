@@ -24,6 +24,7 @@ use chrono::Utc;
 use cqrs_es::DomainEvent;
 use domain::command::{metadata_keys, Actor, Cmd, CommandContext};
 use domain::donation::{DonationCampaign, DonationCampaignCommand};
+use domain::fund::account::{FundAccount, FundAccountCommand};
 use domain::hardship::{HardshipFile, HardshipFileCommand};
 use domain::i18n::{ErrorCode, Lang};
 use domain::mutual_aid::{
@@ -50,13 +51,14 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// What a command committed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CommandOutcome {
-    /// `hardship_file`, `mutual_aid_plan`, `mutual_aid_claim`, `donation_campaign`.
+    /// `hardship_file`, `mutual_aid_plan`, `mutual_aid_claim`, `donation_campaign`, `fund_account`.
     pub aggregate_type: String,
     /// The aggregate.
     pub aggregate_id: String,
     /// Its version after the command (also the `ETag`).
     pub version: usize,
-    /// Global position of the last event written.
+    /// Global position of the last event written. Pass it as `min_position`
+    /// to a view or list to read this command's own writes.
     pub last_position: Option<u64>,
     /// The command's id, recorded in each event's metadata.
     pub command_id: Uuid,
@@ -112,6 +114,12 @@ impl Served for DonationCampaign {
     const PLURAL: &'static str = "donation-campaigns";
     fn engine(app: &App) -> &Engine<Self> {
         &app.campaigns
+    }
+}
+impl Served for FundAccount {
+    const PLURAL: &'static str = "fund-accounts";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.funds
     }
 }
 
@@ -192,6 +200,14 @@ command_route!(
     "donation-campaigns",
     "对一日捐活动执行命令 Run a donation-campaign command"
 );
+command_route!(
+    fund_command,
+    FundAccount,
+    FundAccountCommand,
+    "/v1/fund-accounts/{id}/commands",
+    "fund-accounts",
+    "对资金账户执行命令（资金拨入、冲销）Run a fund-account command (appropriations)"
+);
 
 /// The command routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -200,6 +216,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(plan_command))
         .routes(routes!(claim_command))
         .routes(routes!(campaign_command))
+        .routes(routes!(fund_command))
 }
 
 /// Reads a body of at most `max` bytes; 413 beyond.

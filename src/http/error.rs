@@ -11,7 +11,7 @@
 //! | 409 | version conflict (with `current_version`), a key held elsewhere, an idempotency key reused for another request |
 //! | 413 | body over the limit |
 //! | 422 | well-formed JSON with an invalid field, or a business rule refused the command |
-//! | 503 | the store is unavailable, the server is busy or shutting down |
+//! | 503 | the store or the views are unavailable, the views did not reach `min_position` in time, the server is busy or shutting down |
 //!
 //! Titles and details are Chinese unless the request asked for English
 //! (`Accept-Language: en`). A 500 is only ever produced by the panic guard of

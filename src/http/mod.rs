@@ -9,8 +9,12 @@
 //!   run as the authenticated user in the role the request names, honour
 //!   `Idempotency-Key` and `If-Match`, and answer with what was committed.
 //! - Reads ([`reads`]) serve stream history and aggregate state straight from
-//!   the store, and summaries through [`views::CaseViews`], which the
-//!   projections (issue 3) will implement with real read models.
+//!   the store, and summaries through [`views::CaseViews`] (lists paged over
+//!   the projector's views).
+//! - The five views of the projections ([`reports`]: household file, plan
+//!   period, payout ledger, campaign, fund balances) under `/v1/views/…`,
+//!   brought up to date before each read, or to the `min_position` a client
+//!   names (read-your-writes after a command).
 //! - Every error is a problem document ([`error`]), in Chinese unless the
 //!   request asks for English.
 
@@ -19,8 +23,10 @@ pub mod docs;
 pub mod error;
 pub mod idempotency;
 pub mod mask;
+pub mod params;
 pub mod permissions;
 pub mod reads;
+pub mod reports;
 pub mod serve;
 pub mod users;
 pub mod views;
@@ -71,6 +77,9 @@ pub struct Limits {
     pub default_page_size: usize,
     /// Most items per page.
     pub max_page_size: usize,
+    /// Longest a view read waits for the views to reach the position it
+    /// names (`min_position`) or to catch up; then 503 `view.behind`.
+    pub view_wait: Duration,
 }
 
 impl Default for Limits {
@@ -81,6 +90,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             default_page_size: 50,
             max_page_size: 500,
+            view_wait: Duration::from_secs(5),
         }
     }
 }
@@ -106,10 +116,17 @@ struct Inner {
 const KEY_LOCK_STRIPES: usize = 1024;
 
 impl ApiState {
-    /// State over an open engine and user directory, with summaries read
-    /// from the event streams themselves ([`views::StreamViews`]).
+    /// State over an open engine and user directory. Lists page over the
+    /// projector's views where the store keeps them (the embedded SQLite
+    /// store, so far), else over the store's stream ids.
     pub fn new(app: Arc<App>, users: Users, limits: Limits) -> ApiState {
-        let views = Arc::new(views::StreamViews::new(app.clone()));
+        // When the projector keeps views on the other stores too, this
+        // becomes `ProjectedViews` everywhere.
+        let views: Arc<dyn views::CaseViews> = if app.store.as_sqlite().is_some() {
+            Arc::new(views::ProjectedViews::new(app.clone()))
+        } else {
+            Arc::new(views::StreamViews::new(app.clone()))
+        };
         ApiState::with_views(app, users, limits, views)
     }
 
@@ -310,6 +327,8 @@ Money is integer fen. The permission matrix is on the docs page (`/docs`) and in
         (name = "mutual-aid-plans", description = "医疗互助期 Mutual-aid plan periods"),
         (name = "mutual-aid-claims", description = "医疗互助补助申请 Mutual-aid claims"),
         (name = "donation-campaigns", description = "一日捐活动 One-day-donation campaigns"),
+        (name = "fund-accounts", description = "资金账户（资金拨入）Fund accounts: appropriations into the funds"),
+        (name = "views", description = "视图（一户一档、互助期汇总、发放台账、一日捐活动汇总、资金余额）The views: household file, plan period, payout ledger, campaign, fund balances"),
         (name = "audit", description = "审计 Audit"),
         (name = "users", description = "用户 Users"),
     )
@@ -333,6 +352,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(commands::routes())
         .merge(reads::routes())
+        .merge(reports::routes())
         .merge(users::routes())
 }
 

@@ -4,7 +4,8 @@
 //!   claims, record donations and propose allocations;
 //! - approvers verify files, approve or decline what others requested, assess
 //!   claims, and open and close periods and campaigns;
-//! - finance records payments and reversals and closes fund periods;
+//! - finance records payments and reversals, closes fund periods, and records
+//!   (and reverses) appropriations into the funds;
 //! - auditors read everything and write nothing;
 //! - admins manage users and read no case data.
 //!
@@ -52,9 +53,11 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
     (AggregateKind::DonationCampaign, "ProposeAllocation", &[C]),
     (AggregateKind::DonationCampaign, "ApproveAllocation", &[A]),
     (AggregateKind::DonationCampaign, "RejectAllocation", &[A]),
+    (AggregateKind::FundAccount, "Appropriate", &[F]),
+    (AggregateKind::FundAccount, "ReverseAppropriation", &[F]),
 ];
 
-/// Roles that read case data (streams, state, history, summaries, chain checks).
+/// Roles that read case data (streams, state, history, summaries, views, chain checks).
 pub const READERS: &[Role] = &[C, A, F, Auditor];
 
 /// Roles that manage users.
@@ -65,13 +68,13 @@ pub const USER_ADMINS: &[Role] = &[Role::Admin];
 /// needing whose it is.
 pub const SEES_PERSONAL_DATA: &[Role] = &[C, A, F];
 
-/// The aggregate kinds the API serves. Fund accounts (appropriations) are
-/// recorded through the CLI only, so far.
-pub const SERVED: [AggregateKind; 4] = [
-    AggregateKind::HardshipFile,
-    AggregateKind::MutualAidPlan,
-    AggregateKind::MutualAidClaim,
-    AggregateKind::DonationCampaign,
+/// The view endpoints (the projections' five views), read by [`READERS`].
+pub const VIEWS: [&str; 5] = [
+    "GET /v1/views/household-files/{id}",
+    "GET /v1/views/plan-periods/{id}",
+    "GET /v1/views/payout-ledger",
+    "GET /v1/views/campaigns/{id}",
+    "GET /v1/views/fund-balances",
 ];
 
 /// Something a request wants to do.
@@ -142,7 +145,7 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
             )
         })
         .collect();
-    for kind in SERVED {
+    for kind in AggregateKind::ALL {
         let p = plural(kind);
         for endpoint in [
             format!("GET /v1/{p}"),
@@ -152,6 +155,9 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
         ] {
             rows.push((endpoint, READERS.to_vec()));
         }
+    }
+    for endpoint in VIEWS {
+        rows.push((endpoint.to_string(), READERS.to_vec()));
     }
     rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
     for endpoint in [

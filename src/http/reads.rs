@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::donation::DonationCampaign;
+use domain::fund::account::FundAccount;
 use domain::hardship::HardshipFile;
 use domain::i18n::{ErrorCode, Lang};
 use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
@@ -25,8 +25,9 @@ use utoipa_axum::routes;
 use super::commands::Served;
 use super::error::{ApiError, Problem};
 use super::mask::mask_json;
+use super::params::Params;
 use super::permissions::{self, Action};
-use super::views::{CampaignSummary, ClaimSummary, FileSummary, PlanSummary};
+use super::views::{CampaignSummary, ClaimSummary, FileSummary, FundAccountSummary, PlanSummary};
 use super::{ApiState, Caller};
 use crate::app::{check_aggregate_id, AppError};
 
@@ -126,7 +127,7 @@ macro_rules! page_schema {
         /// A page of summaries.
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
         pub struct $name {
-            /// The summaries, oldest stream first.
+            /// The summaries, in id order.
             pub items: Vec<$item>,
             /// Pass as `after` for the next page; absent on the last page.
             pub next_after: Option<String>,
@@ -137,57 +138,7 @@ page_schema!(FilePage, FileSummary);
 page_schema!(PlanPage, PlanSummary);
 page_schema!(ClaimPage, ClaimSummary);
 page_schema!(CampaignPage, CampaignSummary);
-
-/// Reads `limit` (1..=max, default) and `after` from the query, refusing anything else.
-fn paging(
-    query: &BTreeMap<String, String>,
-    state: &ApiState,
-    lang: Lang,
-) -> Result<(usize, Option<String>), ApiError> {
-    let limits = state.limits();
-    for name in query.keys() {
-        if name != "limit" && name != "after" {
-            return Err(ApiError::bad_value(
-                name,
-                lang,
-                "未知的查询参数（可用：limit、after）",
-                "unknown query parameter (known: limit, after)",
-            ));
-        }
-    }
-    let limit = match query.get("limit") {
-        None => limits.default_page_size,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=limits.max_page_size).contains(n))
-            .ok_or_else(|| {
-                let max = limits.max_page_size;
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "input.invalid_value",
-                    lang,
-                    match lang {
-                        Lang::Zh => format!("limit 须为 1 至 {max} 的整数"),
-                        Lang::En => format!("limit must be an integer from 1 to {max}"),
-                    },
-                )
-                .with_field("limit")
-            })?,
-    };
-    let after = query.get("after").cloned();
-    if let Some(after) = &after {
-        if after.is_empty() || after.len() > 64 {
-            return Err(ApiError::bad_value(
-                "after",
-                lang,
-                "after 须为上一页返回的 next_after",
-                "after must be the next_after of the previous page",
-            ));
-        }
-    }
-    Ok((limit, after))
-}
+page_schema!(FundAccountPage, FundAccountSummary);
 
 fn not_found<A: Served>(lang: Lang, id: &str) -> ApiError
 where
@@ -206,10 +157,18 @@ where
 {
     let lang = caller.lang;
     caller.require(Action::Read, A::PLURAL)?;
-    let (limit, after) = paging(&query, &state, lang)?;
+    let params = Params::check(&query, &["limit", "after", "min_position"], lang)?;
+    let limit = params.limit(state.limits())?;
+    let after = params.after()?;
+    let min_position = params.min_position()?;
+    if state.views().projected() {
+        // The page's ids come from the views: bring them up to date first
+        // (read-your-writes with `min_position`).
+        super::reports::views_at(&state, min_position, lang).await?;
+    }
     let page = state
         .views()
-        .list(A::KIND, after.as_deref(), limit, lang)
+        .list(A::KIND, after, limit, lang)
         .await
         .map_err(|e| ApiError::unavailable(lang, &e))?;
     Ok(Json(page).into_response())
@@ -287,8 +246,9 @@ where
     let lang = caller.lang;
     caller.require(Action::Read, A::PLURAL)?;
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
-    let (limit, after) = paging(&query, &state, lang)?;
-    let after: usize = match after {
+    let params = Params::check(&query, &["limit", "after"], lang)?;
+    let limit = params.limit(state.limits())?;
+    let after: usize = match params.after()? {
         None => 0,
         Some(v) => v.parse().map_err(|_| {
             ApiError::bad_value(
@@ -369,9 +329,12 @@ macro_rules! read_routes {
     ) => {
         #[utoipa::path(get, path = $list_path, tag = $tag,
             summary = "摘要列表（分页）List summaries, paginated",
+            description = "Summaries in id order. On the embedded store the page's ids come from the \
+views (brought up to date first, or to `min_position`); each summary is computed from its aggregate.",
             params(
                 ("limit" = Option<usize>, Query, description = "Items per page (default 50, at most 500)"),
                 ("after" = Option<String>, Query, description = "next_after of the previous page"),
+                ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position: a command's last_position"),
             ),
             responses(
                 (status = 200, body = $page),
@@ -491,6 +454,16 @@ read_routes!(
     campaign_state = "/v1/donation-campaigns/{id}/state",
     campaign_events = "/v1/donation-campaigns/{id}/events"
 );
+read_routes!(
+    FundAccount,
+    FundAccountPage,
+    FundAccountSummary,
+    "fund-accounts",
+    list_fund_accounts = "/v1/fund-accounts",
+    get_fund_account = "/v1/fund-accounts/{id}",
+    fund_account_state = "/v1/fund-accounts/{id}/state",
+    fund_account_events = "/v1/fund-accounts/{id}/events"
+);
 
 /// Recomputes every stream's hash chain.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
@@ -554,5 +527,9 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_campaign))
         .routes(routes!(campaign_state))
         .routes(routes!(campaign_events))
+        .routes(routes!(list_fund_accounts))
+        .routes(routes!(get_fund_account))
+        .routes(routes!(fund_account_state))
+        .routes(routes!(fund_account_events))
         .routes(routes!(verify))
 }

@@ -64,6 +64,8 @@ pub struct LimitsFile {
     pub default_page_size: Option<usize>,
     /// Most items per page.
     pub max_page_size: Option<usize>,
+    /// Seconds a view read may wait for the views to catch up.
+    pub view_wait_secs: Option<u64>,
 }
 
 /// Largest config file read.
@@ -107,14 +109,21 @@ pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits
             .default_page_size
             .unwrap_or(default.default_page_size),
         max_page_size: file.limits.max_page_size.unwrap_or(default.max_page_size),
+        view_wait: file
+            .limits
+            .view_wait_secs
+            .map(Duration::from_secs)
+            .unwrap_or(default.view_wait),
     };
     if limits.max_body_bytes == 0
         || limits.max_concurrent_requests == 0
         || limits.request_timeout.is_zero()
         || limits.max_page_size == 0
         || !(1..=limits.max_page_size).contains(&limits.default_page_size)
+        || limits.view_wait.is_zero()
+        || limits.view_wait > limits.request_timeout
     {
-        return Err("limits must be positive, and default_page_size at most max_page_size".into());
+        return Err("limits must be positive, default_page_size at most max_page_size, and view_wait_secs at most the request timeout".into());
     }
     Ok((listen, limits))
 }

@@ -1,16 +1,23 @@
 //! Case summaries for the list and summary endpoints, behind [`CaseViews`].
 //!
-//! The projections (issue 3) will keep these as read models in SQLite tables
-//! and answer lists with indexed, paginated queries. Until they land,
-//! [`StreamViews`] derives each summary from the aggregate itself (loaded from
-//! its stream, through the same `Engine::load` the commands use) and pages
-//! over the store's list of stream ids. The API depends only on the trait, so
-//! switching is one line in `ApiState::new`.
+//! A summary (`FileSummary`, …) is computed from the aggregate itself, loaded
+//! through the same `Engine::load` the commands use, so it carries the
+//! aggregate's version (the `ETag` for `If-Match`). What differs is how a
+//! list finds the ids of its page:
+//!
+//! - [`ProjectedViews`] (the embedded store) pages over the views' rows — one
+//!   indexed read of `limit + 1` keys — and loads only the page's aggregates;
+//! - [`StreamViews`] (stores that do not keep views yet) pages over the
+//!   store's list of stream ids, which it reads whole per page. Fund accounts
+//!   have no view row of their own and are listed this way everywhere; a
+//!   union keeps a handful.
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use domain::donation::{CampaignStatus, DonationCampaign};
+use domain::fund::account::FundAccount;
+use domain::fund::Fund;
 use domain::hardship::{FileStatus, HardshipFile};
 use domain::i18n::{ErrorCode, Lang};
 use domain::mutual_aid::claim::ClaimStatus;
@@ -20,10 +27,13 @@ use domain::values::{BasisPoints, Code, Fen, OrgName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use projections::rows::RowKind;
+
 use super::commands::Served;
 use crate::app::{AggregateKind, App};
+use crate::projector::{RowFilter, Space};
 
-/// A page of summaries, oldest stream first.
+/// A page of summaries, in id order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Page<T> {
     /// The summaries.
@@ -49,6 +59,8 @@ pub enum Summary {
     Claim(ClaimSummary),
     /// A campaign.
     Campaign(CampaignSummary),
+    /// A fund account.
+    FundAccount(FundAccountSummary),
 }
 
 /// Where the summaries come from.
@@ -71,6 +83,12 @@ pub trait CaseViews: Send + Sync {
         id: &str,
         lang: Lang,
     ) -> Result<Option<Summary>, ViewError>;
+
+    /// Whether lists read the projector's views (which the caller then
+    /// brings up to date first).
+    fn projected(&self) -> bool {
+        false
+    }
 }
 
 /// 困难职工档案摘要: a hardship file at a glance.
@@ -181,7 +199,29 @@ pub struct CampaignSummary {
     pub participation_bp: BasisPoints,
 }
 
-/// Summaries derived from the aggregates' own state (until the projections land).
+/// 资金账户摘要: a fund account at a glance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FundAccountSummary {
+    /// The account id.
+    pub aggregate_id: String,
+    /// Its version.
+    pub version: usize,
+    /// The fund it holds (fixed by its first appropriation).
+    pub fund: Option<Fund>,
+    /// The fund for people.
+    pub fund_label: Option<String>,
+    /// Appropriations recorded (reversed ones included).
+    pub appropriations: usize,
+    /// Everything appropriated, reversals not deducted.
+    pub appropriated_fen: Fen,
+    /// Everything reversed.
+    pub reversed_fen: Fen,
+    /// Appropriated net of reversals.
+    pub net_fen: Fen,
+}
+
+/// Summaries derived from the aggregates' own state, lists paged over the
+/// store's stream ids.
 pub struct StreamViews {
     app: Arc<App>,
 }
@@ -218,8 +258,7 @@ impl StreamViews {
             AggregateKind::MutualAidPlan => self.load::<MutualAidPlan>(id, lang).await,
             AggregateKind::MutualAidClaim => self.load::<MutualAidClaim>(id, lang).await,
             AggregateKind::DonationCampaign => self.load::<DonationCampaign>(id, lang).await,
-            // Not served over HTTP yet.
-            AggregateKind::FundAccount => Ok(None),
+            AggregateKind::FundAccount => self.load::<FundAccount>(id, lang).await,
         }
     }
 }
@@ -266,6 +305,87 @@ impl CaseViews for StreamViews {
         lang: Lang,
     ) -> Result<Option<Summary>, ViewError> {
         self.summary(kind, id, lang).await
+    }
+}
+
+/// Lists paged over the views' rows; summaries from the aggregates.
+pub struct ProjectedViews {
+    app: Arc<App>,
+    streams: StreamViews,
+}
+
+impl ProjectedViews {
+    /// Views over `app`'s projector (the caller keeps it up to date).
+    pub fn new(app: Arc<App>) -> ProjectedViews {
+        ProjectedViews {
+            streams: StreamViews::new(app.clone()),
+            app,
+        }
+    }
+
+    /// The view row with one row per aggregate of `kind`, keyed by its id,
+    /// written by the aggregate's first event.
+    fn row_kind(kind: AggregateKind) -> Option<RowKind> {
+        match kind {
+            AggregateKind::HardshipFile => Some(RowKind::HouseholdFile),
+            AggregateKind::MutualAidPlan => Some(RowKind::PlanPeriod),
+            AggregateKind::MutualAidClaim => Some(RowKind::PlanClaim),
+            AggregateKind::DonationCampaign => Some(RowKind::Campaign),
+            AggregateKind::FundAccount => None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CaseViews for ProjectedViews {
+    async fn list(
+        &self,
+        kind: AggregateKind,
+        after: Option<&str>,
+        limit: usize,
+        lang: Lang,
+    ) -> Result<Page<Summary>, ViewError> {
+        let Some(row_kind) = Self::row_kind(kind) else {
+            return self.streams.list(kind, after, limit, lang).await;
+        };
+        let limit = limit.max(1);
+        let rows = self
+            .app
+            .projector
+            .views()
+            .list(
+                Space::Live,
+                row_kind,
+                &RowFilter::default(),
+                after,
+                limit.saturating_add(1),
+            )
+            .await
+            .map_err(|e| ViewError(e.to_string()))?;
+        let ids: Vec<&str> = rows.iter().take(limit).map(|r| r.key.as_str()).collect();
+        let mut items = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(summary) = self.streams.summary(kind, id, lang).await? {
+                items.push(summary);
+            }
+        }
+        let next_after = (rows.len() > limit)
+            .then(|| ids.last().map(|id| id.to_string()))
+            .flatten();
+        Ok(Page { items, next_after })
+    }
+
+    async fn get(
+        &self,
+        kind: AggregateKind,
+        id: &str,
+        lang: Lang,
+    ) -> Result<Option<Summary>, ViewError> {
+        self.streams.summary(kind, id, lang).await
+    }
+
+    fn projected(&self) -> bool {
+        true
     }
 }
 
@@ -373,6 +493,21 @@ impl Summarise for DonationCampaign {
             donor_count: self.donor_count(),
             headcount: self.total_headcount(),
             participation_bp: self.participation(),
+        })
+    }
+}
+
+impl Summarise for FundAccount {
+    fn summarise(&self, id: &str, version: usize, lang: Lang) -> Summary {
+        Summary::FundAccount(FundAccountSummary {
+            aggregate_id: id.to_string(),
+            version,
+            fund: self.fund(),
+            fund_label: self.fund().map(|f| f.label(lang).to_string()),
+            appropriations: self.appropriations().count(),
+            appropriated_fen: self.appropriated_fen(),
+            reversed_fen: self.reversed_fen(),
+            net_fen: self.net_fen(),
         })
     }
 }

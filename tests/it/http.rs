@@ -408,6 +408,19 @@ async fn openapi_document_is_3_1_and_describes_every_command_body() {
         "Fen",
         "Problem",
         "CommandOutcome",
+        "FundAccountCommand",
+        "FundAccountSummary",
+        "HouseholdFileView",
+        "HouseholdFileRow",
+        "PlanPeriodView",
+        "PlanPeriodReport",
+        "PayoutLedgerView",
+        "PayoutRow",
+        "LedgerTotals",
+        "CampaignView",
+        "CampaignReport",
+        "FundBalancesView",
+        "FundBalanceRow",
     ] {
         assert!(schemas[name].is_object(), "schema {name} missing");
     }
@@ -1528,6 +1541,707 @@ async fn reads_mask_personal_data_for_auditors_and_record_who_acted() {
     assert_eq!(verify.body["events"], 9);
 }
 
+const FUNDS: &str = "fund-accounts";
+
+fn appropriate(id: &str, amount_fen: u64) -> Value {
+    json!({"Appropriate": {
+        "appropriation_id": id, "fund": "special_assistance", "amount_fen": amount_fen,
+        "source": "福建省总工会", "received_on": "2026-01-05", "note": "闽工〔2026〕1号"
+    }})
+}
+
+#[tokio::test]
+async fn finance_records_and_reverses_appropriations_and_everyone_reads_them() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    let before = api.events().await;
+    for token in [&staff.caseworker, &staff.approver, &staff.auditor] {
+        let r = api
+            .cmd(
+                token,
+                None,
+                FUNDS,
+                "special-2026",
+                appropriate("BK-1", 5_000_000),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(
+        api.events().await,
+        before,
+        "a refused appropriation wrote nothing"
+    );
+    let done = api
+        .ok(
+            &staff.finance,
+            None,
+            FUNDS,
+            "special-2026",
+            appropriate("BK-1", 5_000_000),
+        )
+        .await;
+    assert_eq!(done["aggregate_type"], "fund_account");
+    assert_eq!(done["version"], 1);
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-2", 1_000_000),
+    )
+    .await;
+    // A rule of the aggregate, over HTTP: an id is never reused.
+    let again = api
+        .cmd(
+            &staff.finance,
+            None,
+            FUNDS,
+            "special-2026",
+            appropriate("BK-1", 10),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        json!({"ReverseAppropriation": {"appropriation_id": "BK-2", "reason": "重复入账"}}),
+    )
+    .await;
+
+    let summary = api
+        .get(&staff.auditor, None, "/v1/fund-accounts/special-2026")
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+    assert_eq!(summary.body["fund"], "special_assistance");
+    assert_eq!(summary.body["appropriations"], 2);
+    assert_eq!(summary.body["appropriated_fen"], 6_000_000);
+    assert_eq!(summary.body["reversed_fen"], 1_000_000);
+    assert_eq!(summary.body["net_fen"], 5_000_000);
+    assert_eq!(summary.body["version"], 3);
+    let list = api.get(&staff.caseworker, None, "/v1/fund-accounts").await;
+    assert_eq!(list.body["items"][0]["aggregate_id"], "special-2026");
+    let state = api
+        .get(
+            &staff.approver,
+            None,
+            "/v1/fund-accounts/special-2026/state",
+        )
+        .await;
+    assert_eq!(state.body["version"], 3);
+    let history = api
+        .get(
+            &staff.auditor,
+            None,
+            "/v1/fund-accounts/special-2026/events",
+        )
+        .await;
+    let events = history.body["events"].as_array().expect("events");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["actor_role"], "finance");
+    let missing = api
+        .get(&staff.auditor, None, "/v1/fund-accounts/nope")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+// ---- views -----------------------------------------------------------------
+
+/// `bangfu --db <path> view <args…> --json`: the CLI's figures, parsed.
+fn cli_view(path: &Path, args: &[&str]) -> Value {
+    let mut cmd = assert_cmd::Command::cargo_bin("bangfu").expect("the bangfu binary");
+    for var in [
+        "BANGFU_DB",
+        "BANGFU_LANG",
+        "BANGFU_ACTOR",
+        "BANGFU_ROLE",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd
+        .arg("--db")
+        .arg(path)
+        .arg("view")
+        .args(args)
+        .arg("--json")
+        .timeout(PATIENCE)
+        .output()
+        .expect("run bangfu view");
+    assert!(
+        output.status.success(),
+        "bangfu view {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON from bangfu view")
+}
+
+/// A file with one grant paid (100 yuan) and one pending, 50,000 yuan
+/// appropriated to special assistance, a plan period with one approved
+/// claim, and a closed campaign (5,000 yuan) with 10 yuan allocated to the
+/// file's measure. Returns the last command's outcome.
+async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
+    file_with_plan(api, staff, "HF-V", 41).await;
+    api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G1"))
+        .await;
+    api.ok(
+        &staff.approver,
+        None,
+        FILES,
+        "HF-V",
+        json!({"ApproveGrant": {"grant_id": "G1"}}),
+    )
+    .await;
+    api.ok(
+        &staff.finance,
+        None,
+        FILES,
+        "HF-V",
+        json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-12", "reference": "BOC-1"}}),
+    )
+    .await;
+    api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))
+        .await;
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 5_000_000),
+    )
+    .await;
+    plan_period(api, staff, "putian-07").await;
+    reviewed_claim(api, staff, "putian-07", "C1", 1, 2).await;
+    api.ok(&staff.approver, None, CLAIMS, "C1", json!({"Assess": {}}))
+        .await;
+    let second_approver = api.user("zheng.lihua", &[Role::Approver]).await;
+    api.ok(&second_approver, None, CLAIMS, "C1", json!({"Approve": {}}))
+        .await;
+    campaign(api, staff, "yirijuan").await;
+    api.ok(
+        &staff.caseworker,
+        None,
+        CAMPAIGNS,
+        "yirijuan",
+        json!({"ProposeAllocation": {
+            "allocation_id": "A1",
+            "target": {"hardship_measure": {"file_id": "HF-V", "measure_id": "M1"}},
+            "amount_fen": 1000, "note": "医疗救助"
+        }}),
+    )
+    .await;
+    api.ok(
+        &staff.approver,
+        None,
+        CAMPAIGNS,
+        "yirijuan",
+        json!({"ApproveAllocation": {"allocation_id": "A1"}}),
+    )
+    .await
+}
+
+fn fund<'a>(funds: &'a Value, name: &str) -> &'a Value {
+    funds
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["fund"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_gives_the_figures_the_cli_gives() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    let last = views_scenario(&api, &staff).await;
+    let head = last["last_position"].as_u64().expect("last_position");
+
+    // 一户一档: the same document as `bangfu view household-file --json`.
+    let http = api
+        .get(&staff.finance, None, "/v1/views/household-files/HF-V")
+        .await;
+    assert_eq!(http.status, StatusCode::OK, "{}", http.body);
+    assert_eq!(http.body["views_position"], head);
+    let cli = cli_view(&api.path, &["household-file", "HF-V"]);
+    assert_eq!(http.body, cli);
+    let measure = &http.body["file"]["plan"]["measures"][0];
+    assert_eq!(
+        (
+            &measure["planned_fen"],
+            &measure["requested_fen"],
+            &measure["approved_fen"],
+            &measure["paid_fen"]
+        ),
+        (&json!(800000), &json!(20000), &json!(10000), &json!(10000))
+    );
+    // Stored masked: an auditor reads the same document, and no role sees the ID.
+    let audited = api
+        .get(&staff.auditor, None, "/v1/views/household-files/HF-V")
+        .await;
+    assert_eq!(audited.body, http.body);
+    let text = http.body.to_string();
+    assert!(
+        !text.contains(&resident_id(41)) && !text.contains(&card()),
+        "{text}"
+    );
+    assert!(text.contains("3503**********"), "{text}");
+
+    // Plan period: every figure of the CLI's report (one page holds all units).
+    let http = api
+        .get(
+            &staff.auditor,
+            None,
+            "/v1/views/plan-periods/putian-07?limit=500",
+        )
+        .await;
+    assert_eq!(http.status, StatusCode::OK, "{}", http.body);
+    let cli = cli_view(&api.path, &["plan-period", "putian-07"]);
+    assert_eq!(http.body["plan_period"], cli["plan_period"]);
+    assert_eq!(http.body["units_next_after"], Value::Null);
+    let report = &http.body["plan_period"];
+    assert_eq!(report["period"]["units"], 1);
+    assert_eq!(report["period"]["members"], 3);
+    assert_eq!(report["period"]["contributions_fen"], 30000);
+    assert_eq!(report["claims"], 1);
+    assert_eq!(report["claims_with_subsidy"], 1);
+    assert_eq!(report["units"][0]["claims"], 1);
+
+    // Payout ledger: every payout and the totals, all funds and one fund.
+    let http = api
+        .get(&staff.caseworker, None, "/v1/views/payout-ledger?limit=500")
+        .await;
+    assert_eq!(http.status, StatusCode::OK, "{}", http.body);
+    let cli = cli_view(&api.path, &["payout-ledger"]);
+    assert_eq!(http.body["payouts"], cli["payouts"]);
+    assert_eq!(http.body["totals"], cli["totals"]);
+    assert_eq!(http.body["matching"], 4, "G1, G2, C1 and the allocation");
+    assert_eq!(http.body["totals"]["all"]["payouts"], 3);
+    assert_eq!(http.body["totals"]["transfers"], 1);
+    assert_eq!(
+        http.body["totals"]["by_fund"]["special_assistance"]["paid_fen"],
+        10000
+    );
+    assert_eq!(
+        http.body["totals"]["by_fund"]["special_assistance"]["requested_fen"],
+        10000
+    );
+    assert_eq!(http.body["next_after"], Value::Null);
+    let http = api
+        .get(
+            &staff.finance,
+            None,
+            "/v1/views/payout-ledger?fund=mutual_aid&limit=500",
+        )
+        .await;
+    let cli = cli_view(&api.path, &["payout-ledger", "--fund", "mutual_aid"]);
+    assert_eq!(http.body["payouts"], cli["payouts"]);
+    assert_eq!(http.body["totals"], cli["totals"]);
+    assert_eq!(http.body["fund"], "mutual_aid");
+    assert_eq!(http.body["matching"], 1);
+    let month = http.body["payouts"][0]["state_on"]
+        .as_str()
+        .map(|d| d[..7].to_string())
+        .expect("a month");
+    let http = api
+        .get(
+            &staff.finance,
+            None,
+            &format!("/v1/views/payout-ledger?month={month}&limit=500"),
+        )
+        .await;
+    let cli = cli_view(&api.path, &["payout-ledger", "--month", &month]);
+    assert_eq!(http.body["payouts"], cli["payouts"]);
+    assert_eq!(http.body["totals"], cli["totals"]);
+
+    // Campaign.
+    let http = api
+        .get(&staff.approver, None, "/v1/views/campaigns/yirijuan")
+        .await;
+    assert_eq!(http.status, StatusCode::OK, "{}", http.body);
+    let cli = cli_view(&api.path, &["campaign", "yirijuan"]);
+    assert_eq!(http.body["campaign"], cli["campaign"]);
+    assert_eq!(http.body["campaign"]["campaign"]["received_fen"], 500000);
+    assert_eq!(http.body["campaign"]["campaign"]["donors"], 80);
+    assert_eq!(http.body["campaign"]["campaign"]["approved_fen"], 1000);
+    assert_eq!(http.body["campaign"]["units"][0]["headcount"], 85);
+
+    // Fund balances, worked out by hand: special assistance 50,000 yuan in
+    // plus 10 yuan moved from donations, less the 100-yuan grant paid.
+    let http = api
+        .get(&staff.auditor, None, "/v1/views/fund-balances")
+        .await;
+    assert_eq!(http.status, StatusCode::OK, "{}", http.body);
+    let cli = cli_view(&api.path, &["fund-balances"]);
+    assert_eq!(http.body, cli);
+    let funds = &http.body["funds"];
+    assert_eq!(fund(funds, "special_assistance")["balance_fen"], 4_991_000);
+    assert_eq!(fund(funds, "special_assistance")["transfers_in_fen"], 1000);
+    assert_eq!(fund(funds, "donation")["balance_fen"], 499_000);
+    assert_eq!(fund(funds, "mutual_aid")["balance_fen"], 30000);
+    assert_eq!(fund(funds, "festival")["balance_fen"], 0);
+
+    // Absent rows are 404 with the view named.
+    let r = api
+        .get(&staff.auditor, None, "/v1/views/campaigns/no-such")
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "view.not_found")
+    );
+    let r = api
+        .get(&staff.auditor, None, "/v1/views/household-files/HF-NONE")
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "view.not_found")
+    );
+}
+
+/// Follows `next_field` from page to page of `uri` (which takes `limit=1`),
+/// collecting `items` of each page; at most `max_pages`.
+async fn walk(
+    api: &TestApi,
+    token: &str,
+    uri: &str,
+    items: &str,
+    next_field: &str,
+    max_pages: usize,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut all = Vec::new();
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..max_pages {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        let page_uri = match &after {
+            Some(a) => format!("{uri}{sep}limit=1&after={a}"),
+            None => format!("{uri}{sep}limit=1"),
+        };
+        let r = api.get(token, None, &page_uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{page_uri}: {}", r.body);
+        let page = r
+            .body
+            .pointer(items)
+            .and_then(Value::as_array)
+            .cloned()
+            .expect(items);
+        assert!(page.len() <= 1, "{page_uri} returned {} items", page.len());
+        all.extend(page);
+        after = r.body[next_field].as_str().map(str::to_string);
+        pages.push(r.body);
+        if after.is_none() {
+            return (all, pages);
+        }
+    }
+    panic!("{uri}: more than {max_pages} pages");
+}
+
+#[tokio::test]
+async fn view_pages_walk_every_row_once_and_are_bounded() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    views_scenario(&api, &staff).await;
+    // Two more units in the period, two more in a campaign.
+    for (n, unit) in [(4u32, "U2"), (6, "U3")] {
+        let members: Vec<Value> = (n..n + 2)
+            .map(|m| json!({"resident_id": resident_id(m), "name": "陈志强", "migrant_worker": false}))
+            .collect();
+        api.ok(
+            &staff.caseworker,
+            None,
+            PLANS,
+            "putian-07",
+            json!({"EnrolUnit": {
+                "unit_id": unit, "unit_name": "莆田学院", "members": members,
+                "contribution_fen": 20000, "paid_by": "unit"
+            }}),
+        )
+        .await;
+    }
+    api.ok(
+        &staff.approver,
+        None,
+        CAMPAIGNS,
+        "yrj-3",
+        json!({"Launch": {
+            "name": "2026年一日捐（三个单位）", "year": 2026, "co_issuers": [],
+            "units": [
+                {"unit_id": "d-1", "name": "市直机关", "headcount": 10},
+                {"unit_id": "d-2", "name": "教育局", "headcount": 20},
+                {"unit_id": "d-3", "name": "卫健委", "headcount": 30}
+            ],
+            "starts_on": "2026-04-01", "ends_on": "2026-06-30", "purpose": "general_fund"
+        }}),
+    )
+    .await;
+
+    // Plan units: three pages of one, totals the whole period's on each.
+    let (units, pages) = walk(
+        &api,
+        &staff.auditor,
+        "/v1/views/plan-periods/putian-07",
+        "/plan_period/units",
+        "units_next_after",
+        10,
+    )
+    .await;
+    let ids: Vec<&str> = units.iter().filter_map(|u| u["unit_id"].as_str()).collect();
+    assert_eq!(ids, ["U1", "U2", "U3"]);
+    for page in &pages {
+        assert_eq!(page["plan_period"]["period"]["members"], 7);
+        assert_eq!(page["plan_period"]["period"]["contributions_fen"], 70000);
+        assert_eq!(page["plan_period"]["claims"], 1);
+    }
+    let whole = api
+        .get(&staff.auditor, None, "/v1/views/plan-periods/putian-07")
+        .await;
+    assert_eq!(whole.body["plan_period"]["units"], Value::Array(units));
+
+    // Campaign units.
+    let (units, _) = walk(
+        &api,
+        &staff.auditor,
+        "/v1/views/campaigns/yrj-3",
+        "/campaign/units",
+        "units_next_after",
+        10,
+    )
+    .await;
+    let ids: Vec<&str> = units.iter().filter_map(|u| u["unit_id"].as_str()).collect();
+    assert_eq!(ids, ["d-1", "d-2", "d-3"]);
+
+    // Payouts: every one exactly once, the totals and count on every page.
+    let whole = api
+        .get(&staff.finance, None, "/v1/views/payout-ledger")
+        .await;
+    let (payouts, pages) = walk(
+        &api,
+        &staff.finance,
+        "/v1/views/payout-ledger",
+        "/payouts",
+        "next_after",
+        10,
+    )
+    .await;
+    assert_eq!(pages.len(), 4);
+    assert_eq!(Value::Array(payouts), whole.body["payouts"]);
+    for page in &pages {
+        assert_eq!(page["totals"], whole.body["totals"]);
+        assert_eq!(page["matching"], 4);
+    }
+    // A filtered walk stays in its fund.
+    let (payouts, _) = walk(
+        &api,
+        &staff.finance,
+        "/v1/views/payout-ledger?fund=special_assistance",
+        "/payouts",
+        "next_after",
+        10,
+    )
+    .await;
+    assert_eq!(payouts.len(), 2);
+    assert!(payouts.iter().all(|p| p["fund"] == "special_assistance"));
+
+    // Lists of aggregates page over the views too.
+    let (files, _) = walk(
+        &api,
+        &staff.auditor,
+        "/v1/hardship-files",
+        "/items",
+        "next_after",
+        10,
+    )
+    .await;
+    assert_eq!(files.len(), 1);
+    let (claims, _) = walk(
+        &api,
+        &staff.auditor,
+        "/v1/mutual-aid-claims",
+        "/items",
+        "next_after",
+        10,
+    )
+    .await;
+    assert_eq!(claims[0]["status"], "approved");
+
+    // Bounded: the page size is capped as on every list.
+    for uri in [
+        "/v1/views/payout-ledger?limit=501",
+        "/v1/views/plan-periods/putian-07?limit=0",
+        "/v1/views/campaigns/yrj-3?limit=100000",
+    ] {
+        let r = api.get(&staff.auditor, None, uri).await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("limit")),
+            "{uri}"
+        );
+    }
+    let default_page = api
+        .get(&staff.auditor, None, "/v1/views/payout-ledger?limit=2")
+        .await;
+    assert_eq!(
+        default_page.body["payouts"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(default_page.body["next_after"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_read_waits_for_the_position_a_command_returned() {
+    let limits = Limits {
+        view_wait: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let api = api_with(limits).await;
+    let staff = staff(&api).await;
+    let opened = api
+        .ok(&staff.caseworker, None, FILES, "HF-RYW", open_file(61))
+        .await;
+    let at = opened["last_position"].as_u64().expect("last_position");
+    let r = api
+        .get(
+            &staff.auditor,
+            None,
+            &format!("/v1/views/household-files/HF-RYW?min_position={at}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["views_position"].as_u64() >= Some(at));
+    assert_eq!(r.body["file"]["status"], "open_unverified");
+
+    // A read naming the next command's position waits for it: started
+    // first, answered once the command is in the views.
+    let wait_longer = Limits {
+        view_wait: PATIENCE,
+        ..Limits::default()
+    };
+    let waiting_api = bangfu::http::router(bangfu::http::ApiState::with_views(
+        api.state.app().clone(),
+        api.state.users().clone(),
+        wait_longer,
+        Arc::new(bangfu::http::views::ProjectedViews::new(
+            api.state.app().clone(),
+        )),
+    ));
+    let next = at + 1;
+    let read = tokio::spawn(waiting_api.oneshot(request(
+        Method::GET,
+        &format!("/v1/views/household-files/HF-RYW?min_position={next}"),
+        &staff.auditor,
+        None,
+        &[],
+        Vec::new(),
+    )));
+    let visited = api
+        .ok(
+            &staff.caseworker,
+            None,
+            FILES,
+            "HF-RYW",
+            verification_visit(),
+        )
+        .await;
+    assert_eq!(visited["last_position"], next);
+    let response = tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("in time")
+        .expect("joined")
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert!(body["views_position"].as_u64() >= Some(next));
+    assert_eq!(body["file"]["visits"].as_array().map(Vec::len), Some(1));
+
+    // Lists take it too.
+    let r = api
+        .get(
+            &staff.auditor,
+            None,
+            &format!("/v1/hardship-files?min_position={next}"),
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["visits"], 1);
+
+    // A position the log never reaches: 503 after the bounded wait, naming it.
+    let r = api
+        .get(
+            &staff.auditor,
+            None,
+            &format!("/v1/views/fund-balances?min_position={}", next + 1_000_000),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code(), r.body["field"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "view.behind",
+            Some("min_position")
+        ),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn bad_view_query_parameters_are_400_naming_the_parameter() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    let before = api.events().await;
+    for (uri, field) in [
+        ("/v1/views/payout-ledger?fund=gold", "fund"),
+        ("/v1/views/payout-ledger?month=2026-13", "month"),
+        ("/v1/views/payout-ledger?month=2026-1", "month"),
+        ("/v1/views/payout-ledger?month=%E5%B9%B41-01", "month"),
+        ("/v1/views/payout-ledger?limit=x", "limit"),
+        ("/v1/views/payout-ledger?after=", "after"),
+        ("/v1/views/payout-ledger?colour=red", "colour"),
+        ("/v1/views/fund-balances?min_position=-1", "min_position"),
+        ("/v1/views/fund-balances?min_position=1.5", "min_position"),
+        ("/v1/views/fund-balances?limit=5", "limit"),
+        ("/v1/views/household-files/HF-1?after=x", "after"),
+        ("/v1/views/household-files/bad%20id", "aggregate_id"),
+        ("/v1/views/plan-periods/P7?min_position=soon", "min_position"),
+        ("/v1/views/campaigns/C?after=01234567890123456789012345678901234567890123456789012345678901234", "after"),
+        ("/v1/hardship-files?min_position=x", "min_position"),
+        ("/v1/hardship-files/HF-1/events?min_position=1", "min_position"),
+    ] {
+        let r = api.get(&staff.auditor, None, uri).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}: {}", r.body);
+        assert_eq!(r.body["field"], field, "{uri}: {}", r.body);
+    }
+    let english = api
+        .send(request(
+            Method::GET,
+            "/v1/views/payout-ledger?fund=gold",
+            &staff.auditor,
+            None,
+            &[("accept-language", "en")],
+            Vec::new(),
+        ))
+        .await;
+    assert!(
+        english.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("special_assistance"),
+        "{}",
+        english.body
+    );
+    assert_eq!(api.events().await, before);
+    assert_eq!(api.state.panics_caught(), 0);
+}
+
 // ---- the real server -------------------------------------------------------
 
 struct Server {
@@ -1868,5 +2582,22 @@ async fn a_store_that_is_gone_answers_503_not_500() {
         !r.body["detail"].as_str().unwrap_or("").contains("closed"),
         "causes stay in the log"
     );
+    for uri in [
+        "/v1/views/fund-balances",
+        "/v1/views/household-files/HF-503",
+        "/v1/hardship-files",
+    ] {
+        let r = api.get(&staff.auditor, None, uri).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{uri}: {}",
+            r.body
+        );
+        assert!(
+            !r.body["detail"].as_str().unwrap_or("").contains("closed"),
+            "causes stay in the log"
+        );
+    }
     assert_eq!(api.state.panics_caught(), 0);
 }

@@ -19,6 +19,7 @@ use crate::rows::{ProjectionError, RowKey, RowKind, RowSet};
 
 /// Open or closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignState {
     /// 进行中.
@@ -39,6 +40,7 @@ impl CampaignState {
 
 /// One campaign's totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignRow {
     /// The campaign id.
     pub campaign_id: String,
@@ -114,6 +116,7 @@ crate::view_row_impl!(CampaignRow, Campaign);
 
 /// One participating unit's totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignUnitRow {
     /// The campaign.
     pub campaign_id: String,
@@ -155,6 +158,7 @@ crate::view_row_impl!(
 
 /// The campaign view as read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignReport {
     /// Totals.
     pub campaign: CampaignRow,

@@ -34,6 +34,7 @@ use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
 
 /// One fund's flows and balance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FundBalanceRow {
     /// The fund.
     pub fund: Fund,
@@ -126,6 +127,7 @@ crate::view_row_impl!(FundBalanceRow, FundBalance);
 /// Which fund each measure of one hardship file draws on (for allocations
 /// to a measure). A measure dropped by a revision keeps its last fund.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FundMeasuresRow {
     /// The file.
     pub file_id: String,

@@ -28,6 +28,7 @@ use crate::rows::{ProjectionError, RowKey, RowKind, RowSet};
 
 /// Where a file stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileState {
     /// 在档待核实.
@@ -54,6 +55,7 @@ impl FileState {
 
 /// Where a grant stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantState {
     /// 待审批.
@@ -80,6 +82,7 @@ impl GrantState {
 
 /// The head of household, identifiers masked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeadView {
     /// 姓名.
     pub name: String,
@@ -99,6 +102,7 @@ pub struct HeadView {
 
 /// A household member other than the head.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     /// 姓名.
     pub name: String,
@@ -114,6 +118,7 @@ pub struct MemberView {
 
 /// A decision by an approver.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// Confirmed (true) or rejected.
     pub confirmed: bool,
@@ -127,6 +132,7 @@ pub struct Decision {
 
 /// One home visit on the timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitView {
     /// Unique within the file.
     pub visit_id: String,
@@ -150,6 +156,7 @@ pub struct VisitView {
 
 /// One revision of the plan (adoption is revision 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevisionView {
     /// 1, 2, 3…
     pub revision: u32,
@@ -169,6 +176,7 @@ pub struct RevisionView {
 
 /// One measure of the current plan and the money against it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeasureView {
     /// Unique within the plan.
     pub measure_id: String,
@@ -219,6 +227,7 @@ impl MeasureView {
 
 /// The plan in its latest revision, with the revisions before it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     /// Current revision.
     pub revision: u32,
@@ -232,6 +241,7 @@ pub struct PlanView {
 
 /// One grant (发放) and where it stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantView {
     /// Unique within the file.
     pub grant_id: String,
@@ -271,6 +281,7 @@ pub struct GrantView {
 
 /// The latest periodic review.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     /// The day.
     pub reviewed_on: NaiveDate,
@@ -284,6 +295,7 @@ pub struct ReviewView {
 
 /// How the file is closed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClosureView {
     /// The closure reason (none when rejected at verification).
     pub reason: Option<ClosureReason>,
@@ -297,6 +309,7 @@ pub struct ClosureView {
 
 /// A reopening.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReopeningView {
     /// Why.
     pub reason: String,
@@ -308,6 +321,7 @@ pub struct ReopeningView {
 
 /// One hardship file, as the household-file view shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HouseholdFileRow {
     /// The file id.
     pub file_id: String,

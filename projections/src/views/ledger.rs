@@ -32,6 +32,7 @@ use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
 
 /// Where a payout comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutSource {
     /// A hardship-file grant (帮扶发放).
@@ -55,6 +56,7 @@ impl PayoutSource {
 
 /// Where a payout stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutState {
     /// Asked for, not yet approved (a claim: submitted, reviewed, assessed or appealed).
@@ -89,6 +91,7 @@ impl PayoutState {
 
 /// Who receives the money, identifiers masked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Beneficiary {
     /// The person's name, when known.
     pub name: Option<String>,
@@ -102,6 +105,7 @@ pub struct Beneficiary {
 
 /// One payout obligation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PayoutRow {
     /// `grant:{file}:{grant}`, `claim:{claim}` or `allocation:{campaign}:{allocation}`.
     pub payout_id: String,
@@ -158,6 +162,7 @@ crate::view_row_impl!(
 
 /// Whom the payouts of a hardship file or a designated campaign go to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerPartyRow {
     /// The name.
     pub name: Option<String>,
@@ -595,6 +600,7 @@ fn apply_allocation(
 
 /// Amounts and counts of payouts per state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateSums {
     /// Requested, not yet approved.
     pub requested_fen: Fen,
@@ -634,6 +640,7 @@ impl StateSums {
 /// Totals of a set of ledger rows by fund and by month. Transfers are
 /// counted apart (`transfers`), never in the sums.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerTotals {
     /// Per fund (snake_case name).
     pub by_fund: BTreeMap<String, StateSums>,

@@ -28,6 +28,7 @@ use crate::rows::{ProjectionError, RowKey, RowKind, RowSet};
 
 /// Open for enrolment or closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodState {
     /// 进行中.
@@ -48,6 +49,7 @@ impl PeriodState {
 
 /// A plan period's terms and enrolment totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanPeriodRow {
     /// The plan id.
     pub plan_id: String,
@@ -85,6 +87,7 @@ crate::view_row_impl!(PlanPeriodRow, PlanPeriod);
 
 /// One unit of a period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanUnitRow {
     /// The period.
     pub plan_id: String,
@@ -108,6 +111,7 @@ crate::view_row_impl!(PlanUnitRow, PlanUnit, parent = |r| r.plan_id.clone());
 
 /// A claim's standing assessment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssessmentView {
     /// The policy version that decided.
     pub policy_version: String,
@@ -123,6 +127,7 @@ pub struct AssessmentView {
 
 /// One claim as its period counts it. No diagnosis; the member's ID masked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanClaimRow {
     /// The claim id.
     pub claim_id: String,
@@ -426,6 +431,7 @@ fn apply_claim(
 
 /// One unit in the report: its row and its claims.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitReport {
     /// The unit's row.
     #[serde(flatten)]
@@ -438,6 +444,7 @@ pub struct UnitReport {
 
 /// Claims in one state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateCount {
     /// The state.
     pub status: ClaimStatus,
@@ -447,6 +454,7 @@ pub struct StateCount {
 
 /// The plan-period view as read: the period, its units and its claims summed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanPeriodReport {
     /// The period's row.
     pub period: PlanPeriodRow,

@@ -13,6 +13,7 @@ pub const MAX_APPROPRIATIONS: usize = 100_000;
 
 /// A command to a [`super::FundAccount`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub enum FundAccountCommand {
     /// 资金拨入: money was appropriated into the fund (a higher union's

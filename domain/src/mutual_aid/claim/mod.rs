@@ -45,6 +45,7 @@ pub fn stay_key(member: &ResidentId, admitted_on: NaiveDate) -> String {
 
 /// Where a claim stands.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
     /// 已提交: waiting for the document review.
