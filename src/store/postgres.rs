@@ -56,8 +56,12 @@ const STREAM_CHANNEL_SIZE: usize = 200;
 /// is retried this often before giving up.
 const RESERVATION_ATTEMPTS: usize = 3;
 
-/// Every column of `events` as [`stored_event`] reads it.
-const EVENT_COLUMNS: &str = "position, transaction_id::text AS transaction_id,
+/// Every column of `events` as [`stored_event`] reads it. The transaction id
+/// is read as text under *another name*: PostgreSQL resolves a bare name in
+/// `ORDER BY` to an output column first, so `… AS transaction_id` would make
+/// `ORDER BY transaction_id` sort the log as text ("1002" before "998") and
+/// a reader crossing a power of ten would skip events.
+const EVENT_COLUMNS: &str = "position, transaction_id::text AS transaction_text,
     event_id::text AS event_id, aggregate_type, aggregate_id, sequence, event_type,
     event_version, payload::text AS payload, metadata::text AS metadata, recorded_at,
     prev_hash, hash";
@@ -358,6 +362,30 @@ impl PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    /// The position of the last event [`PgStore::read_all`] would return
+    /// now: the newest below the oldest transaction still running
+    /// ([`LogPosition::START`] if none). What a rebuild reads up to.
+    pub async fn log_head(&self) -> Result<LogPosition, StoreError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT transaction_id::text AS transaction_text, position FROM events
+              WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id DESC, position DESC
+              LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((commit, position)) = row else {
+            return Ok(LogPosition::START);
+        };
+        Ok(LogPosition {
+            commit: commit
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("transaction_id `{commit}`: {e}")))?,
+            position: u64::try_from(position)
+                .map_err(|_| StoreError::Corrupt(format!("position {position}")))?,
+        })
     }
 
     /// The newest event in log order, visible or not yet safe to read.
@@ -815,7 +843,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
     let corrupt =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("events.{what}: {e}"));
     let position: i64 = row.try_get("position")?;
-    let transaction_id: String = row.try_get("transaction_id")?;
+    let transaction_id: String = row.try_get("transaction_text")?;
     let sequence: i64 = row.try_get("sequence")?;
     let event_id: String = row.try_get("event_id")?;
     let payload: String = row.try_get("payload")?;
