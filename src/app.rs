@@ -207,7 +207,8 @@ pub struct App {
     pub campaigns: Engine<DonationCampaign>,
     /// Fund accounts (appropriations).
     pub funds: Engine<FundAccount>,
-    /// Builds and reads the views, in the same file as the events.
+    /// Builds and reads the views, in the same database as the events
+    /// (unavailable on KurrentDB).
     pub projector: Arc<Projector>,
 }
 

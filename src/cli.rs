@@ -366,7 +366,7 @@ where
     // Read-your-writes: the views are brought up to the command's last
     // event before returning, and the output says which position they
     // reflect. The command is committed whatever happens here.
-    let views = match committed.last_position {
+    let views = match committed.last_log_position {
         None => args.app.projector.position().await,
         Some(position) => args.app.projector.catch_up_to(position).await,
     };
@@ -379,7 +379,7 @@ where
 /// Prints what a command committed and, when given, where the views stand.
 fn print_committed_with_views<A: CaseAggregate>(
     committed: &Committed<A>,
-    views: Option<&Result<u64, crate::projector::ProjectorError>>,
+    views: Option<&Result<crate::store::LogPosition, crate::projector::ProjectorError>>,
     json: bool,
     lang: Lang,
     out: &mut dyn std::io::Write,

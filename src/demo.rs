@@ -976,13 +976,19 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
     let lang = run.lang;
     let io = |e: std::io::Error| fail(lang, &e.to_string());
     let load_err = |e: String| fail(lang, &e);
-    // Everything below is read from the views, caught up to the last command.
-    let position = app
-        .projector
-        .catch_up()
+    // Everything below is read from the views, caught up to the last command
+    // (on PostgreSQL that may mean waiting a moment for it to be readable).
+    let last = app
+        .store
+        .last_event()
         .await
         .map_err(|e| load_err(e.to_string()))?
-        .position;
+        .map_or(crate::store::LogPosition::START, |e| e.log_position);
+    let position = app
+        .projector
+        .catch_up_to(last)
+        .await
+        .map_err(|e| load_err(e.to_string()))?;
     let file: HouseholdFileRow = app
         .projector
         .get(&run.id("hf-chen"))

@@ -27,6 +27,7 @@ use serde_json::json;
 use crate::app::{App, AppError};
 use crate::cli::{io_failure, ExitKind, Failure};
 use crate::projector::{ProjectorError, RowFilter, Space, VerifyReport};
+use crate::store::LogPosition;
 
 /// Most payout rows `view payout-ledger` prints (totals cover every row).
 pub const MAX_LEDGER_ROWS: usize = 10_000;
@@ -174,7 +175,7 @@ fn print_json(out: &mut dyn std::io::Write, doc: serde_json::Value) -> Result<()
     .map_err(io_failure)
 }
 
-fn footer(out: &mut dyn std::io::Write, lang: Lang, position: u64) -> Result<(), Failure> {
+fn footer(out: &mut dyn std::io::Write, lang: Lang, position: LogPosition) -> Result<(), Failure> {
     match lang {
         Lang::Zh => writeln!(out, "（视图反映事件日志至位置 {position}）"),
         Lang::En => writeln!(
@@ -226,7 +227,7 @@ async fn household_file(
     id: &str,
     json: bool,
     lang: Lang,
-    position: u64,
+    position: LogPosition,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     let file: HouseholdFileRow = app
@@ -728,7 +729,7 @@ async fn plan_period(
     id: &str,
     json: bool,
     lang: Lang,
-    position: u64,
+    position: LogPosition,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     let report = plan_period_report(app, id)
@@ -925,7 +926,7 @@ async fn payout_ledger(
     limit: usize,
     json: bool,
     lang: Lang,
-    position: u64,
+    position: LogPosition,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     let LedgerPage {
@@ -1094,7 +1095,7 @@ async fn campaign(
     id: &str,
     json: bool,
     lang: Lang,
-    position: u64,
+    position: LogPosition,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     let report = campaign_report(app, id)
@@ -1247,7 +1248,7 @@ async fn fund_balances(
     app: &App,
     json: bool,
     lang: Lang,
-    position: u64,
+    position: LogPosition,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     let funds = app.projector.funds().await.map_err(storage(lang))?;

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::event::Recorded;
+use crate::position::LogPosition;
 use crate::rows::{ProjectionError, Row, RowKey, RowKind, RowSet, ViewRow};
 use crate::views::plan::{PlanClaimRow, PlanPeriodReport, PlanPeriodRow, PlanUnitRow};
 use crate::views::ViewName;
@@ -22,8 +23,8 @@ use crate::views::ViewName;
 pub struct Cursor {
     /// The view.
     pub view: ViewName,
-    /// The last position applied (0 before any).
-    pub checkpoint: u64,
+    /// The last position applied ([`LogPosition::START`] before any).
+    pub checkpoint: LogPosition,
 }
 
 /// Declares in `rows` every row the `events` may touch in the `views`
@@ -58,8 +59,8 @@ pub fn apply(
 /// views (same code path as a projector, no storage).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MemoryViews {
-    rows: BTreeMap<RowKey, (Row, u64)>,
-    position: u64,
+    rows: BTreeMap<RowKey, (Row, LogPosition)>,
+    position: LogPosition,
 }
 
 impl MemoryViews {
@@ -96,7 +97,7 @@ impl MemoryViews {
     }
 
     /// The last position applied.
-    pub fn position(&self) -> u64 {
+    pub fn position(&self) -> LogPosition {
         self.position
     }
 
@@ -173,5 +174,5 @@ pub struct StoredRow {
     /// Its JSON document.
     pub doc: String,
     /// The last event that changed it.
-    pub position: u64,
+    pub position: LogPosition,
 }

@@ -46,8 +46,8 @@ pub enum CaseEvent {
 /// the event itself.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
-    /// Global position in commit order, from 1.
-    pub position: u64,
+    /// Place in the global log (the order events are applied in).
+    pub position: crate::LogPosition,
     /// The stream (aggregate id).
     pub aggregate_id: String,
     /// Position in the stream, from 1.

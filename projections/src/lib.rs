@@ -14,6 +14,8 @@
 //! - [`views`]: the five views — [`views::household`] (一户一档),
 //!   [`views::plan`] (plan period), [`views::ledger`] (payout ledger),
 //!   [`views::campaign`] (一日捐), [`views::funds`] (fund balances).
+//! - [`position`]: [`LogPosition`], a place in the global log (views'
+//!   checkpoints and rows' last change).
 //! - [`batch`]: applying a page of the log to views at their checkpoints;
 //!   [`batch::MemoryViews`], the in-memory reference.
 
@@ -21,6 +23,7 @@
 
 pub mod batch;
 pub mod event;
+pub mod position;
 pub mod rows;
 pub mod views;
 
@@ -32,5 +35,6 @@ mod tests;
 
 pub use batch::{Cursor, MemoryViews, StoredRow};
 pub use event::{decode, CaseEvent, DecodeError, Recorded};
+pub use position::LogPosition;
 pub use rows::{ProjectionError, Row, RowKey, RowKind, RowSet, ViewRow};
 pub use views::ViewName;

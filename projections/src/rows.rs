@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use domain::fund::Fund;
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::position::LogPosition;
 use crate::views::{
     campaign::{CampaignRow, CampaignUnitRow},
     funds::{FundBalanceRow, FundMeasuresRow},
@@ -338,7 +339,7 @@ impl From<crate::event::DecodeError> for ProjectionError {
 struct Slot {
     row: Option<Row>,
     /// Position of the last event that changed the row.
-    position: u64,
+    position: LogPosition,
     dirty: bool,
 }
 
@@ -347,7 +348,7 @@ struct Slot {
 pub struct RowSet {
     slots: BTreeMap<RowKey, Slot>,
     /// The position of the event being applied: what a changed row records.
-    current: u64,
+    current: LogPosition,
 }
 
 impl RowSet {
@@ -361,14 +362,14 @@ impl RowSet {
     pub fn declare(&mut self, key: RowKey) {
         self.slots.entry(key).or_insert(Slot {
             row: None,
-            position: 0,
+            position: LogPosition::START,
             dirty: false,
         });
     }
 
     /// Puts a stored row (and the position it was stored with) into its
     /// declared slot, or declares it.
-    pub fn load(&mut self, key: RowKey, row: Row, position: u64) {
+    pub fn load(&mut self, key: RowKey, row: Row, position: LogPosition) {
         self.slots.insert(
             key,
             Slot {
@@ -395,7 +396,7 @@ impl RowSet {
     }
 
     /// Sets the position changed rows record (the event being applied).
-    pub fn at(&mut self, position: u64) {
+    pub fn at(&mut self, position: LogPosition) {
         self.current = position;
     }
 
@@ -463,7 +464,7 @@ impl RowSet {
     }
 
     /// The changed rows with the position each records.
-    pub fn changed(&self) -> impl Iterator<Item = (&RowKey, &Row, u64)> {
+    pub fn changed(&self) -> impl Iterator<Item = (&RowKey, &Row, LogPosition)> {
         self.slots
             .iter()
             .filter_map(|(k, s)| match (&s.row, s.dirty) {
@@ -473,14 +474,14 @@ impl RowSet {
     }
 
     /// Every present row with its position (changed or not).
-    pub fn rows(&self) -> impl Iterator<Item = (&RowKey, &Row, u64)> {
+    pub fn rows(&self) -> impl Iterator<Item = (&RowKey, &Row, LogPosition)> {
         self.slots
             .iter()
             .filter_map(|(k, s)| s.row.as_ref().map(|r| (k, r, s.position)))
     }
 
     /// Takes every present row out, with its position.
-    pub fn into_rows(self) -> impl Iterator<Item = (RowKey, Row, u64)> {
+    pub fn into_rows(self) -> impl Iterator<Item = (RowKey, Row, LogPosition)> {
         self.slots
             .into_iter()
             .filter_map(|(k, s)| s.row.map(|r| (k, r, s.position)))

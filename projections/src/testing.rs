@@ -349,7 +349,7 @@ pub fn recorded(streams: &[Stream]) -> Vec<Recorded> {
         for (i, event) in s.events.iter().enumerate() {
             position += 1;
             out.push(Recorded {
-                position,
+                position: crate::LogPosition::at(position),
                 aggregate_id: s.aggregate_id.clone(),
                 sequence: u64::try_from(i).unwrap_or(0) + 1,
                 event: event.clone(),

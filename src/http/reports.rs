@@ -135,10 +135,15 @@ pub(crate) async fn views_at(
     lang: Lang,
 ) -> Result<WirePosition, ApiError> {
     let projector = &state.app().projector;
+    // On the wire a position is the event's row position (`last_position`),
+    // which is its log position only on SQLite. Elsewhere the views are
+    // caught up to the readable head instead (README: "The HTTP API").
+    let sqlite = state.app().store.as_sqlite().is_some();
     let catch_up = async {
-        match min {
-            None => projector.catch_up().await.map(|run| run.position),
+        match min.filter(|_| sqlite) {
+            None => projector.catch_up().await.map(|run| run.position.position),
             Some(min) => {
+                let min = crate::store::LogPosition::at(min);
                 // A position a command of this process returned is committed,
                 // so one catch-up reaches it; one written through another
                 // process may not be readable yet: poll, backing off.
@@ -146,7 +151,7 @@ pub(crate) async fn views_at(
                 loop {
                     let at = projector.catch_up_to(min).await?;
                     if at >= min {
-                        return Ok(at);
+                        return Ok(at.position);
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_millis(200));

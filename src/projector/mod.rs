@@ -12,16 +12,18 @@
 //! than apply a batch twice. On start nothing is needed: the next run catches
 //! up from wherever the checkpoints are.
 //!
-//! - [`LogReader`]: pages of the global log in commit order (implemented by
-//!   the event store);
-//! - [`ViewStore`]: rows and checkpoints, live and scratch (implemented for
-//!   SQLite in [`sqlite`], the only file here that knows SQL);
+//! - [`LogReader`]: pages of the global log in log order, after a
+//!   [`LogPosition`] (implemented by the event stores, gap-safe);
+//! - [`ViewStore`]: rows and checkpoints, live and scratch, in the same
+//!   database as the events (SQLite: [`sqlite`]; PostgreSQL: [`postgres`];
+//!   the only files here that know SQL);
 //! - [`Projector`]: catch up, rebuild (into scratch, then swap in), verify
 //!   (rebuild into scratch and compare), read rows.
 //!
 //! Memory stays flat however long the log: a run holds one page of events
 //! and the rows that page touches, never more.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -31,8 +33,9 @@ use projections::batch::{apply, declare, Cursor};
 use projections::rows::{ProjectionError, Row, RowKey, RowKind, RowSet, ViewRow};
 use projections::{decode, Recorded, StoredRow, ViewName};
 
-use crate::store::{SqliteStore, StoredEvent};
+use crate::store::{AnyStore, LogPosition, SqliteStore, StoredEvent};
 
+pub use postgres::PgViews;
 pub use sqlite::SqliteViews;
 
 /// Events per page (and per transaction) unless told otherwise. Small enough
@@ -43,6 +46,11 @@ pub const DEFAULT_BATCH_EVENTS: usize = 256;
 pub const MAX_NAMED_DIFFERENCES: usize = 200;
 /// Times in a row a run may lose the checkpoint race before giving up.
 const MAX_CONFLICTS: u32 = 50;
+/// How long [`Projector::catch_up_to`] waits for a committed position to
+/// become readable. SQLite: never needed. PostgreSQL: the log is readable
+/// only below the oldest transaction still running anywhere in the cluster,
+/// so a command's events may become readable a moment after it returns.
+pub const READ_YOUR_WRITES_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Which set of tables: the live views, or the scratch copy that rebuilds
 /// and verification use.
@@ -74,7 +82,7 @@ pub enum ProjectorError {
     #[error("the event at position {position} cannot be projected: {source}")]
     Projection {
         /// Its position.
-        position: u64,
+        position: LogPosition,
         /// Why.
         source: ProjectionError,
     },
@@ -84,39 +92,74 @@ pub enum ProjectorError {
     /// Other projectors kept moving the checkpoints first.
     #[error("gave up after losing the checkpoint race {0} times in a row")]
     Contended(u32),
-    /// A fault injected by a test (see [`SqliteViews::with_failpoint`]).
+    /// A fault injected by a test (see [`SqliteViews::with_failpoint`],
+    /// [`PgViews::with_failpoint`]).
     #[error("injected failure: {0}")]
     Injected(String),
 }
 
-/// A page of the global log, in commit order.
+/// The global log, as projectors read it.
 #[async_trait::async_trait]
 pub trait LogReader: Send + Sync {
-    /// Up to `limit` events with a position above `after`, in position order.
-    /// Must never return an event while an event with a lower position can
-    /// still commit.
-    async fn read_page(&self, after: u64, limit: usize)
-        -> Result<Vec<StoredEvent>, ProjectorError>;
-    /// The newest committed position (0 for an empty log).
-    async fn head(&self) -> Result<u64, ProjectorError>;
+    /// Up to `limit` events after `after`, in log order. Must never return
+    /// an event while an event that sorts before it can still commit (the
+    /// store's log must be gap-safe: see `PgStore::read_all`).
+    async fn read_page(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, ProjectorError>;
+    /// The position of the last event readable now ([`LogPosition::START`]
+    /// for an empty log).
+    async fn head(&self) -> Result<LogPosition, ProjectorError>;
+    /// How many events the log holds (for progress bars only).
+    async fn count(&self) -> Result<u64, ProjectorError>;
+}
+
+fn storage_error(e: crate::store::StoreError) -> ProjectorError {
+    ProjectorError::Storage(e.to_string())
 }
 
 #[async_trait::async_trait]
 impl LogReader for SqliteStore {
     async fn read_page(
         &self,
-        after: u64,
+        after: LogPosition,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, ProjectorError> {
-        self.read_all(after, limit)
-            .await
-            .map_err(|e| ProjectorError::Storage(e.to_string()))
+        self.read_log(after, limit).await.map_err(storage_error)
     }
 
-    async fn head(&self) -> Result<u64, ProjectorError> {
+    async fn head(&self) -> Result<LogPosition, ProjectorError> {
         self.head_position()
             .await
-            .map_err(|e| ProjectorError::Storage(e.to_string()))
+            .map(LogPosition::at)
+            .map_err(storage_error)
+    }
+
+    async fn count(&self) -> Result<u64, ProjectorError> {
+        self.count_events().await.map_err(storage_error)
+    }
+}
+
+/// Any store's log; on PostgreSQL gap-safe (`PgStore::read_all`,
+/// `PgStore::log_head`).
+#[async_trait::async_trait]
+impl LogReader for AnyStore {
+    async fn read_page(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, ProjectorError> {
+        self.read_all(after, limit).await.map_err(storage_error)
+    }
+
+    async fn head(&self) -> Result<LogPosition, ProjectorError> {
+        self.log_head().await.map_err(storage_error)
+    }
+
+    async fn count(&self) -> Result<u64, ProjectorError> {
+        self.count_events().await.map_err(storage_error)
     }
 }
 
@@ -126,9 +169,9 @@ pub struct CheckpointMove {
     /// The view.
     pub view: ViewName,
     /// The value read before the batch (the commit fails if it changed).
-    pub from: u64,
+    pub from: LogPosition,
     /// The last position of the batch.
-    pub to: u64,
+    pub to: LogPosition,
 }
 
 /// What one transaction writes: changed rows and checkpoint moves.
@@ -139,6 +182,12 @@ pub struct CommitBatch {
     /// Checkpoints to move.
     pub checkpoints: Vec<CheckpointMove>,
 }
+
+/// A fault to inject into a [`ViewStore`]'s commits, for crash-safety
+/// tests: called after the batch's rows and checkpoints are written and
+/// before the transaction commits; an `Err` rolls the transaction back as a
+/// crash would.
+pub type Failpoint = Arc<dyn Fn(&CommitBatch) -> Result<(), String> + Send + Sync>;
 
 /// Whether a commit went through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,18 +216,18 @@ pub struct RowDiff {
     /// The row's key.
     pub key: String,
     /// The live row's document and position (`None`: missing from the live views).
-    pub live: Option<(String, u64)>,
+    pub live: Option<(String, LogPosition)>,
     /// The rebuilt row's document and position (`None`: the live row should not exist).
-    pub rebuilt: Option<(String, u64)>,
+    pub rebuilt: Option<(String, LogPosition)>,
 }
 
 /// A comparison of live and scratch, read in one snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diff {
     /// Live checkpoints.
-    pub live: BTreeMap<ViewName, u64>,
+    pub live: BTreeMap<ViewName, LogPosition>,
     /// Scratch checkpoints.
-    pub scratch: BTreeMap<ViewName, u64>,
+    pub scratch: BTreeMap<ViewName, LogPosition>,
     /// Differing rows, in kind and key order, at most the limit asked for.
     pub rows: Vec<RowDiff>,
     /// Differing rows beyond the limit.
@@ -186,17 +235,23 @@ pub struct Diff {
 }
 
 /// Rows and checkpoints of the views: the small interface a database
-/// implements to hold bangfu's views (SQLite: [`SqliteViews`]).
+/// implements to hold bangfu's views (SQLite: [`SqliteViews`]; PostgreSQL:
+/// [`PgViews`]).
 #[async_trait::async_trait]
 pub trait ViewStore: Send + Sync {
-    /// Every view's checkpoint in `space` (0 for a view never projected).
-    async fn checkpoints(&self, space: Space) -> Result<BTreeMap<ViewName, u64>, ProjectorError>;
+    /// Every view's checkpoint in `space` ([`LogPosition::START`] for a
+    /// view never projected).
+    async fn checkpoints(
+        &self,
+        space: Space,
+    ) -> Result<BTreeMap<ViewName, LogPosition>, ProjectorError>;
     /// The stored rows among `keys` (absent keys are left out).
     async fn load(&self, space: Space, keys: &[RowKey]) -> Result<Vec<StoredRow>, ProjectorError>;
     /// Writes `batch` in one transaction, if every checkpoint still has its
     /// `from` value; otherwise writes nothing and returns `Conflict`.
     async fn commit(&self, space: Space, batch: &CommitBatch) -> Result<Committed, ProjectorError>;
-    /// Deletes the views' rows in `space` and sets their checkpoints to 0.
+    /// Deletes the views' rows in `space` and sets their checkpoints to
+    /// [`LogPosition::START`].
     async fn reset(&self, space: Space, views: &[ViewName]) -> Result<(), ProjectorError>;
     /// Replaces the views' live rows and checkpoints with the scratch ones,
     /// and empties scratch, in one transaction.
@@ -233,11 +288,11 @@ pub struct RunStats {
     /// Rows written.
     pub rows: u64,
     /// The lowest checkpoint of the views run, at the end.
-    pub position: u64,
+    pub position: LogPosition,
 }
 
 /// Progress of a run, for a progress bar: events done so far, and the
-/// position the run goes to.
+/// events in the log when the run began (an estimate of the total).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
 fn no_progress(_: u64, _: u64) {}
@@ -246,7 +301,7 @@ fn no_progress(_: u64, _: u64) {}
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifyReport {
     /// The position the views were compared at (the lowest live checkpoint).
-    pub position: u64,
+    pub position: LogPosition,
     /// Events the rebuild applied.
     pub events: u64,
     /// The comparison.
@@ -303,6 +358,15 @@ impl Projector {
         )
     }
 
+    /// The projector of a PostgreSQL store: its gap-safe log, views in the
+    /// same database.
+    pub fn postgres(store: &crate::store::PgStore) -> Projector {
+        Projector::new(
+            Arc::new(AnyStore::from(store.clone())),
+            Arc::new(PgViews::new(store.clone())),
+        )
+    }
+
     /// Events per page and transaction (at least 1, at most the store's page cap).
     pub fn with_batch_events(self, batch_events: usize) -> Projector {
         Projector {
@@ -317,7 +381,7 @@ impl Projector {
     }
 
     /// The position every live view reflects: the lowest live checkpoint.
-    pub async fn position(&self) -> Result<u64, ProjectorError> {
+    pub async fn position(&self) -> Result<LogPosition, ProjectorError> {
         Ok(lowest(
             &self.views.checkpoints(Space::Live).await?,
             &ViewName::ALL,
@@ -327,18 +391,33 @@ impl Projector {
     /// Brings every live view up to the head of the log. Returns the run.
     pub async fn catch_up(&self) -> Result<RunStats, ProjectorError> {
         let _running = self.running.lock().await;
-        self.run(Space::Live, &ViewName::ALL, None, &no_progress)
+        self.run(Space::Live, &ViewName::ALL, None, &no_progress, 0)
             .await
     }
 
     /// Brings every live view up to at least `position` (a command's last
-    /// position: read-your-writes). Returns the position the views reflect.
-    pub async fn catch_up_to(&self, position: u64) -> Result<u64, ProjectorError> {
+    /// log position: read-your-writes). Returns the position the views
+    /// reflect, which is below `position` only if the event did not become
+    /// readable within [`READ_YOUR_WRITES_WAIT`] (on PostgreSQL, a
+    /// transaction elsewhere in the cluster that began earlier and is still
+    /// running holds readers back); callers report what they got.
+    pub async fn catch_up_to(&self, position: LogPosition) -> Result<LogPosition, ProjectorError> {
         let current = self.position().await?;
         if current >= position {
             return Ok(current);
         }
-        Ok(self.catch_up().await?.position)
+        let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
+        let mut pause = std::time::Duration::from_millis(2);
+        loop {
+            let reached = self.catch_up().await?.position;
+            if reached >= position || tokio::time::Instant::now() >= deadline {
+                return Ok(reached);
+            }
+            // Back off: the event is committed and becomes readable as soon
+            // as the older transactions end; polling is all PostgreSQL offers.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(100));
+        }
     }
 
     /// Rebuilds `views` from position zero: into scratch (with `progress`),
@@ -351,13 +430,14 @@ impl Projector {
     ) -> Result<RunStats, ProjectorError> {
         let _running = self.running.lock().await;
         let head = self.log.head().await?;
+        let total = self.log.count().await?;
         self.views.reset(Space::Scratch, views).await?;
         let built = self
-            .run(Space::Scratch, views, Some(head), progress)
+            .run(Space::Scratch, views, Some(head), progress, total)
             .await?;
         self.views.promote(views).await?;
         let after = self
-            .run(Space::Live, &ViewName::ALL, None, &no_progress)
+            .run(Space::Live, &ViewName::ALL, None, &no_progress, 0)
             .await?;
         Ok(RunStats {
             events: built.events,
@@ -371,9 +451,10 @@ impl Projector {
     /// (caught up first), at the same positions. Also reports overdrawn funds.
     pub async fn verify(&self, progress: Progress<'_>) -> Result<VerifyReport, ProjectorError> {
         let _running = self.running.lock().await;
-        self.run(Space::Live, &ViewName::ALL, None, &no_progress)
+        self.run(Space::Live, &ViewName::ALL, None, &no_progress, 0)
             .await?;
         self.views.reset(Space::Scratch, &ViewName::ALL).await?;
+        let total = self.log.count().await?;
         let mut events = 0;
         let mut diff = Diff::default();
         // Another process may move the live views meanwhile; rebuilding up to
@@ -382,7 +463,7 @@ impl Projector {
             let live = self.views.checkpoints(Space::Live).await?;
             for (target, views) in group_by_checkpoint(&live) {
                 events += self
-                    .run(Space::Scratch, &views, Some(target), progress)
+                    .run(Space::Scratch, &views, Some(target), progress, total)
                     .await?
                     .events;
             }
@@ -419,42 +500,45 @@ impl Projector {
     ) -> Result<RunStats, ProjectorError> {
         let _running = self.running.lock().await;
         let head = self.log.head().await?;
+        let total = self.log.count().await?;
         self.views.reset(Space::Scratch, &ViewName::ALL).await?;
         let stats = self
-            .run(Space::Scratch, &ViewName::ALL, Some(head), progress)
+            .run(Space::Scratch, &ViewName::ALL, Some(head), progress, total)
             .await?;
         self.views.reset(Space::Scratch, &ViewName::ALL).await?;
         Ok(stats)
     }
 
     /// One run: pages of the log after the views' checkpoints in `space`, up
-    /// to `until` (or the head), each page one transaction.
+    /// to `until` (or as far as the log is readable), each page one
+    /// transaction. `total` is only passed on to `progress`.
     async fn run(
         &self,
         space: Space,
         views: &[ViewName],
-        until: Option<u64>,
+        until: Option<LogPosition>,
         progress: Progress<'_>,
+        total: u64,
     ) -> Result<RunStats, ProjectorError> {
         let mut stats = RunStats::default();
-        let target = match until {
-            Some(u) => u,
-            None => self.log.head().await?,
-        };
         let mut conflicts = 0u32;
         // The lowest checkpoint after the last successful commit: it must
         // have moved, or the run would read the same page forever.
-        let mut committed_from: Option<u64> = None;
+        let mut committed_from: Option<LogPosition> = None;
         loop {
             let checkpoints = self.views.checkpoints(space).await?;
             let cursors: Vec<Cursor> = views
                 .iter()
                 .map(|v| Cursor {
                     view: *v,
-                    checkpoint: checkpoints.get(v).copied().unwrap_or(0),
+                    checkpoint: checkpoints.get(v).copied().unwrap_or_default(),
                 })
                 .collect();
-            let from = cursors.iter().map(|c| c.checkpoint).min().unwrap_or(0);
+            let from = cursors
+                .iter()
+                .map(|c| c.checkpoint)
+                .min()
+                .unwrap_or_default();
             if committed_from.is_some_and(|before| from <= before) {
                 return Err(ProjectorError::Storage(format!(
                     "the checkpoints did not move past position {from} after a commit"
@@ -466,9 +550,9 @@ impl Projector {
             }
             let mut page = self.log.read_page(from, self.batch_events).await?;
             if let Some(u) = until {
-                page.retain(|e| e.position <= u);
+                page.retain(|e| e.log_position <= u);
             }
-            let Some(last) = page.last().map(|e| e.position) else {
+            let Some(last) = page.last().map(|e| e.log_position) else {
                 break;
             };
             let events = page.iter().map(recorded).collect::<Result<Vec<_>, _>>()?;
@@ -528,12 +612,12 @@ impl Projector {
                         .map(|c| c.checkpoint.max(last))
                         .min()
                         .unwrap_or(last);
-                    progress(stats.events, target);
+                    progress(stats.events, total);
                     tracing::debug!(
                         space = space.as_str(),
                         events = applied,
                         rows = batch.rows.len(),
-                        position = last,
+                        position = %last,
                         "projection batch committed"
                     );
                 }
@@ -618,11 +702,11 @@ fn recorded(e: &StoredEvent) -> Result<Recorded, ProjectorError> {
         &e.payload,
     )
     .map_err(|source| ProjectorError::Projection {
-        position: e.position,
+        position: e.log_position,
         source: source.into(),
     })?;
     Ok(Recorded {
-        position: e.position,
+        position: e.log_position,
         aggregate_id: e.aggregate_id.clone(),
         sequence: u64::try_from(e.sequence).unwrap_or(u64::MAX),
         event,
@@ -634,20 +718,22 @@ fn recorded(e: &StoredEvent) -> Result<Recorded, ProjectorError> {
     })
 }
 
-fn lowest(checkpoints: &BTreeMap<ViewName, u64>, views: &[ViewName]) -> u64 {
+fn lowest(checkpoints: &BTreeMap<ViewName, LogPosition>, views: &[ViewName]) -> LogPosition {
     views
         .iter()
-        .map(|v| checkpoints.get(v).copied().unwrap_or(0))
+        .map(|v| checkpoints.get(v).copied().unwrap_or_default())
         .min()
-        .unwrap_or(0)
+        .unwrap_or_default()
 }
 
 /// Views grouped by their checkpoint, lowest first.
-fn group_by_checkpoint(checkpoints: &BTreeMap<ViewName, u64>) -> Vec<(u64, Vec<ViewName>)> {
-    let mut groups: BTreeMap<u64, Vec<ViewName>> = BTreeMap::new();
+fn group_by_checkpoint(
+    checkpoints: &BTreeMap<ViewName, LogPosition>,
+) -> Vec<(LogPosition, Vec<ViewName>)> {
+    let mut groups: BTreeMap<LogPosition, Vec<ViewName>> = BTreeMap::new();
     for v in ViewName::ALL {
         groups
-            .entry(checkpoints.get(&v).copied().unwrap_or(0))
+            .entry(checkpoints.get(&v).copied().unwrap_or_default())
             .or_default()
             .push(v);
     }
@@ -676,17 +762,27 @@ impl Unavailable {
 
 #[async_trait::async_trait]
 impl LogReader for Unavailable {
-    async fn read_page(&self, _: u64, _: usize) -> Result<Vec<StoredEvent>, ProjectorError> {
+    async fn read_page(
+        &self,
+        _: LogPosition,
+        _: usize,
+    ) -> Result<Vec<StoredEvent>, ProjectorError> {
         Err(self.err())
     }
-    async fn head(&self) -> Result<u64, ProjectorError> {
+    async fn head(&self) -> Result<LogPosition, ProjectorError> {
+        Err(self.err())
+    }
+    async fn count(&self) -> Result<u64, ProjectorError> {
         Err(self.err())
     }
 }
 
 #[async_trait::async_trait]
 impl ViewStore for Unavailable {
-    async fn checkpoints(&self, _: Space) -> Result<BTreeMap<ViewName, u64>, ProjectorError> {
+    async fn checkpoints(
+        &self,
+        _: Space,
+    ) -> Result<BTreeMap<ViewName, LogPosition>, ProjectorError> {
         Err(self.err())
     }
     async fn load(&self, _: Space, _: &[RowKey]) -> Result<Vec<StoredRow>, ProjectorError> {
@@ -724,16 +820,21 @@ impl ViewStore for Unavailable {
     }
 }
 
+/// Why there are no views on a KurrentDB store.
+pub const NO_VIEWS_ON_KURRENTDB: &str = "views need a SQL database beside the events \
+     (SQLite or PostgreSQL); bangfu keeps no views on a KurrentDB store";
+
 impl Projector {
-    /// A projector for `store`: the SQLite views for the embedded store; on
-    /// other stores the views are not available yet and say so.
-    pub fn for_store(store: &crate::store::AnyStore) -> Projector {
-        match store.as_sqlite() {
-            Some(sqlite) => Projector::sqlite(sqlite),
-            None => {
-                let why = Arc::new(Unavailable(
-                    "views are kept only on the embedded SQLite store so far".into(),
-                ));
+    /// A projector for `store`, its views in the same database as the events:
+    /// the SQLite file, or the PostgreSQL database. A KurrentDB store has no
+    /// SQL database to keep views and checkpoints in transactionally, so its
+    /// views are [`Unavailable`] and every view read says so.
+    pub fn for_store(store: &AnyStore) -> Projector {
+        match store {
+            AnyStore::Sqlite(sqlite) => Projector::sqlite(sqlite),
+            AnyStore::Postgres(pg) => Projector::postgres(pg),
+            AnyStore::Kurrent(_) => {
+                let why = Arc::new(Unavailable(NO_VIEWS_ON_KURRENTDB.into()));
                 Projector::new(why.clone(), why)
             }
         }

@@ -1,35 +1,32 @@
 //! [`SqliteViews`]: the views' rows and checkpoints in the event store's
-//! SQLite file (migration `0002_projections.sql`). The only code that knows
-//! the views' SQL.
+//! SQLite file (migrations `0002_projections.sql`, `0011_view_log_positions.sql`).
+//! With [`super::postgres`], the only code that knows the views' SQL.
 //!
 //! Writes go through the store's single writer connection, so a view commit
 //! queues with event commits (SQLite has one writer anyway) and `BEGIN
 //! IMMEDIATE` keeps another process out for the transaction. Reads use the
 //! store's read-only pool. The SQL itself is portable (upserts with `ON
-//! CONFLICT`, `IN` lists, `LEFT JOIN`/`UNION ALL`): a PostgreSQL
-//! implementation of [`ViewStore`] can keep the statements and change the
-//! placeholders.
+//! CONFLICT`, `IN` lists, `LEFT JOIN`/`UNION ALL`): [`super::PgViews`] runs
+//! the same statements with PostgreSQL's placeholders.
+//!
+//! A log position is stored as two columns, `log_commit` (always 0 here:
+//! SQLite's log is ordered by `position` alone) and `position`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use projections::rows::{RowKey, RowKind};
-use projections::{StoredRow, ViewName};
+use projections::{LogPosition, StoredRow, ViewName};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row;
 
+pub use super::Failpoint;
 use super::{CommitBatch, Committed, Diff, ProjectorError, RowDiff, RowFilter, Space, ViewStore};
 use crate::store::SqliteStore;
 
 /// Keys per `IN (…)` list, well under SQLite's bound-parameter limit.
 const KEYS_PER_QUERY: usize = 400;
-/// Rows per multi-row `INSERT` (6 parameters each).
+/// Rows per multi-row `INSERT` (7 parameters each).
 const ROWS_PER_INSERT: usize = 100;
-
-/// A fault to inject into commits, for crash-safety tests: called after the
-/// batch's rows and checkpoints are written and before the transaction
-/// commits; an `Err` rolls the transaction back as a crash would.
-pub type Failpoint = Arc<dyn Fn(&CommitBatch) -> Result<(), String> + Send + Sync>;
 
 /// The views of one SQLite event store.
 #[derive(Clone)]
@@ -86,12 +83,27 @@ fn kinds_of(views: &[ViewName]) -> Vec<&'static str> {
         .collect()
 }
 
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// A log position as the two BIGINT columns; one beyond `i64` is refused
+/// rather than stored wrongly (no store issues one).
+pub(crate) fn position_columns(p: LogPosition) -> Result<(i64, i64), ProjectorError> {
+    match (i64::try_from(p.commit), i64::try_from(p.position)) {
+        (Ok(commit), Ok(position)) => Ok((commit, position)),
+        _ => Err(ProjectorError::Storage(format!(
+            "log position {p} does not fit the views' BIGINT columns"
+        ))),
+    }
+}
+
+/// The two columns back as a log position.
+pub(crate) fn log_position(commit: i64, position: i64) -> LogPosition {
+    LogPosition {
+        commit: to_u64(commit),
+        position: to_u64(position),
+    }
 }
 
 fn stored_row(row: &SqliteRow) -> Result<StoredRow, ProjectorError> {
@@ -104,25 +116,32 @@ fn stored_row(row: &SqliteRow) -> Result<StoredRow, ProjectorError> {
         parent: row.try_get("parent").map_err(storage)?,
         tag: row.try_get("tag").map_err(storage)?,
         doc: row.try_get("doc").map_err(storage)?,
-        position: to_u64(row.try_get("position").map_err(storage)?),
+        position: log_position(
+            row.try_get("log_commit").map_err(storage)?,
+            row.try_get("position").map_err(storage)?,
+        ),
     })
 }
 
 async fn read_checkpoints(
     conn: &mut SqliteConnection,
     space: Space,
-) -> Result<BTreeMap<ViewName, u64>, ProjectorError> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT view, position FROM projection_checkpoints WHERE space = ?")
-            .bind(space.as_str())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(storage)?;
-    let mut out: BTreeMap<ViewName, u64> = ViewName::ALL.into_iter().map(|v| (v, 0)).collect();
-    for (view, position) in rows {
+) -> Result<BTreeMap<ViewName, LogPosition>, ProjectorError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT view, log_commit, position FROM projection_checkpoints WHERE space = ?",
+    )
+    .bind(space.as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(storage)?;
+    let mut out: BTreeMap<ViewName, LogPosition> = ViewName::ALL
+        .into_iter()
+        .map(|v| (v, LogPosition::START))
+        .collect();
+    for (view, commit, position) in rows {
         // A checkpoint of a view this code does not know is left alone.
         if let Some(v) = ViewName::parse(&view) {
-            out.insert(v, to_u64(position));
+            out.insert(v, log_position(commit, position));
         }
     }
     Ok(out)
@@ -136,17 +155,24 @@ impl SqliteViews {
         batch: &CommitBatch,
     ) -> Result<Committed, ProjectorError> {
         for m in &batch.checkpoints {
+            let (to_commit, to) = position_columns(m.to)?;
+            let (from_commit, from) = position_columns(m.from)?;
             // Insert the first checkpoint, or move it from the value read;
             // anything else means another projector committed first.
             let moved = sqlx::query(
-                "INSERT INTO projection_checkpoints (space, view, position) VALUES (?, ?, ?)
-                 ON CONFLICT (space, view) DO UPDATE SET position = excluded.position
-                  WHERE projection_checkpoints.position = ?",
+                "INSERT INTO projection_checkpoints (space, view, log_commit, position)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT (space, view) DO UPDATE
+                    SET log_commit = excluded.log_commit, position = excluded.position
+                  WHERE projection_checkpoints.log_commit = ?
+                    AND projection_checkpoints.position = ?",
             )
             .bind(space.as_str())
             .bind(m.view.as_str())
-            .bind(to_i64(m.to))
-            .bind(to_i64(m.from))
+            .bind(to_commit)
+            .bind(to)
+            .bind(from_commit)
+            .bind(from)
             .execute(&mut *conn)
             .await
             .map_err(storage)?;
@@ -155,26 +181,28 @@ impl SqliteViews {
             }
         }
         let sql_head = format!(
-            "INSERT INTO {} (kind, key, parent, tag, doc, position) VALUES ",
+            "INSERT INTO {} (kind, key, parent, tag, doc, log_commit, position) VALUES ",
             table(space)
         );
         for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
-            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let sql = format!(
                 "{sql_head}{values}
                  ON CONFLICT (kind, key) DO UPDATE
-                    SET parent = excluded.parent, tag = excluded.tag,
-                        doc = excluded.doc, position = excluded.position"
+                    SET parent = excluded.parent, tag = excluded.tag, doc = excluded.doc,
+                        log_commit = excluded.log_commit, position = excluded.position"
             );
             let mut query = sqlx::query(&sql);
             for r in chunk {
+                let (commit, position) = position_columns(r.position)?;
                 query = query
                     .bind(r.kind.as_str())
                     .bind(&r.key)
                     .bind(&r.parent)
                     .bind(&r.tag)
                     .bind(&r.doc)
-                    .bind(to_i64(r.position));
+                    .bind(commit)
+                    .bind(position);
             }
             query.execute(&mut *conn).await.map_err(storage)?;
         }
@@ -187,7 +215,10 @@ impl SqliteViews {
 
 #[async_trait::async_trait]
 impl ViewStore for SqliteViews {
-    async fn checkpoints(&self, space: Space) -> Result<BTreeMap<ViewName, u64>, ProjectorError> {
+    async fn checkpoints(
+        &self,
+        space: Space,
+    ) -> Result<BTreeMap<ViewName, LogPosition>, ProjectorError> {
         let mut conn = self.store.reader_pool().acquire().await.map_err(storage)?;
         read_checkpoints(&mut conn, space).await
     }
@@ -202,7 +233,7 @@ impl ViewStore for SqliteViews {
         for (kind, keys) in by_kind {
             for chunk in keys.chunks(KEYS_PER_QUERY) {
                 let sql = format!(
-                    "SELECT kind, key, parent, tag, doc, position FROM {}
+                    "SELECT kind, key, parent, tag, doc, log_commit, position FROM {}
                       WHERE kind = ? AND key IN ({})",
                     table(space),
                     placeholders(chunk.len())
@@ -263,8 +294,9 @@ impl ViewStore for SqliteViews {
         query.execute(&mut *tx).await.map_err(storage)?;
         for v in views {
             sqlx::query(
-                "INSERT INTO projection_checkpoints (space, view, position) VALUES (?, ?, 0)
-                 ON CONFLICT (space, view) DO UPDATE SET position = 0",
+                "INSERT INTO projection_checkpoints (space, view, log_commit, position)
+                 VALUES (?, ?, 0, 0)
+                 ON CONFLICT (space, view) DO UPDATE SET log_commit = 0, position = 0",
             )
             .bind(space.as_str())
             .bind(v.as_str())
@@ -290,8 +322,8 @@ impl ViewStore for SqliteViews {
         for sql in [
             format!("DELETE FROM view_rows WHERE kind IN ({list})"),
             format!(
-                "INSERT INTO view_rows (kind, key, parent, tag, doc, position)
-                 SELECT kind, key, parent, tag, doc, position FROM view_rows_scratch
+                "INSERT INTO view_rows (kind, key, parent, tag, doc, log_commit, position)
+                 SELECT kind, key, parent, tag, doc, log_commit, position FROM view_rows_scratch
                   WHERE kind IN ({list})"
             ),
             format!("DELETE FROM view_rows_scratch WHERE kind IN ({list})"),
@@ -305,16 +337,20 @@ impl ViewStore for SqliteViews {
         let scratch = read_checkpoints(&mut tx, Space::Scratch).await?;
         for v in views {
             for (space, position) in [
-                (Space::Live, scratch.get(v).copied().unwrap_or(0)),
-                (Space::Scratch, 0),
+                (Space::Live, scratch.get(v).copied().unwrap_or_default()),
+                (Space::Scratch, LogPosition::START),
             ] {
+                let (commit, position) = position_columns(position)?;
                 sqlx::query(
-                    "INSERT INTO projection_checkpoints (space, view, position) VALUES (?, ?, ?)
-                     ON CONFLICT (space, view) DO UPDATE SET position = excluded.position",
+                    "INSERT INTO projection_checkpoints (space, view, log_commit, position)
+                     VALUES (?, ?, ?, ?)
+                     ON CONFLICT (space, view) DO UPDATE
+                        SET log_commit = excluded.log_commit, position = excluded.position",
                 )
                 .bind(space.as_str())
                 .bind(v.as_str())
-                .bind(to_i64(position))
+                .bind(commit)
+                .bind(position)
                 .execute(&mut *tx)
                 .await
                 .map_err(storage)?;
@@ -330,7 +366,8 @@ impl ViewStore for SqliteViews {
         key: &str,
     ) -> Result<Option<StoredRow>, ProjectorError> {
         let sql = format!(
-            "SELECT kind, key, parent, tag, doc, position FROM {} WHERE kind = ? AND key = ?",
+            "SELECT kind, key, parent, tag, doc, log_commit, position FROM {}
+              WHERE kind = ? AND key = ?",
             table(space)
         );
         let row = sqlx::query(&sql)
@@ -351,7 +388,7 @@ impl ViewStore for SqliteViews {
         limit: usize,
     ) -> Result<Vec<StoredRow>, ProjectorError> {
         let mut sql = format!(
-            "SELECT kind, key, parent, tag, doc, position FROM {} WHERE kind = ?",
+            "SELECT kind, key, parent, tag, doc, log_commit, position FROM {} WHERE kind = ?",
             table(space)
         );
         if filter.parent.is_some() {
@@ -391,15 +428,18 @@ impl ViewStore for SqliteViews {
         let live = read_checkpoints(&mut tx, Space::Live).await?;
         let scratch = read_checkpoints(&mut tx, Space::Scratch).await?;
         let differing = format!(
-            "SELECT l.kind AS kind, l.key AS key, l.doc AS live_doc, l.position AS live_position,
-                    s.doc AS scratch_doc, s.position AS scratch_position
+            "SELECT l.kind AS kind, l.key AS key, l.doc AS live_doc,
+                    l.log_commit AS live_commit, l.position AS live_position,
+                    s.doc AS scratch_doc, s.log_commit AS scratch_commit,
+                    s.position AS scratch_position
                FROM view_rows l
                LEFT JOIN view_rows_scratch s ON s.kind = l.kind AND s.key = l.key
               WHERE l.kind IN ({list})
                 AND (s.key IS NULL OR s.doc <> l.doc OR s.parent <> l.parent
-                     OR s.tag <> l.tag OR s.position <> l.position)
+                     OR s.tag <> l.tag OR s.log_commit <> l.log_commit
+                     OR s.position <> l.position)
              UNION ALL
-             SELECT s.kind, s.key, NULL, NULL, s.doc, s.position
+             SELECT s.kind, s.key, NULL, NULL, NULL, s.doc, s.log_commit, s.position
                FROM view_rows_scratch s
                LEFT JOIN view_rows l ON l.kind = s.kind AND l.key = s.key
               WHERE s.kind IN ({list}) AND l.key IS NULL"
@@ -433,20 +473,24 @@ impl ViewStore for SqliteViews {
         tx.rollback().await.map_err(storage)?;
         let mut named = Vec::with_capacity(found.len());
         for r in &found {
-            let doc = |d: &str, p: &str| -> Result<Option<(String, u64)>, ProjectorError> {
+            let side = |d: &str,
+                        c: &str,
+                        p: &str|
+             -> Result<Option<(String, LogPosition)>, ProjectorError> {
                 let doc: Option<String> = r.try_get(d).map_err(storage)?;
+                let commit: Option<i64> = r.try_get(c).map_err(storage)?;
                 let position: Option<i64> = r.try_get(p).map_err(storage)?;
-                Ok(doc.map(|d| (d, to_u64(position.unwrap_or(0)))))
+                Ok(doc.map(|d| (d, log_position(commit.unwrap_or(0), position.unwrap_or(0)))))
             };
             named.push(RowDiff {
                 kind: r.try_get("kind").map_err(storage)?,
                 key: r.try_get("key").map_err(storage)?,
-                live: doc("live_doc", "live_position")?,
-                rebuilt: doc("scratch_doc", "scratch_position")?,
+                live: side("live_doc", "live_commit", "live_position")?,
+                rebuilt: side("scratch_doc", "scratch_commit", "scratch_position")?,
             });
         }
         let views_set: Vec<ViewName> = views.to_vec();
-        let pick = |m: BTreeMap<ViewName, u64>| -> BTreeMap<ViewName, u64> {
+        let pick = |m: BTreeMap<ViewName, LogPosition>| -> BTreeMap<ViewName, LogPosition> {
             m.into_iter()
                 .filter(|(v, _)| views_set.contains(v))
                 .collect()

@@ -209,6 +209,25 @@ impl AnyStore {
         }
     }
 
+    /// The position of the last event a reader of [`AnyStore::read_all`] can
+    /// read now ([`LogPosition::START`] for an empty log). On PostgreSQL
+    /// this lags the newest event while older transactions run (see
+    /// [`PgStore::log_head`]).
+    pub async fn log_head(&self) -> Result<LogPosition, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.head_position().await.map(LogPosition::at),
+            AnyStore::Postgres(s) => Box::pin(s.log_head()).await,
+            AnyStore::Kurrent(s) => {
+                Box::pin(async move {
+                    Ok(s.last_event()
+                        .await?
+                        .map_or(LogPosition::START, |e| e.log_position))
+                })
+                .await
+            }
+        }
+    }
+
     /// The newest event in log order.
     pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
         delegate!(self, s => s.last_event().await)

@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use domain::reservation::Scope;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -42,54 +41,16 @@ pub use sqlite::{
 /// Most events one `read_all` page returns, whatever the caller asks for.
 pub const MAX_READ_PAGE: usize = 10_000;
 
-/// A place in the global event log. Events are read in ascending order of
-/// it; a projector's checkpoint is the last one it applied, and it reads on
-/// from there.
+/// A place in the global event log (see [`projections::LogPosition`], where
+/// it is defined because the views compare positions as the log orders them).
 ///
-/// Two parts, compared in order, because the stores order their logs
-/// differently:
+/// What each store issues:
 ///
 /// - SQLite: `(0, position)` — writes are serialised, positions follow commits.
-/// - PostgreSQL: `(transaction id, position)` — concurrent transactions take
-///   positions out of commit order, so the log is ordered by the writing
-///   transaction's `xid8` first and read only below the oldest transaction
-///   still running (see [`PgStore::read_all`]).
+/// - PostgreSQL: `(transaction id, position)`, read only below the oldest
+///   transaction still running (see [`PgStore::read_all`]).
 /// - KurrentDB: `(commit position, prepare position)` of `$all`.
-///
-/// A checkpoint belongs to the store that issued it: copying a history to
-/// another store gives its events new log positions.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct LogPosition {
-    /// The commit group: 0 on SQLite, the transaction id on PostgreSQL, the
-    /// commit position on KurrentDB.
-    pub commit: u64,
-    /// The position within the store's log.
-    pub position: u64,
-}
-
-impl LogPosition {
-    /// Before the first event: where a new projector starts.
-    pub const START: LogPosition = LogPosition {
-        commit: 0,
-        position: 0,
-    };
-
-    /// A SQLite log position.
-    pub const fn at(position: u64) -> LogPosition {
-        LogPosition {
-            commit: 0,
-            position,
-        }
-    }
-}
-
-impl std::fmt::Display for LogPosition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.commit, self.position)
-    }
-}
+pub use projections::LogPosition;
 
 /// The last event of one stream: what `store copy` compares between source
 /// and target.

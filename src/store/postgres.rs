@@ -366,6 +366,30 @@ impl PgStore {
         rows.iter().map(stored_event).collect()
     }
 
+    /// The position of the last event [`PgStore::read_all`] would return
+    /// now: the newest below the oldest transaction still running
+    /// ([`LogPosition::START`] if none). What a rebuild reads up to.
+    pub async fn log_head(&self) -> Result<LogPosition, StoreError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT transaction_id::text AS transaction_text, position FROM events
+              WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id DESC, position DESC
+              LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((commit, position)) = row else {
+            return Ok(LogPosition::START);
+        };
+        Ok(LogPosition {
+            commit: commit
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("transaction_id `{commit}`: {e}")))?,
+            position: u64::try_from(position)
+                .map_err(|_| StoreError::Corrupt(format!("position {position}")))?,
+        })
+    }
+
     /// The newest event in log order, visible or not yet safe to read.
     pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
         let row = sqlx::query(&format!(
