@@ -18,6 +18,10 @@
 //!    and 8 clients, all four interleaved slice by slice.
 //! 3. **load** — aggregate loads on the populated data: files, the big plan
 //!    and a freshly opened plan, from the store and through the cache.
+//! 4. **rebuild** — every view rebuilt into scratch from a fresh copy of the
+//!    frozen log ([`rebuild_file`]): events/s and peak RSS, in a child
+//!    process of its own when [`Config::rebuild_exe`] names one, so the
+//!    populate phase's memory does not count.
 //!
 //! Phases not yet possible are listed in [`PENDING_PHASES`]: each is a small
 //! addition once its issue lands (see BENCHMARKS.md).
@@ -48,15 +52,11 @@ use uuid::Uuid;
 pub const PENDING_PHASES: &[(&str, &str)] = &[
     (
         "postgres.*",
-        "PgStore (issue 4): add an App over PgStore and a PgBaseline beside SqliteBaseline",
-    ),
-    (
-        "rebuild",
-        "projection rebuild (issue 3): call its rebuild-into-scratch fn on the populated log",
+        "not yet in the harness: an App over PgStore on a throwaway cluster (as tests/it/pg.rs), a PgBaseline beside baseline()",
     ),
     (
         "http.write",
-        "HTTP service (issue 5): a Target that posts commands to the service on 127.0.0.1",
+        "not yet in the harness: clients posting the same commands to bangfu::http on 127.0.0.1:0",
     ),
 ];
 
@@ -127,6 +127,24 @@ pub struct Config {
     /// Write-phase variants: any of `engine1`, `engine8`, `baseline1`, `baseline8`.
     pub variants: Vec<String>,
     pub keep: bool,
+    /// The rebuild phase runs `<rebuild_exe> --rebuild-file <copy>` and reads
+    /// its last stdout line as a [`Rebuild`], so the peak RSS is the
+    /// rebuild's alone; `None` rebuilds in this process (the test's tiny
+    /// scale, where memory is not a figure).
+    pub rebuild_exe: Option<PathBuf>,
+}
+
+/// One full rebuild of every view into scratch.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct Rebuild {
+    pub events: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    /// `VmHWM` of the process that rebuilt, in kB.
+    pub peak_rss_kb: u64,
+    /// Whether that process did nothing but the rebuild (else the peak
+    /// includes the populate phase).
+    pub own_process: bool,
 }
 
 // ---------------------------------------------------------------- results
@@ -186,6 +204,7 @@ pub struct RunResult {
     /// engine ÷ baseline at the same client count, and engine 8 ÷ engine 1.
     pub ratios: BTreeMap<String, f64>,
     pub load: BTreeMap<String, LoadRate>,
+    pub rebuild: Option<Rebuild>,
 }
 
 /// Everything one invocation measured.
@@ -1313,6 +1332,25 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
                 );
             }
         }
+        if config.phases.iter().any(|p| p == "rebuild") {
+            let copy = db_path(&config.dir, "rebuild");
+            remove_db(&copy);
+            copy_db(&frozen, &copy)?;
+            let figures = match &config.rebuild_exe {
+                Some(exe) => rebuild_in_child(exe, &copy)?,
+                None => rebuild_file(&copy).await?,
+            };
+            remove_db(&copy);
+            progress(format!(
+                "run {run_no} rebuild: {} events in {:.2} s, {:.0} events/s, peak RSS {:.1} MB ({})",
+                figures.events,
+                figures.seconds,
+                figures.events_per_second,
+                figures.peak_rss_kb as f64 / 1024.0,
+                if figures.own_process { "own process" } else { "includes populate" }
+            ));
+            result.rebuild = Some(figures);
+        }
         runs.push(result);
     }
     if !config.keep {
@@ -1330,6 +1368,57 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
     })
+}
+
+/// Rebuilds every view into scratch on the database at `path` (which it
+/// changes: run it on a copy) and measures it in this process.
+pub async fn rebuild_file(path: &Path) -> Result<Rebuild, String> {
+    let store = SqliteStore::open(path, domain::reservations_of)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let events = bangfu::projector::rebuild_throughput(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(Rebuild {
+        events,
+        seconds,
+        events_per_second: events as f64 / seconds.max(1e-9),
+        peak_rss_kb: peak_rss_kb(),
+        own_process: false,
+    })
+}
+
+/// `VmHWM` (peak resident set) of this process, in kB; 0 where unreadable.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// [`rebuild_file`] in a fresh process: `exe --rebuild-file path`.
+fn rebuild_in_child(exe: &Path, path: &Path) -> Result<Rebuild, String> {
+    let out = std::process::Command::new(exe)
+        .arg("--rebuild-file")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let mut figures: Rebuild = serde_json::from_str(last).map_err(|e| {
+        format!(
+            "rebuild child: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    figures.own_process = true;
+    Ok(figures)
 }
 
 /// [`drive`] for households generated on the clients as they are taken.

@@ -29,7 +29,7 @@ struct Args {
     /// Override the scale's number of households written by each write phase.
     #[arg(long)]
     measured_households: Option<usize>,
-    /// Phases after populate, comma-separated: write, load.
+    /// Phases after populate, comma-separated: write, load, rebuild.
     #[arg(long, value_delimiter = ',', default_value = "write,load")]
     phases: Vec<String>,
     /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8.
@@ -48,6 +48,14 @@ struct Args {
     /// Keep the populated database.
     #[arg(long)]
     keep: bool,
+    /// Override the scale's number of households populated (e.g. `--scale
+    /// city --households 5000` for a ~100k-event log).
+    #[arg(long)]
+    households: Option<usize>,
+    /// Internal: rebuild the views of this database copy, print the figures
+    /// as one JSON line and exit (the rebuild phase's child process).
+    #[arg(long)]
+    rebuild_file: Option<PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -65,6 +73,12 @@ fn main() -> std::process::ExitCode {
     if let Some(n) = args.measured_households {
         scale.measured_households = n;
     }
+    if let Some(n) = args.households {
+        scale.households = n;
+    }
+    if let Some(path) = &args.rebuild_file {
+        return rebuild_child(path);
+    }
     let config = harness::Config {
         dir: args.dir.join(&scale.name),
         scale,
@@ -73,6 +87,7 @@ fn main() -> std::process::ExitCode {
         phases: args.phases.clone(),
         variants: args.variants.clone(),
         keep: args.keep,
+        rebuild_exe: std::env::current_exe().ok(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -120,6 +135,30 @@ fn main() -> std::process::ExitCode {
         Err(e) => eprintln!("cannot write {}: {e}", file.display()),
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// The rebuild phase's child: one rebuild, its figures on stdout as JSON.
+fn rebuild_child(path: &std::path::Path) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(harness::rebuild_file(path)) {
+        Ok(figures) => {
+            println!("{}", serde_json::to_string(&figures).unwrap_or_default());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rebuild failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// min / median / max over the runs, per figure, and the ratios.
@@ -205,6 +244,24 @@ fn summarise(report: &harness::Report) {
             .copied()
             .collect();
         println!("ratio {k}: {}", stats(v));
+    }
+    let rebuilds: Vec<&harness::Rebuild> = report
+        .runs
+        .iter()
+        .filter_map(|r| r.rebuild.as_ref())
+        .collect();
+    if !rebuilds.is_empty() {
+        println!(
+            "rebuild ({} events): events/s {} | peak RSS MB {}",
+            rebuilds[0].events,
+            stats(rebuilds.iter().map(|r| r.events_per_second).collect()),
+            stats(
+                rebuilds
+                    .iter()
+                    .map(|r| r.peak_rss_kb as f64 / 1024.0)
+                    .collect()
+            )
+        );
     }
     for (phase, why) in &report.pending {
         println!("not run: {phase} — {why}");

@@ -18,11 +18,12 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
         seed: 7,
         runs: 1,
         dir: dir.path().join("bench"),
-        phases: vec!["write".into(), "load".into()],
+        phases: vec!["write".into(), "load".into(), "rebuild".into()],
         variants: ["engine1", "engine8", "baseline1", "baseline8"]
             .map(String::from)
             .to_vec(),
         keep: false,
+        rebuild_exe: None,
     };
     let mut lines = Vec::new();
     let report = harness::run(&config, &mut |line| lines.push(line))
@@ -77,6 +78,10 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
     ] {
         assert!(run.load[key].loads > 0, "{key}");
     }
+    // The rebuild read every event of the populated log.
+    let rebuild = run.rebuild.as_ref().expect("the rebuild ran");
+    assert_eq!(rebuild.events, report.events_after_populate);
+    assert!(rebuild.peak_rss_kb > 0);
     assert!(!report.pending.is_empty(), "pending phases are reported");
     assert!(lines.iter().any(|l| l.contains("baseline 8 client(s)")));
     // The databases were removed.
