@@ -60,6 +60,10 @@ pub struct CommandOutcome {
     /// Global position of the last event written. Pass it as `min_position`
     /// to a view or list to read this command's own writes.
     pub last_position: Option<u64>,
+    /// The same event's log position (`commit/position`; `0/…` on the
+    /// embedded store): what `min_position` takes on every store.
+    #[serde(default)]
+    pub log_position: Option<String>,
     /// The command's id, recorded in each event's metadata.
     pub command_id: Uuid,
     /// The events written, oldest first.
@@ -570,6 +574,7 @@ where
             aggregate_id: self.id.clone(),
             version: last.sequence,
             last_position: Some(last.position),
+            log_position: Some(last.log_position.to_string()),
             command_id,
             events: mine
                 .iter()
@@ -649,6 +654,7 @@ where
         aggregate_id: committed.aggregate_id.clone(),
         version: committed.version,
         last_position: committed.last_position,
+        log_position: committed.last_log_position.map(|p| p.to_string()),
         command_id,
         events: committed
             .events

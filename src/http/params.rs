@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use domain::fund::Fund;
 use domain::i18n::Lang;
 
+use crate::store::LogPosition;
+
 use super::error::ApiError;
 use super::Limits;
 
@@ -95,19 +97,31 @@ impl<'a> Params<'a> {
     }
 
     /// `min_position`: the log position the views must reflect before
-    /// answering (a command's `last_position`).
-    pub fn min_position(&self) -> Result<Option<WirePosition>, ApiError> {
-        match self.get("min_position") {
-            None => Ok(None),
-            Some(v) => v.parse::<WirePosition>().map(Some).map_err(|_| {
-                ApiError::bad_value(
-                    "min_position",
-                    self.lang,
-                    "min_position 须为事件日志位置（非负整数，如命令返回的 last_position）",
-                    "min_position must be a log position (a non-negative integer, such as a command's last_position)",
-                )
-            }),
-        }
+    /// answering — a command's `log_position` (`commit/position`), or on the
+    /// embedded store simply its `last_position` (a bare number is commit 0).
+    pub fn min_position(&self) -> Result<Option<LogPosition>, ApiError> {
+        let Some(v) = self.get("min_position") else {
+            return Ok(None);
+        };
+        let number = |s: &str| {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u64>().ok())
+                .flatten()
+        };
+        let parsed = match v.split_once('/') {
+            Some((commit, position)) => number(commit)
+                .zip(number(position))
+                .map(|(commit, position)| LogPosition { commit, position }),
+            None => number(v).map(LogPosition::at),
+        };
+        parsed.map(Some).ok_or_else(|| {
+            ApiError::bad_value(
+                "min_position",
+                self.lang,
+                "min_position 须为事件日志位置（命令返回的 log_position，如 0/42；嵌入式存储也可用 last_position）",
+                "min_position must be a log position (a command's log_position, such as 0/42; on the embedded store also its last_position)",
+            )
+        })
     }
 
     /// `fund`: `special_assistance`, `mutual_aid`, `donation` or `festival`.
@@ -138,6 +152,32 @@ impl<'a> Params<'a> {
                 "month 须为月份（YYYY-MM）",
                 "month must be a month (YYYY-MM)",
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn min_position(value: &str) -> Option<LogPosition> {
+        let query = BTreeMap::from([("min_position".to_string(), value.to_string())]);
+        let params = Params::check(&query, &["min_position"], Lang::En).ok()?;
+        params.min_position().ok().flatten()
+    }
+
+    #[test]
+    fn min_position_takes_a_log_position_or_a_bare_row_position() {
+        assert_eq!(min_position("42"), Some(LogPosition::at(42)));
+        assert_eq!(
+            min_position("7301/42"),
+            Some(LogPosition {
+                commit: 7301,
+                position: 42
+            })
+        );
+        for bad in ["", "-1", "1.5", "x", "1/", "/2", "1/2/3", "+1"] {
+            assert_eq!(min_position(bad), None, "{bad:?} should be refused");
         }
     }
 }

@@ -131,22 +131,18 @@ fn view_unavailable(lang: Lang, cause: &ProjectorError) -> ApiError {
 /// least `min` — within the wait limit, and returns the position they reflect.
 pub(crate) async fn views_at(
     state: &ApiState,
-    min: Option<WirePosition>,
+    min: Option<crate::store::LogPosition>,
     lang: Lang,
 ) -> Result<WirePosition, ApiError> {
     let projector = &state.app().projector;
-    // On the wire a position is the event's row position (`last_position`),
-    // which is its log position only on SQLite. Elsewhere the views are
-    // caught up to the readable head instead (README: "The HTTP API").
-    let sqlite = state.app().store.as_sqlite().is_some();
     let catch_up = async {
-        match min.filter(|_| sqlite) {
+        match min {
             None => projector.catch_up().await.map(|run| run.position.position),
             Some(min) => {
-                let min = crate::store::LogPosition::at(min);
                 // A position a command of this process returned is committed,
                 // so one catch-up reaches it; one written through another
-                // process may not be readable yet: poll, backing off.
+                // process (or not yet readable on PostgreSQL) may not be:
+                // poll, backing off.
                 let mut pause = std::time::Duration::from_millis(5);
                 loop {
                     let at = projector.catch_up_to(min).await?;
