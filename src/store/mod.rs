@@ -271,6 +271,29 @@ struct ChainRow {
     hash: String,
 }
 
+impl ChainRow {
+    /// Reads the chain columns of an `events` row, on either SQL store.
+    fn from_row<'r, R>(row: &'r R) -> Result<ChainRow, sqlx::Error>
+    where
+        R: sqlx::Row,
+        &'r str: sqlx::ColumnIndex<R>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(ChainRow {
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+}
+
 /// Recomputes hash chains from rows fed in stream and sequence order; every
 /// store's `verify_chains` feeds it.
 #[derive(Default)]

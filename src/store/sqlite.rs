@@ -651,17 +651,7 @@ impl SqliteStore {
         let mut rows = query.fetch(&self.reader);
         let mut verifier = ChainVerifier::default();
         while let Some(row) = rows.try_next().await? {
-            verifier.check(ChainRow {
-                aggregate_type: row.try_get("aggregate_type")?,
-                aggregate_id: row.try_get("aggregate_id")?,
-                sequence: row.try_get("sequence")?,
-                event_type: row.try_get("event_type")?,
-                event_version: row.try_get("event_version")?,
-                payload: row.try_get("payload")?,
-                metadata: row.try_get("metadata")?,
-                prev_hash: row.try_get("prev_hash")?,
-                hash: row.try_get("hash")?,
-            });
+            verifier.check(ChainRow::from_row(&row)?);
         }
         Ok(verifier.finish())
     }
