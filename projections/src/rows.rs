@@ -463,6 +463,15 @@ impl RowSet {
         Ok(())
     }
 
+    /// Every declared row as it now stands — present (`Some`, with the
+    /// position it records) or absent (`None`) — consuming the set. What a
+    /// projector keeps for the next batch once this one is committed.
+    pub fn into_slots(self) -> impl Iterator<Item = (RowKey, Option<(Row, LogPosition)>)> {
+        self.slots
+            .into_iter()
+            .map(|(k, s)| (k, s.row.map(|row| (row, s.position))))
+    }
+
     /// The changed rows with the position each records.
     pub fn changed(&self) -> impl Iterator<Item = (&RowKey, &Row, LogPosition)> {
         self.slots

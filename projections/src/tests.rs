@@ -300,7 +300,7 @@ fn decode_refuses_what_it_cannot_read() {
         reversed_by: code("wu.haiyan"),
         reversed_at: Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
     });
-    let payload = event.to_payload();
+    let payload = event.to_payload().to_string();
     let ty = event.type_name();
     assert_eq!(ty, "AppropriationReversed");
     assert_eq!(
@@ -326,6 +326,30 @@ fn decode_refuses_what_it_cannot_read() {
     ));
     assert!(matches!(
         decode(aggregate_types::HARDSHIP_FILE, &ty, "1.0", &payload),
+        Err(DecodeError::Payload { .. })
+    ));
+}
+
+#[test]
+fn decode_reads_the_payload_text_however_it_is_spaced() {
+    // SQLite keeps the text as written; PostgreSQL's jsonb prints spaces.
+    let event = appropriated(Fund::Festival, yuan(12), "BK-7");
+    let compact = event.to_payload().to_string();
+    let spaced = serde_json::to_string_pretty(&event.to_payload()).unwrap();
+    assert_ne!(compact, spaced);
+    for text in [&compact, &spaced] {
+        assert_eq!(
+            decode(aggregate_types::FUND_ACCOUNT, "Appropriated", "1.0", text),
+            Ok(event.clone())
+        );
+    }
+    assert!(matches!(
+        decode(
+            aggregate_types::FUND_ACCOUNT,
+            "Appropriated",
+            "1.0",
+            "{not json"
+        ),
         Err(DecodeError::Payload { .. })
     ));
 }

@@ -26,14 +26,14 @@
 pub mod postgres;
 pub mod sqlite;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use projections::batch::{apply, declare, Cursor};
 use projections::rows::{ProjectionError, Row, RowKey, RowKind, RowSet, ViewRow};
 use projections::{decode, Recorded, StoredRow, ViewName};
 
-use crate::store::{AnyStore, LogPosition, SqliteStore, StoredEvent};
+use crate::store::{AnyStore, LogEvent, LogPosition, SqliteStore};
 
 pub use postgres::PgViews;
 pub use sqlite::SqliteViews;
@@ -42,6 +42,20 @@ pub use sqlite::SqliteViews;
 /// that a page of the largest events (a 20,000-member enrolment) stays a few
 /// hundred megabytes at worst, large enough to amortise the commit.
 pub const DEFAULT_BATCH_EVENTS: usize = 256;
+/// Events per page (and per transaction) when rebuilding into scratch:
+/// larger than [`DEFAULT_BATCH_EVENTS`] because nobody waits for a
+/// rebuild's first page, and every commit writes each row the page touched
+/// (a household's 14 events span one or two pages of this size instead of
+/// five or six). Reads still go in sub-pages of [`READ_SUB_PAGE`] events
+/// and stop at [`PAGE_BYTES`] of payload, so memory stays bounded however
+/// large the events.
+pub const REBUILD_BATCH_EVENTS: usize = 2048;
+/// Events per log query within a page.
+const READ_SUB_PAGE: usize = 512;
+/// A page stops growing once its payloads reach this many bytes.
+const PAGE_BYTES: usize = 16 << 20;
+/// Rows a run keeps between its pages, per generation of its row cache.
+const CACHED_ROWS: usize = 4096;
 /// Most differing rows a verification names.
 pub const MAX_NAMED_DIFFERENCES: usize = 200;
 /// Times in a row a run may lose the checkpoint race before giving up.
@@ -108,7 +122,7 @@ pub trait LogReader: Send + Sync {
         &self,
         after: LogPosition,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, ProjectorError>;
+    ) -> Result<Vec<LogEvent>, ProjectorError>;
     /// The position of the last event readable now ([`LogPosition::START`]
     /// for an empty log).
     async fn head(&self) -> Result<LogPosition, ProjectorError>;
@@ -126,8 +140,10 @@ impl LogReader for SqliteStore {
         &self,
         after: LogPosition,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, ProjectorError> {
-        self.read_log(after, limit).await.map_err(storage_error)
+    ) -> Result<Vec<LogEvent>, ProjectorError> {
+        self.read_log_events(after, limit)
+            .await
+            .map_err(storage_error)
     }
 
     async fn head(&self) -> Result<LogPosition, ProjectorError> {
@@ -150,8 +166,10 @@ impl LogReader for AnyStore {
         &self,
         after: LogPosition,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, ProjectorError> {
-        self.read_all(after, limit).await.map_err(storage_error)
+    ) -> Result<Vec<LogEvent>, ProjectorError> {
+        self.read_log_events(after, limit)
+            .await
+            .map_err(storage_error)
     }
 
     async fn head(&self) -> Result<LogPosition, ProjectorError> {
@@ -327,7 +345,10 @@ impl VerifyReport {
 pub struct Projector {
     log: Arc<dyn LogReader>,
     views: Arc<dyn ViewStore>,
+    /// Events per page when catching the live views up.
     batch_events: usize,
+    /// Events per page when building into scratch (rebuild, verify).
+    rebuild_batch_events: usize,
     running: tokio::sync::Mutex<()>,
 }
 
@@ -335,6 +356,7 @@ impl std::fmt::Debug for Projector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Projector")
             .field("batch_events", &self.batch_events)
+            .field("rebuild_batch_events", &self.rebuild_batch_events)
             .finish_non_exhaustive()
     }
 }
@@ -346,6 +368,7 @@ impl Projector {
             log,
             views,
             batch_events: DEFAULT_BATCH_EVENTS,
+            rebuild_batch_events: REBUILD_BATCH_EVENTS,
             running: tokio::sync::Mutex::new(()),
         }
     }
@@ -367,10 +390,13 @@ impl Projector {
         )
     }
 
-    /// Events per page and transaction (at least 1, at most the store's page cap).
+    /// Events per page and transaction, for catching up and for rebuilding
+    /// alike (at least 1, at most the store's page cap).
     pub fn with_batch_events(self, batch_events: usize) -> Projector {
+        let batch_events = batch_events.clamp(1, crate::store::READ_ALL_MAX);
         Projector {
-            batch_events: batch_events.clamp(1, crate::store::READ_ALL_MAX),
+            batch_events,
+            rebuild_batch_events: batch_events,
             ..self
         }
     }
@@ -512,6 +538,23 @@ impl Projector {
     /// One run: pages of the log after the views' checkpoints in `space`, up
     /// to `until` (or as far as the log is readable), each page one
     /// transaction. `total` is only passed on to `progress`.
+    ///
+    /// Three things keep a long run (a rebuild) fast without giving up the
+    /// one-transaction-per-page rule:
+    /// - the next page is read and decoded by its own task while this page
+    ///   is applied (a read of the log is always valid: the log is
+    ///   append-only and read gap-safe; the page is thrown away unless the
+    ///   run continues from exactly where it starts);
+    /// - the rows a page left behind are kept ([`RowCache`]) for the pages
+    ///   after it, so a row touched again is neither read back nor decoded;
+    /// - a page's commit runs in its own task while the next page is
+    ///   applied to the rows it left behind; the next page commits only
+    ///   after it, and from the checkpoints it set. If it fails, the next
+    ///   page is thrown away with the cache, and the run starts again from
+    ///   the checkpoints in the database (a conflict) or stops (an error).
+    ///   Rows the next page needs that are not in the cache were not
+    ///   touched by the page being committed, so reading them meanwhile
+    ///   gives the same row before or after that commit.
     async fn run(
         &self,
         space: Space,
@@ -520,121 +563,261 @@ impl Projector {
         progress: Progress<'_>,
         total: u64,
     ) -> Result<RunStats, ProjectorError> {
+        let page_events = match space {
+            Space::Live => self.batch_events,
+            Space::Scratch => self.rebuild_batch_events,
+        };
         let mut stats = RunStats::default();
         let mut conflicts = 0u32;
         // The lowest checkpoint after the last successful commit: it must
         // have moved, or the run would read the same page forever.
         let mut committed_from: Option<LogPosition> = None;
+        let mut cache = RowCache::default();
+        let mut ahead: Option<ReadAhead> = None;
+        let mut pending: Option<PendingCommit> = None;
         loop {
-            let checkpoints = self.views.checkpoints(space).await?;
-            let cursors: Vec<Cursor> = views
+            // While a commit is in flight, the next page starts from the
+            // checkpoints it will set; otherwise from the database's.
+            let cursors: Vec<Cursor> = match &pending {
+                Some(p) => p.after.clone(),
+                None => {
+                    let checkpoints = self.views.checkpoints(space).await?;
+                    let cursors: Vec<Cursor> = views
+                        .iter()
+                        .map(|v| Cursor {
+                            view: *v,
+                            checkpoint: checkpoints.get(v).copied().unwrap_or_default(),
+                        })
+                        .collect();
+                    let from = lowest_cursor(&cursors);
+                    if committed_from.is_some_and(|before| from <= before) {
+                        return Err(ProjectorError::Storage(format!(
+                            "the checkpoints did not move past position {from} after a commit"
+                        )));
+                    }
+                    stats.position = from;
+                    if !cache.valid_for(&cursors) {
+                        cache.clear();
+                    }
+                    cursors
+                }
+            };
+            let prepared = self
+                .prepare(space, &cursors, until, page_events, &mut ahead, &mut cache)
+                .await;
+            let (last, applied, batch, rows) = match prepared {
+                Ok(Some(page)) => page,
+                Ok(None) => {
+                    // Nothing more to read: settle the commit in flight
+                    // (and look again from the database), or the run is done.
+                    match pending.take() {
+                        Some(p) => {
+                            let before = lowest_cursor(&p.before);
+                            if self
+                                .settle(p, space, &mut stats, &mut conflicts, progress, total)
+                                .await?
+                            {
+                                committed_from = Some(before);
+                            } else {
+                                cache.clear();
+                                ahead = None;
+                            }
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    // The views stop after the last page that could be
+                    // applied: let its commit finish first.
+                    if let Some(p) = pending.take() {
+                        // Its own failure, if any, matters less than this one.
+                        let _ = self
+                            .settle(p, space, &mut stats, &mut conflicts, progress, total)
+                            .await;
+                    }
+                    return Err(e);
+                }
+            };
+            // This page commits only after the one before it did.
+            if let Some(p) = pending.take() {
+                let before = lowest_cursor(&p.before);
+                if self
+                    .settle(p, space, &mut stats, &mut conflicts, progress, total)
+                    .await?
+                {
+                    committed_from = Some(before);
+                } else {
+                    // The page was applied to rows that are not there.
+                    cache.clear();
+                    ahead = None;
+                    continue;
+                }
+            }
+            let after: Vec<Cursor> = cursors
                 .iter()
-                .map(|v| Cursor {
-                    view: *v,
-                    checkpoint: checkpoints.get(v).copied().unwrap_or_default(),
+                .map(|c| Cursor {
+                    view: c.view,
+                    checkpoint: c.checkpoint.max(last),
                 })
                 .collect();
-            let from = cursors
-                .iter()
-                .map(|c| c.checkpoint)
-                .min()
-                .unwrap_or_default();
-            if committed_from.is_some_and(|before| from <= before) {
-                return Err(ProjectorError::Storage(format!(
-                    "the checkpoints did not move past position {from} after a commit"
-                )));
-            }
-            stats.position = from;
-            if until.is_some_and(|u| from >= u) {
-                break;
-            }
-            let mut page = self.log.read_page(from, self.batch_events).await?;
-            if let Some(u) = until {
-                page.retain(|e| e.log_position <= u);
-            }
-            let Some(last) = page.last().map(|e| e.log_position) else {
-                break;
-            };
-            let events = page.iter().map(recorded).collect::<Result<Vec<_>, _>>()?;
-            drop(page);
-
-            let mut rows = RowSet::new();
-            declare(&cursors, &events, &mut rows);
-            let keys: Vec<RowKey> = rows.keys().cloned().collect();
-            for stored in self.views.load(space, &keys).await? {
-                let key = RowKey::new(stored.kind, stored.key);
-                let row = Row::from_doc(stored.kind, &stored.doc).map_err(ProjectorError::Row)?;
-                rows.load(key, row, stored.position);
-            }
-            for ev in &events {
-                apply(&cursors, std::slice::from_ref(ev), &mut rows).map_err(|source| {
-                    ProjectorError::Projection {
-                        position: ev.position,
-                        source,
-                    }
-                })?;
-            }
-            let batch = CommitBatch {
-                rows: rows
-                    .changed()
-                    .map(|(key, row, position)| {
-                        Ok(StoredRow {
-                            kind: key.kind,
-                            key: key.key.clone(),
-                            parent: row.parent(),
-                            tag: row.tag(),
-                            doc: row.to_doc()?,
-                            position,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, ProjectionError>>()
-                    .map_err(ProjectorError::Row)?,
-                checkpoints: cursors
-                    .iter()
-                    .filter(|c| c.checkpoint < last)
-                    .map(|c| CheckpointMove {
-                        view: c.view,
-                        from: c.checkpoint,
-                        to: last,
-                    })
-                    .collect(),
-            };
-            match self.views.commit(space, &batch).await? {
-                Committed::Done => {
-                    conflicts = 0;
-                    committed_from = Some(from);
-                    let applied = events.len();
-                    stats.events += u64::try_from(applied).unwrap_or(u64::MAX);
-                    stats.batches += 1;
-                    stats.rows += u64::try_from(batch.rows.len()).unwrap_or(u64::MAX);
-                    stats.position = cursors
-                        .iter()
-                        .map(|c| c.checkpoint.max(last))
-                        .min()
-                        .unwrap_or(last);
-                    progress(stats.events, total);
-                    tracing::debug!(
-                        space = space.as_str(),
-                        events = applied,
-                        rows = batch.rows.len(),
-                        position = %last,
-                        "projection batch committed"
-                    );
-                }
-                Committed::Conflict => {
-                    conflicts += 1;
-                    tracing::debug!(
-                        space = space.as_str(),
-                        conflicts,
-                        "checkpoint moved; retrying"
-                    );
-                    if conflicts >= MAX_CONFLICTS {
-                        return Err(ProjectorError::Contended(conflicts));
-                    }
-                }
-            }
+            cache.keep(rows.into_slots(), after.clone());
+            let views = Arc::clone(&self.views);
+            pending = Some(PendingCommit {
+                before: cursors,
+                after,
+                events: applied,
+                rows: u64::try_from(batch.rows.len()).unwrap_or(u64::MAX),
+                task: tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+                    views.commit(space, &batch).await
+                })),
+            });
         }
         Ok(stats)
+    }
+
+    /// Reads the page after `cursors` (or takes the one read ahead), starts
+    /// reading the next one, and applies the page to its rows: the page's
+    /// last position, its number of events, the rows and checkpoints to
+    /// commit, and the rows as they now stand (for the cache). `None` when
+    /// there is nothing to apply.
+    async fn prepare(
+        &self,
+        space: Space,
+        cursors: &[Cursor],
+        until: Option<LogPosition>,
+        page_events: usize,
+        ahead: &mut Option<ReadAhead>,
+        cache: &mut RowCache,
+    ) -> Result<Option<(LogPosition, u64, CommitBatch, RowSet)>, ProjectorError> {
+        let from = lowest_cursor(cursors);
+        if until.is_some_and(|u| from >= u) {
+            return Ok(None);
+        }
+        let mut events = match ahead.take() {
+            Some(read) if read.after == from => read
+                .task
+                .await
+                .map_err(|e| ProjectorError::Storage(format!("log reader task: {e}")))??,
+            _ => read_decoded(self.log.as_ref(), from, page_events).await?,
+        };
+        if let Some(u) = until {
+            events.retain(|e| e.position <= u);
+        }
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(None);
+        };
+        if until.is_none_or(|u| last < u) {
+            let log = Arc::clone(&self.log);
+            *ahead = Some(ReadAhead {
+                after: last,
+                task: tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+                    read_decoded(log.as_ref(), last, page_events).await
+                })),
+            });
+        }
+
+        let mut rows = RowSet::new();
+        declare(cursors, &events, &mut rows);
+        let declared: Vec<RowKey> = rows.keys().cloned().collect();
+        let mut missing = Vec::new();
+        for key in declared {
+            match cache.take(&key) {
+                Some(Some((row, position))) => rows.load(key, row, position),
+                // Known to be absent: stays declared and empty.
+                Some(None) => {}
+                None => missing.push(key),
+            }
+        }
+        for stored in self.views.load(space, &missing).await? {
+            let key = RowKey::new(stored.kind, stored.key);
+            let row = Row::from_doc(stored.kind, &stored.doc).map_err(ProjectorError::Row)?;
+            rows.load(key, row, stored.position);
+        }
+        for ev in &events {
+            apply(cursors, std::slice::from_ref(ev), &mut rows).map_err(|source| {
+                ProjectorError::Projection {
+                    position: ev.position,
+                    source,
+                }
+            })?;
+        }
+        let batch = CommitBatch {
+            rows: rows
+                .changed()
+                .map(|(key, row, position)| {
+                    Ok(StoredRow {
+                        kind: key.kind,
+                        key: key.key.clone(),
+                        parent: row.parent(),
+                        tag: row.tag(),
+                        doc: row.to_doc()?,
+                        position,
+                    })
+                })
+                .collect::<Result<Vec<_>, ProjectionError>>()
+                .map_err(ProjectorError::Row)?,
+            checkpoints: cursors
+                .iter()
+                .filter(|c| c.checkpoint < last)
+                .map(|c| CheckpointMove {
+                    view: c.view,
+                    from: c.checkpoint,
+                    to: last,
+                })
+                .collect(),
+        };
+        let applied = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        Ok(Some((last, applied, batch, rows)))
+    }
+
+    /// Waits for a page's commit: `true` when it went through (the run's
+    /// figures count it), `false` when another projector moved the
+    /// checkpoints first (nothing was written; the caller starts again from
+    /// the database). An error stops the run.
+    async fn settle(
+        &self,
+        pending: PendingCommit,
+        space: Space,
+        stats: &mut RunStats,
+        conflicts: &mut u32,
+        progress: Progress<'_>,
+        total: u64,
+    ) -> Result<bool, ProjectorError> {
+        let outcome = pending
+            .task
+            .await
+            .map_err(|e| ProjectorError::Storage(format!("view commit task: {e}")))??;
+        match outcome {
+            Committed::Done => {
+                *conflicts = 0;
+                stats.events += pending.events;
+                stats.batches += 1;
+                stats.rows += pending.rows;
+                stats.position = lowest_cursor(&pending.after);
+                progress(stats.events, total);
+                tracing::debug!(
+                    space = space.as_str(),
+                    events = pending.events,
+                    rows = pending.rows,
+                    position = %stats.position,
+                    "projection batch committed"
+                );
+                Ok(true)
+            }
+            Committed::Conflict => {
+                *conflicts += 1;
+                tracing::debug!(
+                    space = space.as_str(),
+                    conflicts = *conflicts,
+                    "checkpoint moved; retrying"
+                );
+                if *conflicts >= MAX_CONFLICTS {
+                    return Err(ProjectorError::Contended(*conflicts));
+                }
+                Ok(false)
+            }
+        }
     }
 
     /// One row of the live views, typed.
@@ -693,8 +876,114 @@ fn decode_row<T: ViewRow>(stored: &StoredRow) -> Result<T, ProjectorError> {
     })
 }
 
-/// A stored event as projections read it.
-fn recorded(e: &StoredEvent) -> Result<Recorded, ProjectorError> {
+/// A page of the log after `after`, decoded: up to `limit` events, read
+/// in sub-pages of [`READ_SUB_PAGE`] and stopping early once the payloads
+/// reach [`PAGE_BYTES`] (memory stays bounded however large the events).
+async fn read_decoded(
+    log: &dyn LogReader,
+    after: LogPosition,
+    limit: usize,
+) -> Result<Vec<Recorded>, ProjectorError> {
+    let mut events = Vec::with_capacity(limit.min(READ_SUB_PAGE * 8));
+    let mut from = after;
+    let mut bytes = 0usize;
+    while events.len() < limit && bytes < PAGE_BYTES {
+        let want = (limit - events.len()).min(READ_SUB_PAGE);
+        let page = log.read_page(from, want).await?;
+        let short = page.len() < want;
+        for e in page {
+            from = e.log_position;
+            bytes = bytes.saturating_add(e.payload.len());
+            events.push(recorded(e)?);
+        }
+        if short {
+            break;
+        }
+    }
+    Ok(events)
+}
+
+/// The lowest checkpoint among `cursors`: where the next page starts.
+fn lowest_cursor(cursors: &[Cursor]) -> LogPosition {
+    cursors
+        .iter()
+        .map(|c| c.checkpoint)
+        .min()
+        .unwrap_or_default()
+}
+
+/// A page's commit, running in its own task.
+struct PendingCommit {
+    /// The checkpoints the page was applied from.
+    before: Vec<Cursor>,
+    /// The checkpoints it sets.
+    after: Vec<Cursor>,
+    /// Events and rows it carries, counted once it commits.
+    events: u64,
+    rows: u64,
+    /// Aborted (rolled back by the database) if the run stops first.
+    task: tokio_util::task::AbortOnDropHandle<Result<Committed, ProjectorError>>,
+}
+
+/// The next page, being read by its own task.
+struct ReadAhead {
+    /// Where the page starts (exclusive): it is only used by a run that
+    /// continues from exactly there.
+    after: LogPosition,
+    /// Aborted if the run ends or drops the page.
+    task: tokio_util::task::AbortOnDropHandle<Result<Vec<Recorded>, ProjectorError>>,
+}
+
+/// The rows a run's committed pages left behind, for its next pages: each
+/// row as committed, or known to be absent. Two generations bound it: rows
+/// go into the young one, which becomes the old one (dropping the previous
+/// old one) when it holds [`CACHED_ROWS`]; a row used again moves back to
+/// the young one. Valid only while the views' checkpoints are the ones
+/// this run's last commit set.
+#[derive(Default)]
+struct RowCache {
+    young: HashMap<RowKey, Option<(Row, LogPosition)>>,
+    old: HashMap<RowKey, Option<(Row, LogPosition)>>,
+    /// The checkpoints the cached rows are as of.
+    checkpoints: Vec<Cursor>,
+}
+
+impl RowCache {
+    fn clear(&mut self) {
+        self.young.clear();
+        self.old.clear();
+        self.checkpoints.clear();
+    }
+
+    /// True if the cached rows are the stored rows at `cursors`.
+    fn valid_for(&self, cursors: &[Cursor]) -> bool {
+        !self.checkpoints.is_empty() && self.checkpoints == cursors
+    }
+
+    /// Takes a row out: `Some(Some(..))` present, `Some(None)` absent,
+    /// `None` not known here.
+    fn take(&mut self, key: &RowKey) -> Option<Option<(Row, LogPosition)>> {
+        self.young.remove(key).or_else(|| self.old.remove(key))
+    }
+
+    /// Keeps a committed page's rows, as of the checkpoints it set.
+    fn keep(
+        &mut self,
+        rows: impl Iterator<Item = (RowKey, Option<(Row, LogPosition)>)>,
+        checkpoints: Vec<Cursor>,
+    ) {
+        for (key, row) in rows {
+            self.young.insert(key, row);
+        }
+        if self.young.len() >= CACHED_ROWS {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.checkpoints = checkpoints;
+    }
+}
+
+/// A log event as projections read it.
+fn recorded(e: LogEvent) -> Result<Recorded, ProjectorError> {
     let event = decode(
         &e.aggregate_type,
         &e.event_type,
@@ -707,14 +996,11 @@ fn recorded(e: &StoredEvent) -> Result<Recorded, ProjectorError> {
     })?;
     Ok(Recorded {
         position: e.log_position,
-        aggregate_id: e.aggregate_id.clone(),
-        sequence: u64::try_from(e.sequence).unwrap_or(u64::MAX),
+        aggregate_id: e.aggregate_id,
+        sequence: e.sequence,
         event,
-        actor: e
-            .metadata
-            .get(domain::command::metadata_keys::ACTOR_ID)
-            .cloned(),
-        recorded_at: e.recorded_at.clone(),
+        actor: e.actor,
+        recorded_at: e.recorded_at,
     })
 }
 
@@ -762,11 +1048,7 @@ impl Unavailable {
 
 #[async_trait::async_trait]
 impl LogReader for Unavailable {
-    async fn read_page(
-        &self,
-        _: LogPosition,
-        _: usize,
-    ) -> Result<Vec<StoredEvent>, ProjectorError> {
+    async fn read_page(&self, _: LogPosition, _: usize) -> Result<Vec<LogEvent>, ProjectorError> {
         Err(self.err())
     }
     async fn head(&self) -> Result<LogPosition, ProjectorError> {

@@ -15,8 +15,8 @@ use domain::reservation::Scope;
 use serde_json::Value;
 
 use super::{
-    Appended, ChainReport, KurrentStore, LogPosition, PgStore, ReservationExtractor, SqliteStore,
-    StoreError, StoredEvent, StreamHead,
+    Appended, ChainReport, KurrentStore, LogEvent, LogPosition, PgStore, ReservationExtractor,
+    SqliteStore, StoreError, StoredEvent, StreamHead,
 };
 
 /// A store location, parsed from a URL.
@@ -206,6 +206,28 @@ impl AnyStore {
             AnyStore::Sqlite(s) => s.read_log(after, limit).await,
             AnyStore::Postgres(s) => Box::pin(s.read_all(after, limit)).await,
             AnyStore::Kurrent(s) => Box::pin(s.read_all(after, limit)).await,
+        }
+    }
+
+    /// [`AnyStore::read_all`] as [`LogEvent`]s, what projectors read.
+    pub async fn read_log_events(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.read_log_events(after, limit).await,
+            AnyStore::Postgres(s) => Box::pin(s.read_log_events(after, limit)).await,
+            AnyStore::Kurrent(s) => {
+                Box::pin(async move {
+                    Ok(s.read_all(after, limit)
+                        .await?
+                        .into_iter()
+                        .map(LogEvent::from)
+                        .collect())
+                })
+                .await
+            }
         }
     }
 

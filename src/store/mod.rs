@@ -52,6 +52,52 @@ pub const MAX_READ_PAGE: usize = 10_000;
 /// - KurrentDB: `(commit position, prepare position)` of `$all`.
 pub use projections::LogPosition;
 
+/// One event of the global log as a projector reads it: the payload as the
+/// stored JSON text and only the metadata the views use. Leaner than
+/// [`StoredEvent`] on purpose — a rebuild reads every event of the log, and
+/// parsing each payload into a `serde_json::Value` and each metadata object
+/// into a map, only to convert them again, cost more than the projection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEvent {
+    /// Place in the global log.
+    pub log_position: LogPosition,
+    /// `A::TYPE`.
+    pub aggregate_type: String,
+    /// The stream.
+    pub aggregate_id: String,
+    /// Position in the stream, from 1.
+    pub sequence: u64,
+    /// Stable event type name.
+    pub event_type: String,
+    /// Event schema version.
+    pub event_version: String,
+    /// The event's JSON text, as stored.
+    pub payload: String,
+    /// `metadata.actor_id`, if present.
+    pub actor: Option<String>,
+    /// `metadata.recorded_at`, if the command carried it.
+    pub recorded_at: Option<String>,
+}
+
+impl From<StoredEvent> for LogEvent {
+    fn from(e: StoredEvent) -> LogEvent {
+        LogEvent {
+            log_position: e.log_position,
+            payload: e.payload.to_string(),
+            actor: e
+                .metadata
+                .get(domain::command::metadata_keys::ACTOR_ID)
+                .cloned(),
+            aggregate_type: e.aggregate_type,
+            aggregate_id: e.aggregate_id,
+            sequence: u64::try_from(e.sequence).unwrap_or(u64::MAX),
+            event_type: e.event_type,
+            event_version: e.event_version,
+            recorded_at: e.recorded_at,
+        }
+    }
+}
+
 /// The last event of one stream: what `store copy` compares between source
 /// and target.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -42,8 +42,8 @@ use uuid::Uuid;
 use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
 use super::sqlite::ReservationExtractor;
 use super::{
-    Appended, ChainReport, ChainRow, ChainVerifier, LogPosition, ReservationConflict, StoreError,
-    StoredEvent, StreamHead, MAX_READ_PAGE,
+    Appended, ChainReport, ChainRow, ChainVerifier, LogEvent, LogPosition, ReservationConflict,
+    StoreError, StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
 /// Connections per process: commits run concurrently on PostgreSQL.
@@ -364,6 +364,81 @@ impl PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    /// [`PgStore::read_all`] for projectors (the same gap-safe page) as
+    /// [`LogEvent`]s: payload text, `actor_id` picked out of the metadata by
+    /// PostgreSQL, nothing projections do not read.
+    pub async fn read_log_events(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        let position =
+            i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
+        type Columns = (
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Columns> = sqlx::query_as(
+            "SELECT transaction_id::text, position, aggregate_type, aggregate_id, sequence,
+                    event_type, event_version, payload::text, metadata->>'actor_id', recorded_at
+               FROM events
+              WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY events.transaction_id, events.position
+              LIMIT $3",
+        )
+        .bind(after.commit.to_string())
+        .bind(position)
+        .bind(limit.min(MAX_READ_PAGE) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    commit,
+                    position,
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    event_type,
+                    event_version,
+                    payload,
+                    actor,
+                    recorded_at,
+                )| {
+                    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+                        StoreError::Corrupt(format!("events.{what}: {e}"))
+                    };
+                    Ok(LogEvent {
+                        log_position: LogPosition {
+                            commit: commit
+                                .parse::<u64>()
+                                .map_err(|e| corrupt("transaction_id", &e))?,
+                            position: u64::try_from(position)
+                                .map_err(|e| corrupt("position", &e))?,
+                        },
+                        aggregate_type,
+                        aggregate_id,
+                        sequence: u64::try_from(sequence).map_err(|e| corrupt("sequence", &e))?,
+                        event_type,
+                        event_version,
+                        payload,
+                        actor,
+                        recorded_at,
+                    })
+                },
+            )
+            .collect()
     }
 
     /// The position of the last event [`PgStore::read_all`] would return

@@ -47,7 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::hash::{canonical_event, HashedEvent, GENESIS_HASH};
 use super::writer::{self, Counters, PreparedCommit, PreparedEvent, WriteRequest, WriteStats};
 use super::{
-    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogPosition, StoreError,
+    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogEvent, LogPosition, StoreError,
     StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
@@ -500,6 +500,88 @@ impl SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    /// [`SqliteStore::read_log`] for projectors: the same page as
+    /// [`LogEvent`]s (payload text, `actor_id` picked out of the metadata),
+    /// without decoding what projections do not read.
+    ///
+    /// The page comes back from SQLite as ONE value — a JSON array of the
+    /// events, built by `json_group_array` in position order — rather than
+    /// a row per event: sqlx's SQLite driver runs the database on its own
+    /// thread and hands each row over with a copy of every column and a
+    /// thread wake-up, which cost more than reading the events (profiled:
+    /// half the CPU of a rebuild). The payloads are embedded as JSON
+    /// (`json(payload)`) and borrowed from the document, so each is parsed
+    /// once more only when the projector decodes it.
+    pub async fn read_log_events(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        if after.commit != 0 {
+            return Err(StoreError::ForeignPosition(after));
+        }
+        let after =
+            i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
+        let limit = limit.min(MAX_READ_PAGE) as i64;
+        let page: Option<String> = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(position, aggregate_type, aggregate_id, sequence,
+                        event_type, event_version, json(payload),
+                        json_extract(metadata, '$.actor_id'), recorded_at)
+                        ORDER BY position)
+               FROM (SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?)",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_one(&self.reader)
+        .await?;
+        let Some(page) = page else {
+            return Ok(Vec::new());
+        };
+        /// One element of the page, as `json_array` lists the columns.
+        #[derive(serde::Deserialize)]
+        struct Element<'a>(
+            u64,
+            String,
+            String,
+            u64,
+            String,
+            String,
+            #[serde(borrow)] &'a serde_json::value::RawValue,
+            Option<String>,
+            Option<String>,
+        );
+        let elements: Vec<Element<'_>> = serde_json::from_str(&page)
+            .map_err(|e| StoreError::Corrupt(format!("a page of the log: {e}")))?;
+        Ok(elements
+            .into_iter()
+            .map(
+                |Element(
+                    position,
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    event_type,
+                    event_version,
+                    payload,
+                    actor,
+                    recorded_at,
+                )| {
+                    LogEvent {
+                        log_position: LogPosition::at(position),
+                        aggregate_type,
+                        aggregate_id,
+                        sequence,
+                        event_type,
+                        event_version,
+                        payload: payload.get().to_owned(),
+                        actor,
+                        recorded_at,
+                    }
+                },
+            )
+            .collect())
     }
 
     /// The newest event in log order, if any.

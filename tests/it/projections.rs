@@ -1071,6 +1071,53 @@ async fn a_rebuild_that_fails_midway_leaves_the_live_views_untouched(w: World) {
     assert!(report.is_ok(), "{report:?}");
 }
 
+/// An event no view can read stops the views right after the last page
+/// before it — including a page whose commit is still in flight when the
+/// bad event is met (commits run beside the next page's work) — and the
+/// error names the event's position.
+async fn an_unreadable_event_stops_the_views_after_the_page_before_it(w: World) {
+    scenario(&w.app, false).await;
+    w.sql(&format!(
+        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
+                             event_version, payload, metadata, prev_hash, hash)
+         VALUES ('{}', 'payout_batch', 'PB-1', 1, 'BatchPaid', '1.0',
+                 '{{\"BatchPaid\": {{}}}}', '{{}}', '{zeros}', '{zeros}')",
+        Uuid::now_v7(),
+        zeros = "0".repeat(64)
+    ))
+    .await;
+    let log = w.settled_log().await;
+    assert_eq!(log.len() as u64, SCENARIO_EVENTS + 1);
+    let bad = log[SCENARIO_EVENTS as usize].log_position;
+    // Pages of five: 50 events in ten pages, then the page holding 51–53.
+    let error = w.projector(5).catch_up().await.unwrap_err();
+    match error {
+        ProjectorError::Projection { position, .. } => assert_eq!(position, bad),
+        other => panic!("expected the bad event to be named, got {other}"),
+    }
+    let fiftieth = log[49].log_position;
+    assert_eq!(w.app.projector.position().await.unwrap(), fiftieth);
+    // Nothing of the events after the fiftieth reached a row.
+    for kind in RowKind::ALL {
+        for r in w
+            .app
+            .projector
+            .views()
+            .list(Space::Live, kind, &RowFilter::default(), None, 1_000)
+            .await
+            .unwrap()
+        {
+            assert!(
+                r.position <= fiftieth,
+                "{} {} at {}",
+                kind.as_str(),
+                r.key,
+                r.position
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- verify catches tampering
 
 async fn verify_fails_naming_rows_altered_behind_its_back(w: World) {
@@ -1405,6 +1452,7 @@ on_every_store!(
     verify_fails_naming_rows_altered_behind_its_back,
     an_overdrawn_fund_is_flagged_and_fails_verify,
     two_projectors_on_one_store_never_apply_a_batch_twice,
+    an_unreadable_event_stops_the_views_after_the_page_before_it,
     a_putian_shaped_period_in_the_store_shows_its_figures_to_the_fen,
     every_row_kind_is_written_by_the_scenario,
 );
@@ -1892,7 +1940,7 @@ async fn incremental_views_equal_a_rebuild(
                 &e.aggregate_type,
                 &e.event_type,
                 &e.event_version,
-                &e.payload,
+                &e.payload.to_string(),
             )
             .unwrap(),
             actor: None,
