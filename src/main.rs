@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a rebuild allocates and frees
+/// millions of short strings and rows, and glibc's malloc spent a fifth of
+/// its CPU on that (profiled; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = bangfu::cli::Cli::parse();

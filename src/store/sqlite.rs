@@ -506,14 +506,15 @@ impl SqliteStore {
     /// [`LogEvent`]s (payload text, `actor_id` picked out of the metadata),
     /// without decoding what projections do not read.
     ///
-    /// The page comes back from SQLite as ONE value — a JSON array of the
-    /// events, built by `json_group_array` in position order — rather than
-    /// a row per event: sqlx's SQLite driver runs the database on its own
-    /// thread and hands each row over with a copy of every column and a
-    /// thread wake-up, which cost more than reading the events (profiled:
-    /// half the CPU of a rebuild). The payloads are embedded as JSON
-    /// (`json(payload)`) and borrowed from the document, so each is parsed
-    /// once more only when the projector decodes it.
+    /// The page comes back from SQLite as ONE text value rather than a row
+    /// per event: sqlx's SQLite driver runs the database on its own thread
+    /// and hands each row over with a copy of every column and a thread
+    /// wake-up, which cost more than reading the events (profiled: half the
+    /// CPU of a rebuild). Each event is framed by a header of its position,
+    /// sequence and the byte lengths of its text columns, then the columns
+    /// themselves ([`parse_log_page`]): nothing is escaped or parsed on
+    /// either side, and a payload holding any byte sequence cannot be
+    /// misread as a frame boundary.
     pub async fn read_log_events(
         &self,
         after: LogPosition,
@@ -526,62 +527,29 @@ impl SqliteStore {
             i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
         let limit = limit.min(MAX_READ_PAGE) as i64;
         let page: Option<String> = sqlx::query_scalar(
-            "SELECT json_group_array(json_array(position, aggregate_type, aggregate_id, sequence,
-                        event_type, event_version, json(payload),
-                        json_extract(metadata, '$.actor_id'), recorded_at)
-                        ORDER BY position)
-               FROM (SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?)",
+            "SELECT group_concat(
+                      printf('%d,%d,%d,%d,%d,%d,%d,%d,%d;', position, sequence,
+                             octet_length(aggregate_type), octet_length(aggregate_id),
+                             octet_length(event_type), octet_length(event_version),
+                             octet_length(payload), coalesce(octet_length(actor), -1),
+                             coalesce(octet_length(recorded_at), -1))
+                      || aggregate_type || aggregate_id || event_type || event_version
+                      || payload || coalesce(actor, '') || coalesce(recorded_at, ''),
+                      '' ORDER BY position)
+               FROM (SELECT position, sequence, aggregate_type, aggregate_id, event_type,
+                            event_version, payload,
+                            CAST(json_extract(metadata, '$.actor_id') AS TEXT) AS actor,
+                            recorded_at
+                       FROM events WHERE position > ? ORDER BY position LIMIT ?)",
         )
         .bind(after)
         .bind(limit)
         .fetch_one(&self.reader)
         .await?;
-        let Some(page) = page else {
-            return Ok(Vec::new());
-        };
-        /// One element of the page, as `json_array` lists the columns.
-        #[derive(serde::Deserialize)]
-        struct Element<'a>(
-            u64,
-            String,
-            String,
-            u64,
-            String,
-            String,
-            #[serde(borrow)] &'a serde_json::value::RawValue,
-            Option<String>,
-            Option<String>,
-        );
-        let elements: Vec<Element<'_>> = serde_json::from_str(&page)
-            .map_err(|e| StoreError::Corrupt(format!("a page of the log: {e}")))?;
-        Ok(elements
-            .into_iter()
-            .map(
-                |Element(
-                    position,
-                    aggregate_type,
-                    aggregate_id,
-                    sequence,
-                    event_type,
-                    event_version,
-                    payload,
-                    actor,
-                    recorded_at,
-                )| {
-                    LogEvent {
-                        log_position: LogPosition::at(position),
-                        aggregate_type,
-                        aggregate_id,
-                        sequence,
-                        event_type,
-                        event_version,
-                        payload: payload.get().to_owned(),
-                        actor,
-                        recorded_at,
-                    }
-                },
-            )
-            .collect())
+        match page {
+            None => Ok(Vec::new()),
+            Some(page) => parse_log_page(&page),
+        }
     }
 
     /// The newest event in log order, if any.
@@ -867,6 +835,77 @@ fn serialized_event(row: &SqliteRow) -> Result<SerializedEvent, PersistenceError
     })
 }
 
+/// Splits a page built by [`SqliteStore::read_log_events`]: per event a
+/// header `position,sequence,len,len,len,len,len,len,len;` (byte lengths of
+/// aggregate type, aggregate id, event type, event version, payload, actor
+/// and recorded-at; -1 for NULL), then those columns back to back. Anything
+/// else is reported as corrupt, never guessed at.
+fn parse_log_page(page: &str) -> Result<Vec<LogEvent>, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("a page of the log: {what}"));
+    let mut events = Vec::new();
+    let mut rest = page;
+    while !rest.is_empty() {
+        let (header, body) = rest.split_once(';').ok_or_else(|| corrupt("no header"))?;
+        let mut numbers = [0i64; 9];
+        let mut fields = header.split(',');
+        for n in &mut numbers {
+            *n = fields
+                .next()
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(|| corrupt("a bad header"))?;
+        }
+        if fields.next().is_some() {
+            return Err(corrupt("a bad header"));
+        }
+        let [position, sequence, lengths @ ..] = numbers;
+        let mut body = body;
+        let mut take = |length: i64| -> Result<Option<String>, StoreError> {
+            if length < 0 {
+                return Ok(None);
+            }
+            let length = usize::try_from(length).map_err(|_| corrupt("a bad length"))?;
+            let text = body
+                .get(..length)
+                .ok_or_else(|| corrupt("a column beyond the page"))?;
+            body = &body[length..];
+            Ok(Some(text.to_owned()))
+        };
+        let mut columns = Vec::with_capacity(lengths.len());
+        for length in lengths {
+            columns.push(take(length)?);
+        }
+        let mut columns = columns.into_iter();
+        let mut required = |what: &str| {
+            columns
+                .next()
+                .flatten()
+                .ok_or_else(|| corrupt(&format!("{what} is NULL")))
+        };
+        let aggregate_type = required("aggregate_type")?;
+        let aggregate_id = required("aggregate_id")?;
+        let event_type = required("event_type")?;
+        let event_version = required("event_version")?;
+        let payload = required("payload")?;
+        let actor = columns.next().flatten();
+        let recorded_at = columns.next().flatten();
+        events.push(LogEvent {
+            log_position: LogPosition::at(
+                u64::try_from(position).map_err(|_| corrupt("a negative position"))?,
+            ),
+            aggregate_type,
+            aggregate_id,
+            sequence: u64::try_from(sequence).map_err(|_| corrupt("a negative sequence"))?,
+            event_type,
+            event_version,
+            payload,
+            actor,
+            recorded_at,
+        });
+        rest = body;
+    }
+    Ok(events)
+}
+
 fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let corrupt =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("events.{what}: {e}"));
@@ -921,4 +960,57 @@ pub(super) fn to_u64(n: i64) -> Result<u64, PersistenceError> {
 
 pub(super) fn to_usize(n: i64) -> Result<usize, PersistenceError> {
     usize::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_log_page;
+
+    #[test]
+    fn a_log_page_splits_by_its_byte_lengths_whatever_the_payload_holds() {
+        // A payload holding the header's own separators and Chinese text.
+        let payload = r#"{"VisitLogged":{"findings":"家中3人;1,2,3;"}}"#;
+        let page = format!(
+            "7,2,13,4,11,3,{},-1,27;hardship_fileHF-1VisitLogged1.0{payload}2026-03-01T09:00:00.000000Z\
+             8,1,13,4,10,3,2,2,-1;hardship_fileHF-2FileOpened1.0{{}}wu",
+            payload.len()
+        );
+        let events = parse_log_page(&page).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].log_position.position, 7);
+        assert_eq!(events[0].sequence, 2);
+        assert_eq!(events[0].aggregate_id, "HF-1");
+        assert_eq!(events[0].payload, payload);
+        assert_eq!(events[0].actor, None);
+        assert_eq!(
+            events[0].recorded_at.as_deref(),
+            Some("2026-03-01T09:00:00.000000Z")
+        );
+        assert_eq!(events[1].event_type, "FileOpened");
+        assert_eq!(events[1].payload, "{}");
+        assert_eq!(events[1].actor.as_deref(), Some("wu"));
+        assert_eq!(events[1].recorded_at, None);
+        assert!(parse_log_page("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_log_page_is_corrupt_not_guessed_at() {
+        for page in [
+            "7,2,13,4,11,3,2,-1,-1",                               // no end of header
+            "7,2,13,4,11,3,2,-1;hardship_fileHF-1",                // a number missing
+            "7,2,13,4,11,3,2,-1,-1,9;x",                           // one too many
+            "7,2,13,4,11,3,99,-1,-1;hardship_fileHF-1Ev1.0{}",     // beyond the page
+            "7,2,13,-1,11,3,2,-1,-1;hardship_fileEvent_Type1.0{}", // required NULL
+            "-7,2,1,1,1,1,2,-1,-1;abcd{}",                         // negative position
+            "7,2,1,1,1,1,1,-1,-1;abcd家",                          // splits a character
+        ] {
+            assert!(
+                matches!(
+                    parse_log_page(page),
+                    Err(crate::store::StoreError::Corrupt(_))
+                ),
+                "{page}"
+            );
+        }
+    }
 }
