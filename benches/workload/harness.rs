@@ -1645,13 +1645,16 @@ pub async fn http_interleaved(
 }
 
 /// The HTTP phase on SQLite: per client count in [`HTTP_CLIENTS`], one fresh
-/// copy of the populated file per variant in [`HTTP_VARIANTS`]; the service's
-/// users live in its copy, as `bangfu serve`'s do.
+/// copy of the populated file per variant in [`HTTP_VARIANTS`] that `wanted`
+/// accepts (named `{variant}{clients}`: `http1`, `inprocess16`, …; an HTTP
+/// side needs its in-process side); the service's users live in its copy,
+/// as `bangfu serve`'s do.
 async fn http_phase_sqlite(
     populated: &Path,
     dir: &Path,
     generator: &Generator,
     measured: std::ops::Range<usize>,
+    wanted: &dyn Fn(&str) -> bool,
 ) -> Result<
     (
         BTreeMap<String, Throughput>,
@@ -1675,6 +1678,9 @@ async fn http_phase_sqlite(
     let mut paths = Vec::new();
     for clients in HTTP_CLIENTS {
         for variant in HTTP_VARIANTS {
+            if !wanted(&format!("{variant}{clients}")) {
+                continue;
+            }
             let path = db_path(dir, &format!("{variant}{clients}"));
             remove_db(&path);
             copy_db(populated, &path)?;
@@ -1976,8 +1982,16 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
             result.ratios = ratios;
         }
         if config.phases.iter().any(|p| p == "http") {
+            // `--variants` may pick HTTP sides (e.g. `inprocess1,http1`, to
+            // profile one by difference); without any, all of them run.
+            let named = config
+                .variants
+                .iter()
+                .any(|v| HTTP_VARIANTS.iter().any(|h| v.starts_with(h)));
+            let wanted = |side: &str| !named || wants(side);
             let (figures, ratios, checks) =
-                http_phase_sqlite(&frozen, &config.dir, &generator, measured.clone()).await?;
+                http_phase_sqlite(&frozen, &config.dir, &generator, measured.clone(), &wanted)
+                    .await?;
             for (k, t) in &figures {
                 progress(format!(
                     "run {run_no} {k}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",

@@ -32,7 +32,9 @@ struct Args {
     /// Phases after populate, comma-separated: write, http, load, rebuild.
     #[arg(long, value_delimiter = ',', default_value = "write,load")]
     phases: Vec<String>,
-    /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8.
+    /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8;
+    /// and for the HTTP phase (all six unless one is named) inprocess1,
+    /// http1, http_idempotent1, inprocess16, http16, http_idempotent16.
     #[arg(
         long,
         value_delimiter = ',',
