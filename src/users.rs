@@ -233,17 +233,23 @@ impl Users {
             .collect())
     }
 
-    /// The active user whose token this is, if any.
+    /// The active user whose token this is, if any. One query (user and
+    /// roles together): it runs on every request, and each query is a round
+    /// trip to the pool's SQLite thread. Nothing is cached, so a revocation
+    /// (from this process or `bangfu users revoke` in another) holds from the
+    /// next request on.
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>, UsersError> {
         let presented = token_hash(token);
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT user_id, token_sha256 FROM users
-              WHERE token_sha256 = ? AND revoked_at IS NULL",
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT u.user_id, u.token_sha256,
+                    (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.user_id)
+               FROM users u
+              WHERE u.token_sha256 = ? AND u.revoked_at IS NULL",
         )
         .bind(&presented)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, stored)) = row else {
+        let Some((id, stored, roles)) = row else {
             return Ok(None);
         };
         // The index lookup already matched; comparing again in constant time
@@ -254,14 +260,9 @@ impl Users {
         let Ok(id) = Code::parse(&id) else {
             return Ok(None);
         };
-        let roles: Vec<String> =
-            sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ?")
-                .bind(id.as_str())
-                .fetch_all(&self.pool)
-                .await?;
         Ok(Some(User {
             id,
-            roles: normalise_roles(roles.iter().filter_map(|r| Role::parse(r))),
+            roles: normalise_roles(roles.unwrap_or_default().split(',').filter_map(Role::parse)),
         }))
     }
 

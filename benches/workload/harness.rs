@@ -16,9 +16,14 @@
 //!    and 8 clients, and the same event rows by the raw baseline ("read the
 //!    stream's events, insert the rows", plain sqlx, same durability) with 1
 //!    and 8 clients, all four interleaved slice by slice.
-//! 3. **load** — aggregate loads on the populated data: files, the big plan
+//! 3. **http** — the same new households, on fresh copies, through the real
+//!    service (`bangfu::http::run` on 127.0.0.1:0, one keep-alive HTTP/1.1
+//!    connection per client) with 1 and 16 clients, with and without an
+//!    `Idempotency-Key`, interleaved slice by slice with the engine
+//!    in-process at the same client count ([`http_interleaved`]).
+//! 4. **load** — aggregate loads on the populated data: files, the big plan
 //!    and a freshly opened plan, from the store and through the cache.
-//! 4. **rebuild** — every view rebuilt into scratch from a fresh copy of the
+//! 5. **rebuild** — every view rebuilt into scratch from a fresh copy of the
 //!    frozen log ([`rebuild_file`]): events/s and peak RSS, in a child
 //!    process of its own when [`Config::rebuild_exe`] names one, so the
 //!    populate phase's memory does not count.
@@ -53,10 +58,6 @@ pub const PENDING_PHASES: &[(&str, &str)] = &[
     (
         "postgres.*",
         "not yet in the harness: an App over PgStore on a throwaway cluster (as tests/it/pg.rs), a PgBaseline beside baseline()",
-    ),
-    (
-        "http.write",
-        "not yet in the harness: clients posting the same commands to bangfu::http on 127.0.0.1:0",
     ),
 ];
 
@@ -122,7 +123,8 @@ pub struct Config {
     pub runs: usize,
     /// Where the databases go (created; removed afterwards unless `keep`).
     pub dir: PathBuf,
-    /// Phases to run: any of `populate` (always, it makes the data), `write`, `load`.
+    /// Phases to run: any of `populate` (always, it makes the data), `write`,
+    /// `http`, `load`, `rebuild`.
     pub phases: Vec<String>,
     /// Write-phase variants: any of `engine1`, `engine8`, `baseline1`, `baseline8`.
     pub variants: Vec<String>,
@@ -205,6 +207,9 @@ pub struct RunResult {
     pub ratios: BTreeMap<String, f64>,
     pub load: BTreeMap<String, LoadRate>,
     pub rebuild: Option<Rebuild>,
+    /// What the HTTP phase checked (its figures are in `write`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub http_checks: BTreeMap<String, HttpCheck>,
 }
 
 /// Everything one invocation measured.
@@ -1040,6 +1045,668 @@ async fn interleaved_write(
     Ok(out)
 }
 
+// ---------------------------------------------------------------- HTTP phase
+
+/// Client counts of the HTTP phase (the issue's 1 and 16).
+pub const HTTP_CLIENTS: [usize; 2] = [1, 16];
+
+/// The HTTP phase's variants, in the order each slice runs them: the engine
+/// in-process (`app::execute`), and the real service on 127.0.0.1 with
+/// clients that send no `Idempotency-Key` and clients that send one per
+/// command (what a client that retries safely does: it costs the service a
+/// persisted key row per command).
+pub const HTTP_VARIANTS: [&str; 3] = ["inprocess", "http", "http_idempotent"];
+
+/// One command as an HTTP client sends it, serialised before the clock starts.
+pub struct HttpCommand {
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    /// `/v1/{plural}/{id}/commands`.
+    path: String,
+    /// The user the command runs as (the generator's actor).
+    actor: String,
+    role: Role,
+    /// `Idempotency-Key`: the generator's command id, if the variant sends one.
+    key: Option<String>,
+    /// The command body as the CLI and the API take it (`{"OpenFile": {…}}`).
+    body: hyper::body::Bytes,
+}
+
+impl HttpCommand {
+    /// `command` as a request: the body is the product's own serialisation
+    /// of the typed command, which `input::parse_json` reads back.
+    pub fn of(command: &Command, idempotent: bool) -> Result<HttpCommand, String> {
+        fn one<A>(id: &str, cmd: &Cmd<A::Body>, idempotent: bool) -> Result<HttpCommand, String>
+        where
+            A: bangfu::http::commands::Served,
+            A::Error: ErrorCode,
+            A::Body: Serialize,
+        {
+            if id.contains('/') {
+                return Err(format!("{id}: the HTTP phase sends ids without '/'"));
+            }
+            let body = serde_json::to_vec(&cmd.body).map_err(|e| format!("{id}: {e}"))?;
+            Ok(HttpCommand {
+                aggregate_type: A::TYPE,
+                aggregate_id: id.to_string(),
+                path: format!("/v1/{}/{id}/commands", A::PLURAL),
+                actor: cmd.ctx.actor.id.as_str().to_string(),
+                role: cmd.ctx.actor.role,
+                key: idempotent.then(|| cmd.ctx.command_id.to_string()),
+                body: body.into(),
+            })
+        }
+        match command {
+            Command::File(id, cmd) => one::<HardshipFile>(id, cmd, idempotent),
+            Command::Plan(id, cmd) => one::<MutualAidPlan>(id, cmd, idempotent),
+            Command::Claim(id, cmd) => one::<MutualAidClaim>(id, cmd, idempotent),
+            Command::Campaign(id, cmd) => one::<DonationCampaign>(id, cmd, idempotent),
+        }
+    }
+}
+
+/// A user's credentials as the clients send them.
+#[derive(Clone)]
+struct Credential {
+    authorization: hyper::header::HeaderValue,
+    /// Set when the user holds several roles: the role must then be named.
+    several_roles: bool,
+}
+
+/// The bangfu service (`bangfu::http::run`: the router, state and middleware
+/// `bangfu serve` uses) on 127.0.0.1:0, with one user per workload actor.
+pub struct HttpService {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    users: bangfu::users::Users,
+    credentials: Arc<BTreeMap<String, Credential>>,
+}
+
+impl HttpService {
+    /// Adds, through the product's user directory, one user per actor in
+    /// `actors` holding the roles they act in, and serves `app` with the
+    /// default limits.
+    pub async fn start(
+        app: Arc<App>,
+        users: bangfu::users::Users,
+        actors: &BTreeMap<String, Vec<Role>>,
+    ) -> Result<HttpService, String> {
+        let mut credentials = BTreeMap::new();
+        for (actor, roles) in actors {
+            let id = Code::parse(actor).map_err(|e| format!("user {actor}: {e:?}"))?;
+            let token = users
+                .add(&id, roles, "bench")
+                .await
+                .map_err(|e| format!("user {actor}: {e}"))?;
+            let authorization =
+                hyper::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|e| e.to_string())?;
+            credentials.insert(
+                actor.clone(),
+                Credential {
+                    authorization,
+                    several_roles: roles.len() > 1,
+                },
+            );
+        }
+        let state =
+            bangfu::http::ApiState::new(app, users.clone(), bangfu::http::Limits::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(bangfu::http::run(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Ok(HttpService {
+            addr,
+            stop: Some(stop),
+            task,
+            users,
+            credentials: Arc::new(credentials),
+        })
+    }
+
+    /// Stops accepting, waits for requests in flight and running commands.
+    pub async fn stop(mut self) -> Result<(), String> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = (&mut self.task).await;
+        self.users.close().await;
+        served
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The users a set of scripts acts as, with the roles each acts in.
+pub fn actors_of(scripts: &[Vec<HttpCommand>]) -> BTreeMap<String, Vec<Role>> {
+    let mut out: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    for command in scripts.iter().flatten() {
+        let roles = out.entry(command.actor.clone()).or_default();
+        if !roles.contains(&command.role) {
+            roles.push(command.role);
+        }
+    }
+    out
+}
+
+/// One keep-alive HTTP/1.1 connection (hyper's client, TCP_NODELAY as
+/// common clients set it).
+struct HttpConnection {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>,
+    host: hyper::header::HeaderValue,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpConnection {
+    async fn open(addr: std::net::SocketAddr) -> Result<HttpConnection, String> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (send, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake {addr}: {e}"))?;
+        let task = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let host =
+            hyper::header::HeaderValue::from_str(&addr.to_string()).map_err(|e| e.to_string())?;
+        Ok(HttpConnection { send, host, task })
+    }
+
+    /// Sends `command` and returns the status, whether the service says it
+    /// replayed a stored response, and the body. Only this is timed.
+    async fn post(
+        &mut self,
+        command: &HttpCommand,
+        credential: &Credential,
+    ) -> Result<(hyper::StatusCode, bool, hyper::body::Bytes), String> {
+        use http_body_util::BodyExt;
+        use hyper::header;
+        let mut request = hyper::Request::post(command.path.as_str())
+            .header(header::HOST, self.host.clone())
+            .header(header::AUTHORIZATION, credential.authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json");
+        if credential.several_roles {
+            request = request.header(bangfu::http::ROLE_HEADER, command.role.as_str());
+        }
+        if let Some(key) = &command.key {
+            request = request.header(bangfu::http::idempotency::HEADER, key.as_str());
+        }
+        let request = request
+            .body(http_body_util::Full::new(command.body.clone()))
+            .map_err(|e| e.to_string())?;
+        self.send.ready().await.map_err(|e| e.to_string())?;
+        let response = self
+            .send
+            .send_request(request)
+            .await
+            .map_err(|e| format!("{}: {e}", command.path))?;
+        let status = response.status();
+        let replayed = response
+            .headers()
+            .contains_key(bangfu::http::commands::REPLAYED_HEADER);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{}: {e}", command.path))?
+            .to_bytes();
+        Ok((status, replayed, body))
+    }
+}
+
+impl Drop for HttpConnection {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Checks one response: 200, not a replay, the command's aggregate, and a
+/// version that follows the stream's previous one by the events written.
+/// Returns the stream's new version.
+fn check_response(
+    command: &HttpCommand,
+    status: hyper::StatusCode,
+    replayed: bool,
+    body: &[u8],
+    previous_version: usize,
+) -> Result<usize, String> {
+    let refused = || {
+        format!(
+            "{} {}: HTTP {status}: {}",
+            command.aggregate_type,
+            command.aggregate_id,
+            String::from_utf8_lossy(body)
+        )
+    };
+    if status != hyper::StatusCode::OK || replayed {
+        return Err(refused());
+    }
+    let outcome: bangfu::http::commands::CommandOutcome =
+        serde_json::from_slice(body).map_err(|e| format!("{}: {e}", refused()))?;
+    let sequences: Vec<usize> = outcome.events.iter().map(|e| e.sequence).collect();
+    let expected: Vec<usize> = (previous_version + 1..=outcome.version).collect();
+    if outcome.aggregate_type != command.aggregate_type
+        || outcome.aggregate_id != command.aggregate_id
+        || sequences.is_empty()
+        || sequences != expected
+    {
+        return Err(format!(
+            "{}: unexpected outcome after version {previous_version}",
+            refused()
+        ));
+    }
+    Ok(outcome.version)
+}
+
+/// Runs `scripts` over `connections` (one client each), each client taking
+/// the next script from a shared queue, timing each request from send to
+/// the last byte of the response. Any refused or unexpected response fails
+/// the phase. Gives the connections back for the next slice.
+async fn drive_http(
+    connections: Vec<HttpConnection>,
+    credentials: Arc<BTreeMap<String, Credential>>,
+    scripts: Vec<Vec<HttpCommand>>,
+) -> Result<(Samples, usize, Vec<HttpConnection>), String> {
+    let queue = Arc::new(std::sync::Mutex::new(scripts.into_iter()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for mut connection in connections {
+        let (queue, credentials) = (Arc::clone(&queue), Arc::clone(&credentials));
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut acknowledged) = (Vec::new(), 0usize);
+            loop {
+                let next = queue.lock().map_err(|e| e.to_string())?.next();
+                let Some(script) = next else { break };
+                // Each script is one new stream.
+                let mut version = 0;
+                for command in &script {
+                    let credential = credentials
+                        .get(&command.actor)
+                        .ok_or_else(|| format!("no user for actor {}", command.actor))?;
+                    let t = Instant::now();
+                    let (status, replayed, body) = connection.post(command, credential).await?;
+                    latencies.push(t.elapsed());
+                    version = check_response(command, status, replayed, &body, version)?;
+                    acknowledged += 1;
+                }
+            }
+            Ok::<_, String>((latencies, acknowledged, connection))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut acknowledged = 0;
+    let mut connections = Vec::new();
+    for task in tasks {
+        let (mine, acked, connection) = task.await.map_err(|e| e.to_string())??;
+        latencies.extend(mine);
+        acknowledged += acked;
+        connections.push(connection);
+    }
+    Ok((
+        Samples {
+            latencies,
+            wall: started.elapsed(),
+        },
+        acknowledged,
+        connections,
+    ))
+}
+
+/// What the HTTP phase checked, per HTTP variant and client count.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpCheck {
+    /// Commands sent.
+    pub commands: usize,
+    /// Answered 200 with the expected aggregate and versions.
+    pub acknowledged: usize,
+    /// Events the service's store gained during the phase.
+    pub events_written: u64,
+    /// Events the in-process store gained for the same commands.
+    pub inprocess_events_written: u64,
+    /// Every touched stream holds the same events as in-process (type,
+    /// sequence, payload; times the server stamped itself left out).
+    pub same_events_as_inprocess: bool,
+}
+
+/// One side of the HTTP phase: an engine (any store) driven in-process or
+/// through the service.
+pub struct HttpSide {
+    /// One of [`HTTP_VARIANTS`].
+    pub variant: &'static str,
+    pub clients: usize,
+    pub app: Arc<App>,
+    service: Option<HttpService>,
+    connections: Vec<HttpConnection>,
+    samples: Samples,
+    commands: usize,
+    acknowledged: usize,
+    events_before: u64,
+}
+
+impl HttpSide {
+    /// `app` driven through `app::execute`.
+    pub async fn in_process(app: Arc<App>, clients: usize) -> Result<HttpSide, String> {
+        let events_before = app.store.count_events().await.map_err(|e| e.to_string())?;
+        Ok(HttpSide {
+            variant: "inprocess",
+            clients,
+            app,
+            service: None,
+            connections: Vec::new(),
+            samples: Samples::default(),
+            commands: 0,
+            acknowledged: 0,
+            events_before,
+        })
+    }
+
+    /// `app` served over HTTP with `users` (the directory `bangfu serve`
+    /// would use for this store) and `clients` open connections.
+    pub async fn over_http(
+        app: Arc<App>,
+        users: bangfu::users::Users,
+        clients: usize,
+        idempotent: bool,
+        actors: &BTreeMap<String, Vec<Role>>,
+    ) -> Result<HttpSide, String> {
+        let events_before = app.store.count_events().await.map_err(|e| e.to_string())?;
+        let service = HttpService::start(Arc::clone(&app), users, actors).await?;
+        let mut connections = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            connections.push(HttpConnection::open(service.addr).await?);
+        }
+        Ok(HttpSide {
+            variant: if idempotent {
+                "http_idempotent"
+            } else {
+                "http"
+            },
+            clients,
+            app,
+            service: Some(service),
+            connections,
+            samples: Samples::default(),
+            commands: 0,
+            acknowledged: 0,
+            events_before,
+        })
+    }
+
+    fn idempotent(&self) -> bool {
+        self.variant == "http_idempotent"
+    }
+}
+
+/// The streams `scripts` write to.
+fn streams_of(scripts: &[Vec<Command>]) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = scripts
+        .iter()
+        .flatten()
+        .map(|c| match c {
+            Command::File(id, _) => (<HardshipFile as cqrs_es::Aggregate>::TYPE, id.clone()),
+            Command::Plan(id, _) => (<MutualAidPlan as cqrs_es::Aggregate>::TYPE, id.clone()),
+            Command::Claim(id, _) => (<MutualAidClaim as cqrs_es::Aggregate>::TYPE, id.clone()),
+            Command::Campaign(id, _) => {
+                (<DonationCampaign as cqrs_es::Aggregate>::TYPE, id.clone())
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A stream's events as the comparison sees them: type, sequence and
+/// payload, without the `…_at` times each side stamps from its own clock
+/// (in-process: the generator's; over HTTP: the server's).
+async fn stream_events(
+    app: &App,
+    kind: &str,
+    id: &str,
+) -> Result<Vec<(usize, String, Value)>, String> {
+    fn strip_times(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.retain(|k, _| !k.ends_with("_at"));
+                map.values_mut().for_each(strip_times);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip_times),
+            _ => {}
+        }
+    }
+    let history = app
+        .store
+        .history(kind, id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(history
+        .into_iter()
+        .map(|mut e| {
+            strip_times(&mut e.payload);
+            (e.sequence, e.event_type, e.payload)
+        })
+        .collect())
+}
+
+/// The HTTP phase on `sides` (built by the caller over any store: in-process
+/// and HTTP variants, at one or more client counts): the households
+/// `measured`, in [`WRITE_SLICES`] slices, every side writing each slice
+/// before any writes the next. Afterwards every HTTP side's streams are
+/// compared with the in-process side's at the same client count; a
+/// difference fails the phase. Returns the figures (`{variant}.clients_{n}`),
+/// the p50 and rate ratios against in-process, and the checks; the sides'
+/// services are stopped, their stores left open for the caller.
+pub async fn http_interleaved(
+    sides: &mut [HttpSide],
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+) -> Result<
+    (
+        BTreeMap<String, Throughput>,
+        BTreeMap<String, f64>,
+        BTreeMap<String, HttpCheck>,
+    ),
+    String,
+> {
+    let households: Vec<usize> = measured.collect();
+    let per_slice = households.len().div_ceil(WRITE_SLICES).max(1);
+    for slice in households.chunks(per_slice) {
+        for side in sides.iter_mut() {
+            // Generated and serialised before the clock starts.
+            let scripts: Vec<Vec<Command>> =
+                slice.iter().map(|&h| generator.household(h)).collect();
+            let commands: usize = scripts.iter().map(Vec::len).sum();
+            match &side.service {
+                None => {
+                    let samples =
+                        drive_samples(Arc::clone(&side.app), scripts, side.clients).await?;
+                    side.samples.add(samples);
+                }
+                Some(service) => {
+                    let requests = scripts
+                        .iter()
+                        .map(|s| {
+                            s.iter()
+                                .map(|c| HttpCommand::of(c, side.idempotent()))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let connections = std::mem::take(&mut side.connections);
+                    let (samples, acknowledged, connections) =
+                        drive_http(connections, Arc::clone(&service.credentials), requests)
+                            .await
+                            .map_err(|e| {
+                                format!("{} {} client(s): {e}", side.variant, side.clients)
+                            })?;
+                    side.connections = connections;
+                    side.samples.add(samples);
+                    side.acknowledged += acknowledged;
+                }
+            }
+            side.commands += commands;
+        }
+    }
+    let scripts: Vec<Vec<Command>> = households.iter().map(|&h| generator.household(h)).collect();
+    let streams = streams_of(&scripts);
+    let mut figures = BTreeMap::new();
+    let mut written = BTreeMap::new();
+    for side in sides.iter_mut() {
+        if let Some(service) = side.service.take() {
+            side.connections.clear();
+            service.stop().await?;
+        }
+        let after = side
+            .app
+            .store
+            .count_events()
+            .await
+            .map_err(|e| e.to_string())?;
+        written.insert((side.variant, side.clients), after - side.events_before);
+        let samples = std::mem::take(&mut side.samples);
+        figures.insert(
+            format!("{}.clients_{}", side.variant, side.clients),
+            samples.throughput(side.clients),
+        );
+    }
+    let mut checks = BTreeMap::new();
+    for side in sides.iter().filter(|s| s.variant != "inprocess") {
+        let reference = sides
+            .iter()
+            .find(|s| s.variant == "inprocess" && s.clients == side.clients)
+            .ok_or_else(|| format!("no in-process side at {} client(s)", side.clients))?;
+        for (kind, id) in &streams {
+            let (mine, theirs) = (
+                stream_events(&side.app, kind, id).await?,
+                stream_events(&reference.app, kind, id).await?,
+            );
+            if mine != theirs {
+                return Err(format!(
+                    "{} {} client(s): {kind} {id} holds other events than in-process ({} vs {})",
+                    side.variant,
+                    side.clients,
+                    mine.len(),
+                    theirs.len()
+                ));
+            }
+        }
+        let (events, reference_events) = (
+            written[&(side.variant, side.clients)],
+            written[&("inprocess", side.clients)],
+        );
+        if events != reference_events {
+            return Err(format!(
+                "{} {} client(s) wrote {events} events, in-process {reference_events}",
+                side.variant, side.clients
+            ));
+        }
+        checks.insert(
+            format!("{}.clients_{}", side.variant, side.clients),
+            HttpCheck {
+                commands: side.commands,
+                acknowledged: side.acknowledged,
+                events_written: events,
+                inprocess_events_written: reference_events,
+                same_events_as_inprocess: true,
+            },
+        );
+    }
+    let mut ratios = BTreeMap::new();
+    for (key, t) in &figures {
+        let Some((variant, clients)) = key.split_once('.') else {
+            continue;
+        };
+        if variant == "inprocess" {
+            continue;
+        }
+        if let Some(reference) = figures.get(&format!("inprocess.{clients}")) {
+            ratio(
+                &mut ratios,
+                &format!("{variant}_over_inprocess.p50.{clients}"),
+                Some(t.latency_ms_p50),
+                Some(reference.latency_ms_p50),
+            );
+            ratio(
+                &mut ratios,
+                &format!("{variant}_over_inprocess.rate.{clients}"),
+                Some(t.per_second),
+                Some(reference.per_second),
+            );
+        }
+    }
+    Ok((figures, ratios, checks))
+}
+
+/// The HTTP phase on SQLite: per client count in [`HTTP_CLIENTS`], one fresh
+/// copy of the populated file per variant in [`HTTP_VARIANTS`] that `wanted`
+/// accepts (named `{variant}{clients}`: `http1`, `inprocess16`, …; an HTTP
+/// side needs its in-process side); the service's users live in its copy,
+/// as `bangfu serve`'s do.
+async fn http_phase_sqlite(
+    populated: &Path,
+    dir: &Path,
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<
+    (
+        BTreeMap<String, Throughput>,
+        BTreeMap<String, f64>,
+        BTreeMap<String, HttpCheck>,
+    ),
+    String,
+> {
+    let requests: Vec<Vec<HttpCommand>> = measured
+        .clone()
+        .map(|h| {
+            generator
+                .household(h)
+                .iter()
+                .map(|c| HttpCommand::of(c, false))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let actors = actors_of(&requests);
+    let mut sides = Vec::new();
+    let mut paths = Vec::new();
+    for clients in HTTP_CLIENTS {
+        for variant in HTTP_VARIANTS {
+            if !wanted(&format!("{variant}{clients}")) {
+                continue;
+            }
+            let path = db_path(dir, &format!("{variant}{clients}"));
+            remove_db(&path);
+            copy_db(populated, &path)?;
+            let app = Arc::new(App::open(&path).await.map_err(|e| e.to_string())?);
+            let side = match variant {
+                "inprocess" => HttpSide::in_process(app, clients).await?,
+                _ => {
+                    let users = bangfu::users::Users::open(&path)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    HttpSide::over_http(app, users, clients, variant == "http_idempotent", &actors)
+                        .await?
+                }
+            };
+            sides.push(side);
+            paths.push(path);
+        }
+    }
+    let result = http_interleaved(&mut sides, generator, measured).await;
+    for (side, path) in sides.into_iter().zip(paths) {
+        side.app.store.close().await;
+        remove_db(&path);
+    }
+    result
+}
+
 /// Times `loads` calls of `load` and returns the rate.
 async fn time_loads<F, Fut>(loads: usize, mut load: F) -> Result<LoadRate, String>
 where
@@ -1313,6 +1980,30 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
                 progress(format!("run {run_no} ratio {k}: {v:.2}"));
             }
             result.ratios = ratios;
+        }
+        if config.phases.iter().any(|p| p == "http") {
+            // `--variants` may pick HTTP sides (e.g. `inprocess1,http1`, to
+            // profile one by difference); without any, all of them run.
+            let named = config
+                .variants
+                .iter()
+                .any(|v| HTTP_VARIANTS.iter().any(|h| v.starts_with(h)));
+            let wanted = |side: &str| !named || wants(side);
+            let (figures, ratios, checks) =
+                http_phase_sqlite(&frozen, &config.dir, &generator, measured.clone(), &wanted)
+                    .await?;
+            for (k, t) in &figures {
+                progress(format!(
+                    "run {run_no} {k}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",
+                    t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max, t.commands
+                ));
+            }
+            for (k, v) in &ratios {
+                progress(format!("run {run_no} ratio {k}: {v:.2}"));
+            }
+            result.write.extend(figures);
+            result.ratios.extend(ratios);
+            result.http_checks = checks;
         }
         if config.phases.iter().any(|p| p == "load") {
             result.load = load_phase(&populated, &generator, scale).await?;

@@ -34,10 +34,12 @@ struct Args {
     /// Override the scale's number of households written by each write phase.
     #[arg(long)]
     measured_households: Option<usize>,
-    /// Phases after populate, comma-separated: write, load, rebuild.
+    /// Phases after populate, comma-separated: write, http, load, rebuild.
     #[arg(long, value_delimiter = ',', default_value = "write,load")]
     phases: Vec<String>,
-    /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8.
+    /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8;
+    /// and for the HTTP phase (all six unless one is named) inprocess1,
+    /// http1, http_idempotent1, inprocess16, http16, http_idempotent16.
     #[arg(
         long,
         value_delimiter = ',',
@@ -266,6 +268,32 @@ fn summarise(report: &harness::Report) {
                     .map(|r| r.peak_rss_kb as f64 / 1024.0)
                     .collect()
             )
+        );
+    }
+    // The HTTP phase's checks: every request acknowledged, same events as in-process.
+    let mut keys: Vec<String> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.http_checks.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in &keys {
+        let checks: Vec<&harness::HttpCheck> = report
+            .runs
+            .iter()
+            .filter_map(|r| r.http_checks.get(k))
+            .collect();
+        println!(
+            "http {k}: {} of {} commands acknowledged, {} of {} events as in-process, over {} runs",
+            checks.iter().map(|c| c.acknowledged).sum::<usize>(),
+            checks.iter().map(|c| c.commands).sum::<usize>(),
+            checks.iter().map(|c| c.events_written).sum::<u64>(),
+            checks
+                .iter()
+                .map(|c| c.inprocess_events_written)
+                .sum::<u64>(),
+            checks.len()
         );
     }
     for (phase, why) in &report.pending {

@@ -7,7 +7,9 @@
 #[path = "../../benches/workload/harness.rs"]
 mod harness;
 
-use harness::{Config, Generator, Scale, COMMANDS_PER_HOUSEHOLD, MANY_CLIENTS};
+use harness::{
+    Config, Generator, Scale, COMMANDS_PER_HOUSEHOLD, HTTP_CLIENTS, HTTP_VARIANTS, MANY_CLIENTS,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
@@ -18,7 +20,12 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
         seed: 7,
         runs: 1,
         dir: dir.path().join("bench"),
-        phases: vec!["write".into(), "load".into(), "rebuild".into()],
+        phases: vec![
+            "write".into(),
+            "http".into(),
+            "load".into(),
+            "rebuild".into(),
+        ],
         variants: ["engine1", "engine8", "baseline1", "baseline8"]
             .map(String::from)
             .to_vec(),
@@ -78,6 +85,36 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
     ] {
         assert!(run.load[key].loads > 0, "{key}");
     }
+    // The HTTP phase: every variant at both client counts wrote every
+    // command; each request was acknowledged (200, the expected aggregate and
+    // versions), and the service's store gained the same events as the
+    // in-process one (the harness compares the streams and fails otherwise).
+    for clients in HTTP_CLIENTS {
+        for variant in HTTP_VARIANTS {
+            let key = format!("{variant}.clients_{clients}");
+            assert_eq!(run.write[&key].commands, measured, "{key}");
+            assert_eq!(run.write[&key].clients, clients, "{key}");
+            if variant == "inprocess" {
+                continue;
+            }
+            let check = &run.http_checks[&key];
+            assert_eq!(check.commands, measured, "{key}");
+            assert_eq!(check.acknowledged, measured, "{key}");
+            assert!(check.events_written >= measured as u64, "{key}");
+            assert_eq!(
+                check.events_written, check.inprocess_events_written,
+                "{key}"
+            );
+            assert!(check.same_events_as_inprocess, "{key}");
+            for figure in ["p50", "rate"] {
+                let ratio = format!("{variant}_over_inprocess.{figure}.clients_{clients}");
+                assert!(run.ratios[&ratio] > 0.0, "{ratio}");
+            }
+        }
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("http_idempotent.clients_16")));
     // The rebuild read every event of the populated log.
     let rebuild = run.rebuild.as_ref().expect("the rebuild ran");
     assert_eq!(rebuild.events, report.events_after_populate);

@@ -2608,3 +2608,60 @@ async fn a_store_that_is_gone_answers_503_not_500() {
     }
     assert_eq!(api.state.panics_caught(), 0);
 }
+
+/// `Users::authenticate` reads user and roles in one query and caches
+/// nothing: every role comes back in order, and a revocation made through
+/// another connection (as `bangfu users revoke` in another process) holds
+/// from the next lookup on.
+#[tokio::test]
+async fn authentication_sees_every_role_and_a_revocation_from_another_connection() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bangfu.db");
+    let _app = App::open(&path).await.expect("open app");
+    let serving = Users::open(&path).await.expect("open users");
+    let other = Users::open(&path).await.expect("open users again");
+    let id = domain::values::Code::parse("lin.xiaomei").expect("user id");
+    let token = serving
+        .add(&id, &[Role::Approver, Role::Caseworker], "test")
+        .await
+        .expect("add user");
+    let single = serving
+        .add(
+            &domain::values::Code::parse("chen.li").expect("user id"),
+            &[Role::Finance],
+            "test",
+        )
+        .await
+        .expect("add user");
+
+    let user = serving
+        .authenticate(token.expose())
+        .await
+        .expect("lookup")
+        .expect("active user");
+    assert_eq!(user.id, id);
+    assert_eq!(user.roles, vec![Role::Caseworker, Role::Approver]);
+    let user = serving
+        .authenticate(single.expose())
+        .await
+        .expect("lookup")
+        .expect("active user");
+    assert_eq!(user.roles, vec![Role::Finance]);
+    assert!(serving
+        .authenticate("bf_not-a-token")
+        .await
+        .expect("lookup")
+        .is_none());
+
+    other.revoke("lin.xiaomei").await.expect("revoke");
+    assert!(serving
+        .authenticate(token.expose())
+        .await
+        .expect("lookup")
+        .is_none());
+    assert!(serving
+        .authenticate(single.expose())
+        .await
+        .expect("lookup")
+        .is_some());
+}
