@@ -1594,16 +1594,46 @@ async fn pg_admin(server: &PgServer, sql: &str) -> Result<(), String> {
 
 /// A fresh copy of database `from` (no connection may be open on it).
 async fn pg_copy(server: &PgServer, from: &str, to: &str) -> Result<(), String> {
-    pg_admin(
-        server,
-        &format!("DROP DATABASE IF EXISTS \"{to}\" WITH (FORCE)"),
+    pg_drop(server, to).await?;
+    let sql = format!("CREATE DATABASE \"{to}\" TEMPLATE \"{from}\" STRATEGY FILE_COPY");
+    // A closed pool's server processes exit a moment after it closes; on a
+    // loaded machine that can outlast the 5 s PostgreSQL itself waits for
+    // them ("being accessed by other users"), so wait a little longer.
+    let mut attempts = 0;
+    loop {
+        match pg_admin(server, &sql).await {
+            Err(e) if e.contains("is being accessed by other users") && attempts < 5 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) if e.contains("is being accessed by other users") => {
+                return Err(format!(
+                    "{e}; sessions on it: {}",
+                    pg_sessions(server, from).await
+                ));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// The sessions open on database `name`, for an error message.
+async fn pg_sessions(server: &PgServer, name: &str) -> String {
+    use sqlx::Connection;
+    let Ok(mut admin) = sqlx::PgConnection::connect(&server.admin_url).await else {
+        return "(cannot connect to ask)".into();
+    };
+    // pid, backend type, state, start of the last query.
+    type Session = (i32, Option<String>, Option<String>, Option<String>);
+    let sessions: Vec<Session> = sqlx::query_as(
+        "SELECT pid, backend_type, state, left(query, 80) FROM pg_stat_activity WHERE datname = $1",
     )
-    .await?;
-    pg_admin(
-        server,
-        &format!("CREATE DATABASE \"{to}\" TEMPLATE \"{from}\" STRATEGY FILE_COPY"),
-    )
+    .bind(name)
+    .fetch_all(&mut admin)
     .await
+    .unwrap_or_default();
+    admin.close().await.ok();
+    format!("{sessions:?}")
 }
 
 async fn pg_drop(server: &PgServer, name: &str) -> Result<(), String> {
@@ -1717,6 +1747,11 @@ async fn pg_phases(
         settings.insert(name.to_string(), value);
     }
     app.store.close().await;
+    // Every handle on the pool goes too: a connection still being returned
+    // while `close` ran can land back among the idle ones and stay open
+    // until the pool itself is dropped — and the copies need the database
+    // to have no session.
+    drop(pool);
     drop(app);
     progress(format!(
         "postgres populated: {events_after_populate} events, {:.1} MB, PostgreSQL {server_version}",
