@@ -23,6 +23,10 @@
 //!    process of its own when [`Config::rebuild_exe`] names one, so the
 //!    populate phase's memory does not count.
 //!
+//! The same phases run on PostgreSQL (`PgStore`, through the same `App` and
+//! `app::execute`) when [`Config::postgres`] names a server: see the
+//! "PostgreSQL" section at the end of this file.
+//!
 //! Phases not yet possible are listed in [`PENDING_PHASES`]: each is a small
 //! addition once its issue lands (see BENCHMARKS.md).
 

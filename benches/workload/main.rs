@@ -1,7 +1,8 @@
 //! `cargo bench --bench workload -- --scale city`: bangfu's standard
 //! workload, measured against a raw baseline in the same run.
 //!
-//! Parses the command line, records the machine and versions, runs
+//! Parses the command line, starts a throwaway PostgreSQL cluster for the
+//! PostgreSQL phases (`--store`), records the machine and versions, runs
 //! [`harness::run`], prints every figure (engine next to baseline, as ratios)
 //! and writes the whole report as JSON. Method and results: BENCHMARKS.md.
 
