@@ -119,6 +119,9 @@ pub enum UsersError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database file could not be created or migrated.
+    #[error("database file: {0}")]
+    Store(String),
 }
 
 /// The user directory over the database file.
@@ -128,9 +131,16 @@ pub struct Users {
 }
 
 impl Users {
-    /// Opens the directory in the database file at `path`. The event store must
-    /// have been opened on the same file first: its migrations create the tables.
+    /// Opens the directory in the database file at `path`, creating and
+    /// migrating the file if needed. Its tables come with the embedded
+    /// store's migrations, so that store is opened (and closed) on the file
+    /// first: under `--store postgres://…` the `--db` file holds only the
+    /// users and idempotency keys, and may not exist yet.
     pub async fn open(path: &Path) -> Result<Users, UsersError> {
+        let migrated = crate::store::SqliteStore::open(path, crate::store::no_reservations)
+            .await
+            .map_err(|e| UsersError::Store(e.to_string()))?;
+        migrated.close().await;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .journal_mode(SqliteJournalMode::Wal)

@@ -28,8 +28,12 @@
 //!    process of its own when [`Config::rebuild_exe`] names one, so the
 //!    populate phase's memory does not count.
 //!
-//! Phases not yet possible are listed in [`PENDING_PHASES`]: each is a small
-//! addition once its issue lands (see BENCHMARKS.md).
+//! The same phases run on PostgreSQL (`PgStore`, through the same `App` and
+//! `app::execute`) when [`Config::postgres`] names a server: see the
+//! "PostgreSQL" section at the end of this file.
+//!
+//! A phase that cannot run here (no PostgreSQL to start) is listed in
+//! [`Report::pending`] with the reason, and the others still run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use bangfu::app::{self, App, CaseAggregate};
 use bangfu::engine::Engine;
-use bangfu::store::SqliteStore;
+use bangfu::store::{AnyStore, SqliteStore};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, Cmd, CommandContext, Role};
 use domain::donation::DonationCampaign;
@@ -52,14 +56,6 @@ use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
-
-/// Phases the issue asks for that need work still in progress elsewhere.
-pub const PENDING_PHASES: &[(&str, &str)] = &[
-    (
-        "postgres.*",
-        "not yet in the harness: an App over PgStore on a throwaway cluster (as tests/it/pg.rs), a PgBaseline beside baseline()",
-    ),
-];
 
 /// Commands per household: open, 5 visits, verify, adopt a plan, 3 × (request, approve).
 pub const COMMANDS_PER_HOUSEHOLD: usize = 14;
@@ -134,6 +130,10 @@ pub struct Config {
     /// rebuild's alone; `None` rebuilds in this process (the test's tiny
     /// scale, where memory is not a figure).
     pub rebuild_exe: Option<PathBuf>,
+    /// Run the SQLite phases (`--store sqlite` or `both`).
+    pub sqlite: bool,
+    /// Whether and where the PostgreSQL phases run.
+    pub postgres: Postgres,
 }
 
 /// One full rebuild of every view into scratch.
@@ -210,6 +210,9 @@ pub struct RunResult {
     /// What the HTTP phase checked (its figures are in `write`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub http_checks: BTreeMap<String, HttpCheck>,
+    /// The rebuild on PostgreSQL (the `postgres.*` write and load figures
+    /// are in `write`, `load` and `ratios`).
+    pub postgres_rebuild: Option<Rebuild>,
 }
 
 /// Everything one invocation measured.
@@ -222,6 +225,8 @@ pub struct Report {
     pub populate: BTreeMap<String, Throughput>,
     pub runs: Vec<RunResult>,
     pub pending: Vec<(String, String)>,
+    /// The PostgreSQL data set, if the PostgreSQL phases ran.
+    pub postgres: Option<PgPopulated>,
 }
 
 // ---------------------------------------------------------------- deterministic data
@@ -1707,6 +1712,109 @@ async fn http_phase_sqlite(
     result
 }
 
+/// [`http_phase_sqlite`] on PostgreSQL: each side on its own copy of the
+/// populated database (`CREATE DATABASE … TEMPLATE`), the service's users in
+/// a SQLite file beside it — where `bangfu serve --store postgres://…` keeps
+/// them (its `--db`).
+async fn http_phase_postgres(
+    server: &PgServer,
+    populated: &str,
+    db: &dyn Fn(&str) -> String,
+    dir: &Path,
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<
+    (
+        BTreeMap<String, Throughput>,
+        BTreeMap<String, f64>,
+        BTreeMap<String, HttpCheck>,
+    ),
+    String,
+> {
+    let requests: Vec<Vec<HttpCommand>> = measured
+        .clone()
+        .map(|h| {
+            generator
+                .household(h)
+                .iter()
+                .map(|c| HttpCommand::of(c, false))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let actors = actors_of(&requests);
+    let mut sides = Vec::new();
+    let mut copies = Vec::new();
+    let mut user_files = Vec::new();
+    let mut opened: Result<(), String> = Ok(());
+    'sides: for clients in HTTP_CLIENTS {
+        for variant in HTTP_VARIANTS {
+            if !wanted(&format!("{variant}{clients}")) {
+                continue;
+            }
+            let copy = db(&format!("http_{variant}{clients}"));
+            if let Err(e) = pg_copy(server, populated, &copy).await {
+                opened = Err(e);
+                break 'sides;
+            }
+            copies.push(copy.clone());
+            let side = async {
+                let app = Arc::new(App::on(pg_store(server, &copy).await?));
+                match variant {
+                    "inprocess" => HttpSide::in_process(app, clients).await,
+                    _ => {
+                        let path = db_path(dir, &format!("pg_users_{variant}{clients}"));
+                        remove_db(&path);
+                        user_files.push(path.clone());
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                        }
+                        let users = bangfu::users::Users::open(&path)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        HttpSide::over_http(
+                            app,
+                            users,
+                            clients,
+                            variant == "http_idempotent",
+                            &actors,
+                        )
+                        .await
+                    }
+                }
+            }
+            .await;
+            match side {
+                Ok(side) => sides.push(side),
+                Err(e) => {
+                    opened = Err(e);
+                    break 'sides;
+                }
+            }
+        }
+    }
+    let result = match opened {
+        Ok(()) => http_interleaved(&mut sides, generator, measured).await,
+        Err(e) => Err(e),
+    };
+    for side in sides {
+        side.app.store.close().await;
+    }
+    for copy in copies {
+        pg_drop(server, &copy).await?;
+    }
+    for path in user_files {
+        remove_db(&path);
+    }
+    let (figures, ratios, checks) = result?;
+    let prefixed = |k: String| format!("postgres.{k}");
+    Ok((
+        figures.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
+        ratios.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
+        checks.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
+    ))
+}
+
 /// Times `loads` calls of `load` and returns the rate.
 async fn time_loads<F, Fut>(loads: usize, mut load: F) -> Result<LoadRate, String>
 where
@@ -1738,6 +1846,15 @@ async fn load_phase(
     let store = SqliteStore::open(path, domain::reservations_of)
         .await
         .map_err(|e| e.to_string())?;
+    load_on(AnyStore::from(store), generator, scale).await
+}
+
+/// The load phase on an open store (closed at the end).
+async fn load_on(
+    store: AnyStore,
+    generator: &Generator,
+    scale: &Scale,
+) -> Result<BTreeMap<String, LoadRate>, String> {
     let mut out = BTreeMap::new();
     let n = scale.loads;
     let households = scale.households.max(1);
@@ -1823,7 +1940,7 @@ fn e<E: std::error::Error>(error: bangfu::engine::ExecError<E>) -> String {
 }
 
 /// File loads need no services; the engine's type still wants one.
-fn noop_file_services(store: &SqliteStore) -> Arc<dyn domain::hardship::HardshipFileServices> {
+fn noop_file_services(store: &AnyStore) -> Arc<dyn domain::hardship::HardshipFileServices> {
     Arc::new(bangfu::services::StoreServices::new(store.clone()))
 }
 
@@ -1835,9 +1952,8 @@ fn ratio(out: &mut BTreeMap<String, f64>, name: &str, num: Option<f64>, den: Opt
     }
 }
 
-/// Runs the configured phases and returns what they measured. `progress`
-/// receives one line per finished step.
-pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Report, String> {
+/// The SQLite phases of [`run`]: populate, then `runs` × write, load, rebuild.
+async fn run_sqlite(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Report, String> {
     let scale = &config.scale;
     let generator = Generator::new(config.seed, &scale.name);
     std::fs::create_dir_all(&config.dir).map_err(|e| e.to_string())?;
@@ -2054,10 +2170,8 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Re
         database_bytes_after_populate,
         populate,
         runs,
-        pending: PENDING_PHASES
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
+        pending: Vec::new(),
+        postgres: None,
     })
 }
 
@@ -2146,4 +2260,696 @@ async fn drive_lazy(
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
     Ok(Throughput::from(latencies, clients, started.elapsed()))
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+//
+// The same phases on PgStore, through `App` over `AnyStore::Postgres` and the
+// same `app::execute` path, on a server the caller provides (the bench's
+// throwaway cluster, or the tests'; see tests/it/pg.rs). Each phase works on
+// its own database: the populated one is "frozen" by using it as a template —
+// `CREATE DATABASE copy TEMPLATE populated` (STRATEGY FILE_COPY: a checkpoint,
+// then a file-level copy of the database's directory, about as cheap as the
+// SQLite file copy and WAL-logged as one record, so it is as durable as
+// anything else on the server).
+
+/// A PostgreSQL server the PostgreSQL phases may create and drop databases on.
+#[derive(Clone)]
+pub struct PgServer {
+    /// URL of a database to run CREATE/DROP DATABASE from.
+    pub admin_url: String,
+    /// The URL of database `name`.
+    pub url_of: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    /// Names of the databases made here start with this (unique per process).
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for PgServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgServer")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether and where the PostgreSQL phases run.
+#[derive(Clone, Debug)]
+pub enum Postgres {
+    /// Not asked for (`--store sqlite`).
+    #[allow(dead_code)] // Built by the bench's command line, not by the test.
+    Off,
+    /// Asked for, but no server could be had: why.
+    Unavailable(String),
+    /// On this server.
+    On(PgServer),
+}
+
+/// What the PostgreSQL populate phase made, and on what.
+#[derive(Clone, Debug, Serialize)]
+pub struct PgPopulated {
+    pub events_after_populate: u64,
+    pub database_bytes_after_populate: u64,
+    pub server_version: String,
+    /// The settings that decide durability and caching, as the server reports them.
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Settings recorded with the figures.
+const PG_SETTINGS_REPORTED: &[&str] = &[
+    "fsync",
+    "synchronous_commit",
+    "full_page_writes",
+    "wal_sync_method",
+    "wal_level",
+    "commit_delay",
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "max_connections",
+    "track_wal_io_timing",
+];
+
+/// Copies of the populated database the phases make (dropped when done).
+const PG_COPIES: &[&str] = &["engine1", "baseline1", "engine8", "baseline8", "rebuild"];
+
+/// Runs the configured phases on the configured stores. `progress` receives
+/// one line per finished step. PostgreSQL that cannot be had, or fails, is
+/// reported in `pending` ("not run: …"); the SQLite figures stand.
+pub async fn run(config: &Config, progress: &mut dyn FnMut(String)) -> Result<Report, String> {
+    let mut report = if config.sqlite {
+        run_sqlite(config, progress).await?
+    } else {
+        Report {
+            scale: config.scale.clone(),
+            seed: config.seed,
+            events_after_populate: 0,
+            database_bytes_after_populate: 0,
+            populate: BTreeMap::new(),
+            runs: vec![RunResult::default(); config.runs],
+            pending: vec![("sqlite.*".into(), "not run: --store postgres".into())],
+            postgres: None,
+        }
+    };
+    match &config.postgres {
+        Postgres::Off => report
+            .pending
+            .push(("postgres.*".into(), "not run: --store sqlite".into())),
+        Postgres::Unavailable(reason) => report
+            .pending
+            .push(("postgres.*".into(), format!("not run: {reason}"))),
+        Postgres::On(server) => {
+            if let Err(e) = run_postgres(config, server, &mut report, progress).await {
+                progress(format!("postgres phases FAILED: {e}"));
+                report
+                    .pending
+                    .push(("postgres.*".into(), format!("failed: {e}")));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// One statement on the server's admin database (CREATE/DROP DATABASE
+/// cannot run inside a transaction, so not on a pool's).
+async fn pg_admin(server: &PgServer, sql: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&server.admin_url)
+        .await
+        .map_err(|e| format!("cannot connect to the PostgreSQL server: {e}"))?;
+    let done = sqlx::query(sql)
+        .execute(&mut admin)
+        .await
+        .map(drop)
+        .map_err(|e| format!("{sql}: {e}"));
+    admin.close().await.ok();
+    done
+}
+
+/// A fresh copy of database `from` (no connection may be open on it).
+async fn pg_copy(server: &PgServer, from: &str, to: &str) -> Result<(), String> {
+    pg_drop(server, to).await?;
+    let sql = format!("CREATE DATABASE \"{to}\" TEMPLATE \"{from}\" STRATEGY FILE_COPY");
+    // A closed pool's server processes exit a moment after it closes; on a
+    // loaded machine that can outlast the 5 s PostgreSQL itself waits for
+    // them ("being accessed by other users"), so wait a little longer.
+    let mut attempts = 0;
+    loop {
+        match pg_admin(server, &sql).await {
+            Err(e) if e.contains("is being accessed by other users") && attempts < 5 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) if e.contains("is being accessed by other users") => {
+                return Err(format!(
+                    "{e}; sessions on it: {}",
+                    pg_sessions(server, from).await
+                ));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// The sessions open on database `name`, for an error message.
+async fn pg_sessions(server: &PgServer, name: &str) -> String {
+    use sqlx::Connection;
+    let Ok(mut admin) = sqlx::PgConnection::connect(&server.admin_url).await else {
+        return "(cannot connect to ask)".into();
+    };
+    // pid, backend type, state, start of the last query.
+    type Session = (i32, Option<String>, Option<String>, Option<String>);
+    let sessions: Vec<Session> = sqlx::query_as(
+        "SELECT pid, backend_type, state, left(query, 80) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap_or_default();
+    admin.close().await.ok();
+    format!("{sessions:?}")
+}
+
+async fn pg_drop(server: &PgServer, name: &str) -> Result<(), String> {
+    pg_admin(
+        server,
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )
+    .await
+}
+
+async fn pg_store(server: &PgServer, database: &str) -> Result<bangfu::store::PgStore, String> {
+    bangfu::store::PgStore::open(&(server.url_of)(database), domain::reservations_of)
+        .await
+        .map_err(|e| format!("cannot open PostgreSQL database {database}: {e}"))
+}
+
+fn pg_pool_of(app: &App) -> Result<sqlx::PgPool, String> {
+    app.store
+        .as_postgres()
+        .map(|s| s.pool().clone())
+        .ok_or_else(|| "the PostgreSQL phases run on PgStore".to_string())
+}
+
+async fn pg_max_position(pool: &sqlx::PgPool) -> Result<i64, String> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn pg_count(pool: &sqlx::PgPool) -> Result<i64, String> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The PostgreSQL phases, their figures under `postgres.*` keys of `report`.
+async fn run_postgres(
+    config: &Config,
+    server: &PgServer,
+    report: &mut Report,
+    progress: &mut dyn FnMut(String),
+) -> Result<(), String> {
+    let db = |name: &str| format!("{}_bench_{name}", server.prefix);
+    let populated = db("populated");
+    pg_drop(server, &populated).await?;
+    pg_admin(server, &format!("CREATE DATABASE \"{populated}\"")).await?;
+    let result = pg_phases(config, server, &populated, &db, report, progress).await;
+    // Whatever happened, leave no database behind.
+    for copy in PG_COPIES {
+        let _ = pg_drop(server, &db(copy)).await;
+    }
+    if !config.keep {
+        let _ = pg_drop(server, &populated).await;
+    }
+    result
+}
+
+async fn pg_phases(
+    config: &Config,
+    server: &PgServer,
+    populated: &str,
+    db: &dyn Fn(&str) -> String,
+    report: &mut Report,
+    progress: &mut dyn FnMut(String),
+) -> Result<(), String> {
+    let scale = &config.scale;
+    let generator = Generator::new(config.seed, &scale.name);
+
+    // ---- populate: the same data set, the same clients, as on SQLite.
+    let app = Arc::new(App::on(pg_store(server, populated).await?));
+    let mut step = |name: &str, t: Throughput, progress: &mut dyn FnMut(String)| {
+        progress(format!(
+            "postgres populate {name}: {} commands, {} clients, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+            t.commands, t.clients, t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max
+        ));
+        report.populate.insert(format!("postgres.{name}"), t);
+    };
+    let t = drive_lazy(Arc::clone(&app), &generator, scale.households, MANY_CLIENTS).await?;
+    step("households", t, progress);
+    let t = drive(Arc::clone(&app), vec![generator.plan(scale)], 1).await?;
+    step("plan_enrolment", t, progress);
+    let claims = (0..scale.claims)
+        .map(|c| generator.claim(scale, c))
+        .collect();
+    let t = drive(Arc::clone(&app), claims, MANY_CLIENTS).await?;
+    step("claims", t, progress);
+    let mut campaign = vec![generator.campaign_launch()];
+    campaign.extend((0..scale.donations).map(|d| generator.donation(d)));
+    let t = drive(Arc::clone(&app), vec![campaign], 1).await?;
+    step("campaign", t, progress);
+
+    let pool = pg_pool_of(&app)?;
+    let events_after_populate = app.store.count_events().await.map_err(|e| e.to_string())?;
+    let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let server_version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut settings = BTreeMap::new();
+    for name in PG_SETTINGS_REPORTED {
+        let value: String = sqlx::query_scalar("SELECT current_setting($1)")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        settings.insert(name.to_string(), value);
+    }
+    app.store.close().await;
+    // Every handle on the pool goes too: a connection still being returned
+    // while `close` ran can land back among the idle ones and stay open
+    // until the pool itself is dropped — and the copies need the database
+    // to have no session.
+    drop(pool);
+    drop(app);
+    progress(format!(
+        "postgres populated: {events_after_populate} events, {:.1} MB, PostgreSQL {server_version}",
+        bytes as f64 / 1e6
+    ));
+    report.postgres = Some(PgPopulated {
+        events_after_populate,
+        database_bytes_after_populate: u64::try_from(bytes).unwrap_or(0),
+        server_version,
+        settings,
+    });
+
+    // ---- write, load, rebuild: `runs` times.
+    let measured = scale.households..scale.households + scale.measured_households;
+    let wants = |v: &str| config.variants.iter().any(|x| x == v);
+    for run_no in 0..config.runs {
+        let result = &mut report.runs[run_no];
+        if config.phases.iter().any(|p| p == "write") {
+            let sides: Vec<(usize, bool)> = [1, MANY_CLIENTS]
+                .into_iter()
+                .filter(|c| wants(&format!("engine{c}")) || wants(&format!("baseline{c}")))
+                .map(|c| (c, wants(&format!("baseline{c}"))))
+                .collect();
+            let written =
+                pg_interleaved_write(server, populated, db, &generator, measured.clone(), &sides)
+                    .await?;
+            for (clients, engine, base) in written {
+                progress(format!(
+                    "run {run_no} postgres engine {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",
+                    engine.per_second, engine.latency_ms_p50, engine.latency_ms_p99, engine.latency_ms_max, engine.commands
+                ));
+                result
+                    .write
+                    .insert(format!("postgres.engine.clients_{clients}"), engine);
+                if let Some(t) = base {
+                    progress(format!(
+                        "run {run_no} postgres baseline {clients} client(s): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+                        t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max
+                    ));
+                    result
+                        .write
+                        .insert(format!("postgres.baseline.clients_{clients}"), t);
+                }
+            }
+            let rate = |k: &str| {
+                result
+                    .write
+                    .get(&format!("postgres.{k}"))
+                    .map(|t| t.per_second)
+            };
+            let mut ratios = BTreeMap::new();
+            for c in [1, MANY_CLIENTS] {
+                ratio(
+                    &mut ratios,
+                    &format!("postgres.engine_over_baseline.clients_{c}"),
+                    rate(&format!("engine.clients_{c}")),
+                    rate(&format!("baseline.clients_{c}")),
+                );
+            }
+            ratio(
+                &mut ratios,
+                "postgres.engine_8_over_engine_1",
+                rate("engine.clients_8"),
+                rate("engine.clients_1"),
+            );
+            for (k, v) in ratios {
+                progress(format!("run {run_no} ratio {k}: {v:.2}"));
+                result.ratios.insert(k, v);
+            }
+        }
+        if config.phases.iter().any(|p| p == "http") {
+            let named = config
+                .variants
+                .iter()
+                .any(|v| HTTP_VARIANTS.iter().any(|h| v.starts_with(h)));
+            let wanted = |side: &str| !named || wants(side);
+            let (figures, ratios, checks) = http_phase_postgres(
+                server,
+                populated,
+                db,
+                &config.dir,
+                &generator,
+                measured.clone(),
+                &wanted,
+            )
+            .await?;
+            for (k, t) in &figures {
+                progress(format!(
+                    "run {run_no} {k}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",
+                    t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max, t.commands
+                ));
+            }
+            for (k, v) in &ratios {
+                progress(format!("run {run_no} ratio {k}: {v:.2}"));
+            }
+            result.write.extend(figures);
+            result.ratios.extend(ratios);
+            result.http_checks.extend(checks);
+        }
+        if config.phases.iter().any(|p| p == "load") {
+            let store = AnyStore::from(pg_store(server, populated).await?);
+            let loads = load_on(store, &generator, scale).await?;
+            for (k, v) in &loads {
+                progress(format!(
+                    "run {run_no} postgres load {k}: {:.0}/s, p50 {:.3} ms, p99 {:.3} ms",
+                    v.per_second, v.latency_ms_p50, v.latency_ms_p99
+                ));
+            }
+            let p50 = |k: &str| loads.get(k).map(|l| l.latency_ms_p50);
+            for kind in ["snapshot", "cached_shared", "cached_owned"] {
+                ratio(
+                    &mut result.ratios,
+                    &format!("postgres.plan_big_over_fresh.{kind}"),
+                    p50(&format!("plan.big.{kind}")),
+                    p50(&format!("plan.fresh.{kind}")),
+                );
+            }
+            result
+                .load
+                .extend(loads.into_iter().map(|(k, v)| (format!("postgres.{k}"), v)));
+        }
+        if config.phases.iter().any(|p| p == "rebuild") {
+            let copy = db("rebuild");
+            pg_copy(server, populated, &copy).await?;
+            let url = (server.url_of)(&copy);
+            let figures = match &config.rebuild_exe {
+                Some(exe) => rebuild_child(exe, "--rebuild-url", &url)?,
+                None => rebuild_url(&url).await?,
+            };
+            pg_drop(server, &copy).await?;
+            progress(format!(
+                "run {run_no} postgres rebuild: {} events in {:.2} s, {:.0} events/s, peak RSS {:.1} MB ({})",
+                figures.events,
+                figures.seconds,
+                figures.events_per_second,
+                figures.peak_rss_kb as f64 / 1024.0,
+                if figures.own_process { "own process" } else { "includes populate" }
+            ));
+            result.postgres_rebuild = Some(figures);
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds every view into scratch on the PostgreSQL database at `url`
+/// (`Projector::postgres(..).rebuild_scratch`) and measures it in this process.
+pub async fn rebuild_url(url: &str) -> Result<Rebuild, String> {
+    let store = bangfu::store::PgStore::open(url, domain::reservations_of)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let stats = bangfu::projector::Projector::postgres(&store)
+        .rebuild_scratch(&|_, _| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(Rebuild {
+        events: stats.events,
+        seconds,
+        events_per_second: stats.events as f64 / seconds.max(1e-9),
+        peak_rss_kb: peak_rss_kb(),
+        own_process: false,
+    })
+}
+
+/// A rebuild in a fresh process: `exe flag value`, figures on its last line.
+fn rebuild_child(exe: &Path, flag: &str, value: &str) -> Result<Rebuild, String> {
+    let out = std::process::Command::new(exe)
+        .arg(flag)
+        .arg(value)
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let mut figures: Rebuild = serde_json::from_str(last).map_err(|e| {
+        format!(
+            "rebuild child: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    figures.own_process = true;
+    Ok(figures)
+}
+
+/// One client count's side of the PostgreSQL write phase.
+struct PgWriteSide {
+    clients: usize,
+    engine_db: String,
+    app: Arc<App>,
+    engine_pool: sqlx::PgPool,
+    baseline: Option<(String, sqlx::PgPool)>,
+    engine: Samples,
+    base: Samples,
+    written: i64,
+}
+
+/// [`interleaved_write`] on PostgreSQL: each side's engine and baseline on
+/// their own copies of the populated database, slice by slice.
+async fn pg_interleaved_write(
+    server: &PgServer,
+    populated: &str,
+    db: &dyn Fn(&str) -> String,
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+    sides: &[(usize, bool)],
+) -> Result<Vec<(usize, Throughput, Option<Throughput>)>, String> {
+    let mut state = Vec::new();
+    for &(clients, with_baseline) in sides {
+        let engine_db = db(&format!("engine{clients}"));
+        pg_copy(server, populated, &engine_db).await?;
+        let app = Arc::new(App::on(pg_store(server, &engine_db).await?));
+        let engine_pool = pg_pool_of(&app)?;
+        let baseline = if with_baseline {
+            let name = db(&format!("baseline{clients}"));
+            pg_copy(server, populated, &name).await?;
+            let options: sqlx::postgres::PgConnectOptions = (server.url_of)(&name)
+                .parse()
+                .map_err(|e: sqlx::Error| e.to_string())?;
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(clients as u32)
+                // No ping round trip before each transaction (as the SQLite pools).
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some((name, pool))
+        } else {
+            None
+        };
+        state.push(PgWriteSide {
+            clients,
+            written: pg_max_position(&engine_pool).await?,
+            engine_db,
+            app,
+            engine_pool,
+            baseline,
+            engine: Samples::default(),
+            base: Samples::default(),
+        });
+    }
+    let households: Vec<usize> = measured.collect();
+    let per_slice = households.len().div_ceil(WRITE_SLICES).max(1);
+    for slice in households.chunks(per_slice) {
+        for side in &mut state {
+            let scripts: Vec<Vec<Command>> =
+                slice.iter().map(|&h| generator.household(h)).collect();
+            side.engine
+                .add(drive_samples(Arc::clone(&side.app), scripts, side.clients).await?);
+            if let Some((_, pool)) = &side.baseline {
+                let rows = pg_rows_by_command(&side.engine_pool, side.written).await?;
+                side.base.add(pg_baseline(pool, rows, side.clients).await?);
+            }
+            side.written = pg_max_position(&side.engine_pool).await?;
+        }
+    }
+    let mut out = Vec::new();
+    for side in state {
+        let engine_events = pg_count(&side.engine_pool).await?;
+        side.app.store.close().await;
+        pg_drop(server, &side.engine_db).await?;
+        let base = match side.baseline {
+            Some((name, pool)) => {
+                // The baseline wrote every row the engine wrote.
+                let events = pg_count(&pool).await?;
+                pool.close().await;
+                pg_drop(server, &name).await?;
+                if events != engine_events {
+                    return Err(format!(
+                        "PostgreSQL baseline, {} client(s): {events} events, the engine's copy {engine_events}",
+                        side.clients
+                    ));
+                }
+                Some(side.base.throughput(side.clients))
+            }
+            None => None,
+        };
+        out.push((side.clients, side.engine.throughput(side.clients), base));
+    }
+    Ok(out)
+}
+
+/// [`rows_by_command`] on PostgreSQL: the rows after `after_position`, one
+/// set per writing transaction (one command each), in log order.
+async fn pg_rows_by_command(
+    pool: &sqlx::PgPool,
+    after_position: i64,
+) -> Result<Vec<RowSet>, String> {
+    let rows = sqlx::query(
+        "SELECT event_id::text AS event_id, aggregate_type, aggregate_id, sequence, event_type,
+                event_version, payload::text AS payload, metadata::text AS metadata,
+                recorded_at, prev_hash, hash, transaction_id::text AS commit
+           FROM events WHERE position > $1 ORDER BY transaction_id, position",
+    )
+    .bind(after_position)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut sets: Vec<RowSet> = Vec::new();
+    let mut last_commit: Option<String> = None;
+    for row in rows {
+        let get = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+        let commit = get("commit")?;
+        let sequence: i64 = row.try_get("sequence").map_err(|e| e.to_string())?;
+        let fields = [
+            get("event_id")?,
+            get("event_type")?,
+            get("event_version")?,
+            get("payload")?,
+            get("metadata")?,
+            row.try_get::<Option<String>, _>("recorded_at")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default(),
+            get("prev_hash")?,
+            get("hash")?,
+            String::new(),
+        ];
+        if last_commit.as_deref() != Some(commit.as_str()) {
+            sets.push(RowSet {
+                aggregate_type: get("aggregate_type")?,
+                aggregate_id: get("aggregate_id")?,
+                rows: Vec::new(),
+                sequences: Vec::new(),
+            });
+            last_commit = Some(commit);
+        }
+        if let Some(set) = sets.last_mut() {
+            set.rows.push(fields);
+            set.sequences.push(sequence);
+        }
+    }
+    Ok(sets)
+}
+
+/// The raw baseline on PostgreSQL: per command, in one transaction, read the
+/// stream's events and insert the command's rows (same table, same columns,
+/// JSON sent as text cast to `json` as PgStore does), then COMMIT.
+async fn pg_baseline(
+    pool: &sqlx::PgPool,
+    commands: Vec<RowSet>,
+    clients: usize,
+) -> Result<Samples, String> {
+    // Each client's commands, in order: a stream's commands stay on one client.
+    let mut per_client: Vec<Vec<RowSet>> = vec![Vec::new(); clients];
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    for set in commands {
+        let next = owner.len() % clients;
+        let client = *owner.entry(set.aggregate_id.clone()).or_insert(next);
+        per_client[client].push(set);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for sets in per_client {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(sets.len());
+            for set in sets {
+                let t = Instant::now();
+                let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+                let _events = sqlx::query(
+                    "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
+                            payload, metadata
+                       FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+                      ORDER BY sequence",
+                )
+                .bind(&set.aggregate_type)
+                .bind(&set.aggregate_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+                for (row, sequence) in set.rows.iter().zip(&set.sequences) {
+                    sqlx::query(
+                        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence,
+                                             event_type, event_version, payload, metadata,
+                                             recorded_at, prev_hash, hash)
+                         VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, CAST($7 AS json),
+                                 CAST($8 AS json), $9, $10, $11)",
+                    )
+                    .bind(&row[0])
+                    .bind(&set.aggregate_type)
+                    .bind(&set.aggregate_id)
+                    .bind(sequence)
+                    .bind(&row[1])
+                    .bind(&row[2])
+                    .bind(&row[3])
+                    .bind(&row[4])
+                    .bind((!row[5].is_empty()).then_some(row[5].as_str()))
+                    .bind(&row[6])
+                    .bind(&row[7])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+                tx.commit().await.map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    Ok(Samples {
+        latencies,
+        wall: started.elapsed(),
+    })
 }

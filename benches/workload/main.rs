@@ -1,11 +1,17 @@
 //! `cargo bench --bench workload -- --scale city`: bangfu's standard
 //! workload, measured against a raw baseline in the same run.
 //!
-//! Parses the command line, records the machine and versions, runs
+//! Parses the command line, starts a throwaway PostgreSQL cluster for the
+//! PostgreSQL phases (`--store`), records the machine and versions, runs
 //! [`harness::run`], prints every figure (engine next to baseline, as ratios)
 //! and writes the whole report as JSON. Method and results: BENCHMARKS.md.
 
 mod harness;
+// The tests' throwaway PostgreSQL cluster (initdb/pg_ctl as `postgres`, Unix
+// socket, a watchdog that stops it when this process exits), reused here.
+#[allow(dead_code)]
+#[path = "../../tests/it/pg.rs"]
+mod pg;
 
 use std::path::PathBuf;
 use std::process::Command as Process;
@@ -63,6 +69,14 @@ struct Args {
     /// as one JSON line and exit (the rebuild phase's child process).
     #[arg(long)]
     rebuild_file: Option<PathBuf>,
+    /// Stores to measure: sqlite, postgres or both. PostgreSQL runs on a
+    /// throwaway cluster this bench starts (or on `DATABASE_URL`'s server);
+    /// if none can be had, its phases report "not run" and SQLite's still run.
+    #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+    store: String,
+    /// Internal: the PostgreSQL rebuild phase's child process (a database URL).
+    #[arg(long)]
+    rebuild_url: Option<String>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -86,6 +100,14 @@ fn main() -> std::process::ExitCode {
     if let Some(path) = &args.rebuild_file {
         return rebuild_child(path);
     }
+    if let Some(url) = &args.rebuild_url {
+        return rebuild_child_postgres(url);
+    }
+    let postgres = if args.store == "sqlite" {
+        harness::Postgres::Off
+    } else {
+        postgres_server()
+    };
     let config = harness::Config {
         dir: args.dir.join(&scale.name),
         scale,
@@ -95,6 +117,8 @@ fn main() -> std::process::ExitCode {
         variants: args.variants.clone(),
         keep: args.keep,
         rebuild_exe: std::env::current_exe().ok(),
+        sqlite: args.store != "postgres",
+        postgres,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,7 +152,8 @@ fn main() -> std::process::ExitCode {
     let document = json!({
         "machine": machine,
         "versions": versions(),
-        "durability": "SQLite WAL, synchronous=FULL (engine and baseline)",
+        "durability": "SQLite WAL, synchronous=FULL; PostgreSQL fsync=on, synchronous_commit=on, full_page_writes=on (engine and baseline)",
+        "postgres_cluster_settings": BENCH_PG_SETTINGS,
         "report": report,
     });
     let written = std::fs::create_dir_all(&args.out).and_then(|()| {
@@ -157,6 +182,56 @@ fn rebuild_child(path: &std::path::Path) -> std::process::ExitCode {
         }
     };
     match runtime.block_on(harness::rebuild_file(path)) {
+        Ok(figures) => {
+            println!("{}", serde_json::to_string(&figures).unwrap_or_default());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rebuild failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Settings of the bench's throwaway PostgreSQL cluster, beyond the fixed
+/// durability ones (fsync, synchronous_commit, full_page_writes on): what a
+/// server dedicated to bangfu would set. shared_buffers holds the city data
+/// set; max_wal_size and checkpoint_timeout keep checkpoints out of the
+/// measured slices (the copies' FILE_COPY checkpoints happen between them);
+/// track_wal_io_timing makes pg_stat_wal report fsync time.
+/// `BANGFU_BENCH_PG_SETTINGS` appends more (for profiling).
+const BENCH_PG_SETTINGS: &str = "-c max_connections=100 -c shared_buffers=1GB \
+     -c max_wal_size=8GB -c checkpoint_timeout=30min -c track_wal_io_timing=on";
+
+/// The bench's PostgreSQL server: `DATABASE_URL`'s, or a throwaway cluster.
+fn postgres_server() -> harness::Postgres {
+    let extra = std::env::var("BANGFU_BENCH_PG_SETTINGS").unwrap_or_default();
+    match pg::server(&format!("{BENCH_PG_SETTINGS} {extra}")) {
+        Ok(server) => harness::Postgres::On(harness::PgServer {
+            admin_url: server.admin_url().to_string(),
+            url_of: std::sync::Arc::new(|name| server.url_of(name)),
+            prefix: server.prefix().to_string(),
+        }),
+        Err(reason) => {
+            eprintln!("PostgreSQL phases will not run: {reason}");
+            harness::Postgres::Unavailable(reason)
+        }
+    }
+}
+
+/// The PostgreSQL rebuild phase's child: one rebuild, its figures on stdout.
+fn rebuild_child_postgres(url: &str) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(harness::rebuild_url(url)) {
         Ok(figures) => {
             println!("{}", serde_json::to_string(&figures).unwrap_or_default());
             std::process::ExitCode::SUCCESS
@@ -294,6 +369,26 @@ fn summarise(report: &harness::Report) {
                 .map(|c| c.inprocess_events_written)
                 .sum::<u64>(),
             checks.len()
+        );
+    }
+    let pg_rebuilds: Vec<&harness::Rebuild> = report
+        .runs
+        .iter()
+        .filter_map(|r| r.postgres_rebuild.as_ref())
+        .collect();
+    if !pg_rebuilds.is_empty() {
+        let rates: Vec<f64> = pg_rebuilds.iter().map(|r| r.events_per_second).collect();
+        println!(
+            "postgres rebuild ({} events): events/s {} | peak RSS MB {} | ÷ target 100k/s: {}",
+            pg_rebuilds[0].events,
+            stats(rates.clone()),
+            stats(
+                pg_rebuilds
+                    .iter()
+                    .map(|r| r.peak_rss_kb as f64 / 1024.0)
+                    .collect()
+            ),
+            stats(rates.iter().map(|r| r / 100_000.0).collect())
         );
     }
     for (phase, why) in &report.pending {

@@ -2,13 +2,15 @@
 //! scale through the same code path as `cargo bench --bench workload`, so the
 //! workload stays valid (every generated command is accepted by the domain)
 //! and the harness keeps compiling as the engine changes. No timings are
-//! asserted: only that every phase ran and wrote what it should.
+//! asserted: only that every phase ran and wrote what it should — on SQLite
+//! and, through the tests' PostgreSQL harness (tests/it/pg.rs), on PostgreSQL.
 
 #[path = "../../benches/workload/harness.rs"]
 mod harness;
 
 use harness::{
-    Config, Generator, Scale, COMMANDS_PER_HOUSEHOLD, HTTP_CLIENTS, HTTP_VARIANTS, MANY_CLIENTS,
+    Config, Generator, PgServer, Postgres, Scale, COMMANDS_PER_HOUSEHOLD, HTTP_CLIENTS,
+    HTTP_VARIANTS, MANY_CLIENTS,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,6 +33,15 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
             .to_vec(),
         keep: false,
         rebuild_exe: None,
+        sqlite: true,
+        postgres: match crate::pg::server_or_skip("bench_harness (PostgreSQL phases)") {
+            Some(server) => Postgres::On(PgServer {
+                admin_url: server.admin_url().to_string(),
+                url_of: std::sync::Arc::new(|name| server.url_of(name)),
+                prefix: server.prefix().to_string(),
+            }),
+            None => Postgres::Unavailable("no PostgreSQL for the tests".into()),
+        },
     };
     let mut lines = Vec::new();
     let report = harness::run(&config, &mut |line| lines.push(line))
@@ -51,8 +62,9 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
         report.events_after_populate
             >= report
                 .populate
-                .values()
-                .map(|t| t.commands as u64)
+                .iter()
+                .filter(|(k, _)| !k.starts_with("postgres."))
+                .map(|(_, t)| t.commands as u64)
                 .sum::<u64>()
     );
 
@@ -119,10 +131,112 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
     let rebuild = run.rebuild.as_ref().expect("the rebuild ran");
     assert_eq!(rebuild.events, report.events_after_populate);
     assert!(rebuild.peak_rss_kb > 0);
-    assert!(!report.pending.is_empty(), "pending phases are reported");
     assert!(lines.iter().any(|l| l.contains("baseline 8 client(s)")));
     // The databases were removed.
     assert!(!dir.path().join("bench").join("populated").exists());
+
+    // ---- PostgreSQL: the same phases on PgStore, if there is a server.
+    let Postgres::On(server) = &config.postgres else {
+        assert!(report
+            .pending
+            .iter()
+            .any(|(p, why)| p == "postgres.*" && why.starts_with("not run")));
+        return;
+    };
+    assert!(
+        !report
+            .pending
+            .iter()
+            .any(|(p, _)| p.starts_with("postgres")),
+        "{:?}",
+        report.pending
+    );
+    let pg = report
+        .postgres
+        .as_ref()
+        .expect("the PostgreSQL populate ran");
+    // The same workload wrote the same events on both stores.
+    assert_eq!(pg.events_after_populate, report.events_after_populate);
+    assert_eq!(pg.settings["fsync"], "on");
+    assert_eq!(pg.settings["synchronous_commit"], "on");
+    for (key, commands) in [
+        (
+            "postgres.households",
+            scale.households * COMMANDS_PER_HOUSEHOLD,
+        ),
+        ("postgres.plan_enrolment", scale.plan_units + 2),
+        ("postgres.claims", scale.claims * 4),
+        ("postgres.campaign", scale.donations + 1),
+    ] {
+        assert_eq!(report.populate[key].commands, commands, "{key}");
+    }
+    // Every variant wrote the measured households (the harness also checked
+    // that each baseline copy holds as many events as its engine's copy).
+    for key in [
+        "postgres.engine.clients_1",
+        "postgres.engine.clients_8",
+        "postgres.baseline.clients_1",
+        "postgres.baseline.clients_8",
+    ] {
+        assert_eq!(run.write[key].commands, measured, "{key}");
+        assert_eq!(
+            run.write[key].clients,
+            if key.ends_with('8') { 8 } else { 1 }
+        );
+    }
+    for key in [
+        "postgres.engine_over_baseline.clients_1",
+        "postgres.engine_over_baseline.clients_8",
+        "postgres.engine_8_over_engine_1",
+        "postgres.plan_big_over_fresh.cached_shared",
+    ] {
+        assert!(run.ratios[key] > 0.0, "{key}");
+    }
+    for key in [
+        "postgres.file.store",
+        "postgres.file.cached",
+        "postgres.plan.big.snapshot",
+        "postgres.plan.fresh.cached_shared",
+    ] {
+        assert!(run.load[key].loads > 0, "{key}");
+    }
+    let rebuild = run
+        .postgres_rebuild
+        .as_ref()
+        .expect("the PostgreSQL rebuild ran");
+    assert_eq!(rebuild.events, pg.events_after_populate);
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("postgres baseline 8 client(s)")));
+    // The HTTP phase on PostgreSQL: the same checks as on SQLite.
+    for clients in HTTP_CLIENTS {
+        for variant in HTTP_VARIANTS {
+            let key = format!("postgres.{variant}.clients_{clients}");
+            assert_eq!(run.write[&key].commands, measured, "{key}");
+            if variant == "inprocess" {
+                continue;
+            }
+            let check = &run.http_checks[&key];
+            assert_eq!(check.acknowledged, measured, "{key}");
+            assert_eq!(
+                check.events_written, check.inprocess_events_written,
+                "{key}"
+            );
+            assert!(check.same_events_as_inprocess, "{key}");
+            let ratio = format!("postgres.{variant}_over_inprocess.p50.clients_{clients}");
+            assert!(run.ratios[&ratio] > 0.0, "{ratio}");
+        }
+    }
+    // No database of the bench is left on the server.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(server.admin_url.as_str())
+        .await
+        .expect("connect to the test server");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname LIKE $1")
+        .bind(format!("{}\\_bench\\_%", server.prefix))
+        .fetch_one(&mut admin)
+        .await
+        .expect("count databases");
+    assert_eq!(left, 0, "the bench's databases were dropped");
 }
 
 #[test]

@@ -27,8 +27,9 @@ use std::sync::{Mutex, OnceLock};
 
 use sqlx::Connection;
 
-/// A PostgreSQL server the tests may create databases on.
-struct Server {
+/// A PostgreSQL server the tests (and the workload benchmark) may create
+/// databases on.
+pub struct Server {
     /// URL of a database to run CREATE DATABASE from.
     admin_url: String,
     /// Makes the URL of database `name`.
@@ -46,17 +47,48 @@ static DATABASES: AtomicU64 = AtomicU64::new(0);
 const INSTALL_HINT: &str = "install PostgreSQL (Debian/Ubuntu: `apt-get install -y postgresql`) \
                             or set DATABASE_URL to a server where this user may CREATE DATABASE";
 
-/// The URL of a new, migrated, empty database; `None` (after a loud banner)
-/// if no PostgreSQL is available and `CI` is not set.
-pub async fn fresh_database(test: &str) -> Option<String> {
+/// Settings of the tests' throwaway cluster (beyond the fixed durability
+/// ones in [`start_cluster`]): small, many tests' databases at once.
+pub const TEST_SETTINGS: &str = "-c max_connections=200 -c shared_buffers=32MB";
+
+impl Server {
+    /// URL of a database to run CREATE/DROP DATABASE from.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn url_of(&self, name: &str) -> String {
+        (self.url_of)(name)
+    }
+
+    /// Databases made by this process start with this (unique per process).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+/// The server of this process: `DATABASE_URL`'s, or a throwaway cluster
+/// started on first use with `settings` (later calls get the same server,
+/// whatever they pass). `Err` says why there is none.
+pub fn server(settings: &str) -> Result<&'static Server, String> {
+    let settings = settings.to_string();
     // Started on a plain thread: the setup blocks, and runs its own runtime.
-    let server = SERVER.get_or_init(|| {
-        std::thread::spawn(start_server)
-            .join()
-            .unwrap_or_else(|_| Err("the PostgreSQL setup panicked".into()))
-    });
-    let server = match server {
-        Ok(server) => server,
+    SERVER
+        .get_or_init(|| {
+            std::thread::spawn(move || start_server(&settings))
+                .join()
+                .unwrap_or_else(|_| Err("the PostgreSQL setup panicked".into()))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The tests' server; `None` (after a loud banner naming `test`) if no
+/// PostgreSQL is available and `CI` is not set — with `CI` set, a panic.
+pub fn server_or_skip(test: &str) -> Option<&'static Server> {
+    match server(TEST_SETTINGS) {
+        Ok(server) => Some(server),
         Err(reason) => {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -68,9 +100,15 @@ pub async fn fresh_database(test: &str) -> Option<String> {
                  PostgreSQL tests did not run: {reason}\n{INSTALL_HINT}\n\
                  ==========================================================\n"
             ));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// The URL of a new, migrated, empty database; `None` (after a loud banner)
+/// if no PostgreSQL is available and `CI` is not set.
+pub async fn fresh_database(test: &str) -> Option<String> {
+    let server = server_or_skip(test)?;
     let name = format!(
         "{}_{}",
         server.prefix,
@@ -98,11 +136,11 @@ pub fn loud(message: &str) {
 }
 
 /// Finds or starts a server and prepares the template database.
-fn start_server() -> Result<Server, String> {
+fn start_server(settings: &str) -> Result<Server, String> {
     let prefix = format!("bangfu_test_{}", std::process::id());
     let server = match std::env::var("DATABASE_URL") {
         Ok(url) => given_server(&url, prefix)?,
-        Err(_) => throwaway_cluster(prefix)?,
+        Err(_) => throwaway_cluster(prefix, settings)?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -209,14 +247,14 @@ fn as_server_user(root: bool, program: &str) -> Command {
     }
 }
 
-fn throwaway_cluster(prefix: String) -> Result<Server, String> {
+fn throwaway_cluster(prefix: String, settings: &str) -> Result<Server, String> {
     let bin =
         find_binaries().ok_or("no `initdb`/`pg_ctl` on PATH or in /usr/lib/postgresql/*/bin")?;
     let root = is_root();
     let dir = std::env::temp_dir().join(format!("bangfu-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let started = start_cluster(&bin, root, &dir, prefix);
+    let started = start_cluster(&bin, root, &dir, prefix, settings);
     if started.is_err() {
         // The watchdog was not started, so nothing else will remove it.
         let _ = std::fs::remove_dir_all(&dir);
@@ -225,7 +263,22 @@ fn throwaway_cluster(prefix: String) -> Result<Server, String> {
 }
 
 /// initdb in `dir`, then the watchdog; the server's URLs once it is ready.
-fn start_cluster(bin: &Path, root: bool, dir: &Path, prefix: String) -> Result<Server, String> {
+/// `settings` (`-c name=value …`) come after the durability settings, which
+/// they must not weaken.
+fn start_cluster(
+    bin: &Path,
+    root: bool,
+    dir: &Path,
+    prefix: String,
+    settings: &str,
+) -> Result<Server, String> {
+    for weakened in ["fsync", "synchronous_commit", "full_page_writes"] {
+        if settings.contains(weakened) {
+            return Err(format!(
+                "{weakened} is fixed on; settings may not change it"
+            ));
+        }
+    }
     if root {
         let (uid, gid) = postgres_user()?;
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))
@@ -255,7 +308,7 @@ fn start_cluster(bin: &Path, root: bool, dir: &Path, prefix: String) -> Result<S
     let pg_ctl = bin.join("pg_ctl");
     let options = format!(
         "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on \
-         -c max_connections=200 -c shared_buffers=32MB",
+         -c full_page_writes=on {settings}",
         dir.display()
     );
     // Ignores the terminal's signals (so Ctrl-C on `cargo test` still ends in

@@ -677,3 +677,36 @@ async fn the_demo_writes_the_same_history_on_postgres_as_on_sqlite() {
     // And the views on PostgreSQL equal a rebuild there.
     assert!(bangfu(&pg.url, &["projections", "verify"]).contains('✓'));
 }
+
+/// With the events on PostgreSQL, the users (and the service's idempotency
+/// keys) live in the `--db` SQLite file — which need not exist yet: the
+/// first `users` command (or `serve`) creates and migrates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_of_a_postgres_store_live_in_a_db_file_created_on_first_use() {
+    use assert_cmd::Command;
+    let Some(pg) = Fixture::postgres("postgres::users_of_a_postgres_store").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("not-yet").join("users.db");
+    let bangfu = |args: &[&str]| {
+        Command::cargo_bin("bangfu")
+            .unwrap()
+            .args(["--lang", "en", "--store", &pg.url, "--db"])
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let added = bangfu(&["users", "add", "lin.xiaomei", "--role", "caseworker"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(String::from_utf8_lossy(&added.stdout).contains("bf_"));
+    assert!(db.exists());
+    let listed = bangfu(&["users", "list"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("lin.xiaomei"));
+}
