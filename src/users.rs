@@ -132,17 +132,17 @@ pub struct Users {
 
 impl Users {
     /// Opens the directory in the database file at `path`, creating and
-    /// migrating the file if needed. Its tables come with the embedded
-    /// store's migrations, so that store is opened (and closed) on the file
-    /// first: under `--store postgres://…` the `--db` file holds only the
-    /// users and idempotency keys, and may not exist yet.
+    /// migrating the file if needed: under `--store postgres://…` the `--db`
+    /// file holds only the users and idempotency keys, and may not exist
+    /// yet. Its tables come with the embedded store's migrations, which are
+    /// a no-op check when the store has already opened the same file.
     pub async fn open(path: &Path) -> Result<Users, UsersError> {
-        let migrated = crate::store::SqliteStore::open(path, crate::store::no_reservations)
-            .await
-            .map_err(|e| UsersError::Store(e.to_string()))?;
-        migrated.close().await;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| UsersError::Store(e.to_string()))?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
+            .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
@@ -151,6 +151,10 @@ impl Users {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| UsersError::Store(e.to_string()))?;
         Ok(Users { pool })
     }
 
