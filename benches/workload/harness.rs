@@ -54,7 +54,7 @@ use domain::values::{Code, ResidentId};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 use uuid::Uuid;
 
 /// Commands per household: open, 5 visits, verify, adopt a plan, 3 × (request, approve).
@@ -743,25 +743,21 @@ pub struct RowSet {
     sequences: Vec<i64>,
 }
 
-/// The rows written after `after_position`, grouped by command (metadata
-/// `command_id`), in commit order.
-pub async fn rows_by_command(path: &Path, after_position: i64) -> Result<Vec<RowSet>, String> {
-    let pool = sqlite_pool(path, 1).await?;
-    let rows = sqlx::query(
-        "SELECT event_id, aggregate_type, aggregate_id, sequence, event_type, event_version,
-                payload, metadata, recorded_at, prev_hash, hash,
-                json_extract(metadata, '$.command_id') AS command_id
-           FROM events WHERE position > ? ORDER BY position",
-    )
-    .bind(after_position)
-    .fetch_all(&pool)
-    .await
-    .map_err(|e| e.to_string())?;
+/// Event rows (in log order, with a `grp` column: the command, or on
+/// PostgreSQL the transaction) grouped into one [`RowSet`] per group — what
+/// the baselines insert per transaction.
+fn group_rows<R>(rows: &[R]) -> Result<Vec<RowSet>, String>
+where
+    R: sqlx::Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let mut sets: Vec<RowSet> = Vec::new();
-    let mut last_command: Option<String> = None;
+    let mut last_group: Option<String> = None;
     for row in rows {
         let get = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let command: String = get("command_id")?;
+        let group = get("grp")?;
         let sequence: i64 = row.try_get("sequence").map_err(|e| e.to_string())?;
         let fields = [
             get("event_id")?,
@@ -776,22 +772,39 @@ pub async fn rows_by_command(path: &Path, after_position: i64) -> Result<Vec<Row
             get("hash")?,
             String::new(),
         ];
-        if last_command.as_deref() != Some(command.as_str()) {
+        if last_group.as_deref() != Some(group.as_str()) {
             sets.push(RowSet {
                 aggregate_type: get("aggregate_type")?,
                 aggregate_id: get("aggregate_id")?,
                 rows: Vec::new(),
                 sequences: Vec::new(),
             });
-            last_command = Some(command);
+            last_group = Some(group);
         }
         if let Some(set) = sets.last_mut() {
             set.rows.push(fields);
             set.sequences.push(sequence);
         }
     }
-    pool.close().await;
     Ok(sets)
+}
+
+/// The rows written after `after_position`, grouped by command (metadata
+/// `command_id`), in commit order.
+pub async fn rows_by_command(path: &Path, after_position: i64) -> Result<Vec<RowSet>, String> {
+    let pool = sqlite_pool(path, 1).await?;
+    let rows = sqlx::query(
+        "SELECT event_id, aggregate_type, aggregate_id, sequence, event_type, event_version,
+                payload, metadata, recorded_at, prev_hash, hash,
+                json_extract(metadata, '$.command_id') AS grp
+           FROM events WHERE position > ? ORDER BY position",
+    )
+    .bind(after_position)
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    pool.close().await;
+    group_rows(&rows)
 }
 
 /// A pool on `path` with the store's durability: WAL, synchronous=FULL.
@@ -1649,77 +1662,93 @@ pub async fn http_interleaved(
     Ok((figures, ratios, checks))
 }
 
-/// The HTTP phase on SQLite: per client count in [`HTTP_CLIENTS`], one fresh
-/// copy of the populated file per variant in [`HTTP_VARIANTS`] that `wanted`
-/// accepts (named `{variant}{clients}`: `http1`, `inprocess16`, …; an HTTP
-/// side needs its in-process side); the service's users live in its copy,
-/// as `bangfu serve`'s do.
-async fn http_phase_sqlite(
-    populated: &Path,
-    dir: &Path,
-    generator: &Generator,
-    measured: std::ops::Range<usize>,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<
-    (
-        BTreeMap<String, Throughput>,
-        BTreeMap<String, f64>,
-        BTreeMap<String, HttpCheck>,
-    ),
-    String,
-> {
-    let requests: Vec<Vec<HttpCommand>> = measured
-        .clone()
-        .map(|h| {
-            generator
-                .household(h)
-                .iter()
-                .map(|c| HttpCommand::of(c, false))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<_, _>>()?;
-    let actors = actors_of(&requests);
-    let mut sides = Vec::new();
-    let mut paths = Vec::new();
-    for clients in HTTP_CLIENTS {
-        for variant in HTTP_VARIANTS {
-            if !wanted(&format!("{variant}{clients}")) {
-                continue;
-            }
-            let path = db_path(dir, &format!("{variant}{clients}"));
-            remove_db(&path);
-            copy_db(populated, &path)?;
-            let app = Arc::new(App::open(&path).await.map_err(|e| e.to_string())?);
-            let side = match variant {
-                "inprocess" => HttpSide::in_process(app, clients).await?,
-                _ => {
-                    let users = bangfu::users::Users::open(&path)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    HttpSide::over_http(app, users, clients, variant == "http_idempotent", &actors)
-                        .await?
-                }
-            };
-            sides.push(side);
-            paths.push(path);
-        }
-    }
-    let result = http_interleaved(&mut sides, generator, measured).await;
-    for (side, path) in sides.into_iter().zip(paths) {
-        side.app.store.close().await;
-        remove_db(&path);
-    }
-    result
+/// Where the HTTP phase's sides live: a fresh copy of the populated store
+/// each.
+pub enum HttpStores<'a> {
+    /// Copies of the frozen SQLite file; the service's users live in the
+    /// copy, as `bangfu serve`'s do.
+    Sqlite {
+        /// The frozen file.
+        populated: &'a Path,
+    },
+    /// `CREATE DATABASE … TEMPLATE` copies; the service's users in a SQLite
+    /// file beside them — where `bangfu serve --store postgres://…` keeps
+    /// them (its `--db`). Figures are keyed `postgres.…`.
+    Postgres {
+        /// The server.
+        server: &'a PgServer,
+        /// The populated database.
+        populated: &'a str,
+        /// Names a bench database.
+        db: &'a dyn Fn(&str) -> String,
+    },
 }
 
-/// [`http_phase_sqlite`] on PostgreSQL: each side on its own copy of the
-/// populated database (`CREATE DATABASE … TEMPLATE`), the service's users in
-/// a SQLite file beside it — where `bangfu serve --store postgres://…` keeps
-/// them (its `--db`).
-async fn http_phase_postgres(
-    server: &PgServer,
-    populated: &str,
-    db: &dyn Fn(&str) -> String,
+/// One side's copy, to remove afterwards.
+enum SideCopy {
+    File(PathBuf),
+    Database(String, PathBuf),
+}
+
+impl HttpStores<'_> {
+    /// A fresh copy named `name`: the app over it, and the users file.
+    async fn copy(
+        &self,
+        dir: &Path,
+        name: &str,
+        copies: &mut Vec<SideCopy>,
+    ) -> Result<(Arc<App>, PathBuf), String> {
+        match self {
+            HttpStores::Sqlite { populated } => {
+                let path = db_path(dir, name);
+                remove_db(&path);
+                copies.push(SideCopy::File(path.clone()));
+                copy_db(populated, &path)?;
+                let app = Arc::new(App::open(&path).await.map_err(|e| e.to_string())?);
+                Ok((app, path))
+            }
+            HttpStores::Postgres {
+                server,
+                populated,
+                db,
+            } => {
+                let copy = db(&format!("http_{name}"));
+                let users = db_path(dir, &format!("pg_users_{name}"));
+                remove_db(&users);
+                copies.push(SideCopy::Database(copy.clone(), users.clone()));
+                pg_copy(server, populated, &copy).await?;
+                let app = Arc::new(App::on(pg_store(server, &copy).await?));
+                Ok((app, users))
+            }
+        }
+    }
+
+    async fn remove(&self, copy: SideCopy) -> Result<(), String> {
+        match (self, copy) {
+            (_, SideCopy::File(path)) => remove_db(&path),
+            (HttpStores::Postgres { server, .. }, SideCopy::Database(name, users)) => {
+                pg_drop(server, &name).await?;
+                remove_db(&users);
+            }
+            (HttpStores::Sqlite { .. }, SideCopy::Database(..)) => {}
+        }
+        Ok(())
+    }
+
+    fn key(&self, k: String) -> String {
+        match self {
+            HttpStores::Sqlite { .. } => k,
+            HttpStores::Postgres { .. } => format!("postgres.{k}"),
+        }
+    }
+}
+
+/// The HTTP phase: per client count in [`HTTP_CLIENTS`], one fresh copy of
+/// the populated store per variant in [`HTTP_VARIANTS`] that `wanted`
+/// accepts (named `{variant}{clients}`: `http1`, `inprocess16`, …; an HTTP
+/// side needs its in-process side), driven by [`http_interleaved`].
+async fn http_phase(
+    stores: HttpStores<'_>,
     dir: &Path,
     generator: &Generator,
     measured: std::ops::Range<usize>,
@@ -1745,31 +1774,19 @@ async fn http_phase_postgres(
     let actors = actors_of(&requests);
     let mut sides = Vec::new();
     let mut copies = Vec::new();
-    let mut user_files = Vec::new();
     let mut opened: Result<(), String> = Ok(());
     'sides: for clients in HTTP_CLIENTS {
         for variant in HTTP_VARIANTS {
-            if !wanted(&format!("{variant}{clients}")) {
+            let name = format!("{variant}{clients}");
+            if !wanted(&name) {
                 continue;
             }
-            let copy = db(&format!("http_{variant}{clients}"));
-            if let Err(e) = pg_copy(server, populated, &copy).await {
-                opened = Err(e);
-                break 'sides;
-            }
-            copies.push(copy.clone());
             let side = async {
-                let app = Arc::new(App::on(pg_store(server, &copy).await?));
+                let (app, users_file) = stores.copy(dir, &name, &mut copies).await?;
                 match variant {
                     "inprocess" => HttpSide::in_process(app, clients).await,
                     _ => {
-                        let path = db_path(dir, &format!("pg_users_{variant}{clients}"));
-                        remove_db(&path);
-                        user_files.push(path.clone());
-                        if let Some(parent) = path.parent() {
-                            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-                        }
-                        let users = bangfu::users::Users::open(&path)
+                        let users = bangfu::users::Users::open(&users_file)
                             .await
                             .map_err(|e| e.to_string())?;
                         HttpSide::over_http(
@@ -1801,17 +1818,22 @@ async fn http_phase_postgres(
         side.app.store.close().await;
     }
     for copy in copies {
-        pg_drop(server, &copy).await?;
-    }
-    for path in user_files {
-        remove_db(&path);
+        stores.remove(copy).await?;
     }
     let (figures, ratios, checks) = result?;
-    let prefixed = |k: String| format!("postgres.{k}");
     Ok((
-        figures.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
-        ratios.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
-        checks.into_iter().map(|(k, v)| (prefixed(k), v)).collect(),
+        figures
+            .into_iter()
+            .map(|(k, v)| (stores.key(k), v))
+            .collect(),
+        ratios
+            .into_iter()
+            .map(|(k, v)| (stores.key(k), v))
+            .collect(),
+        checks
+            .into_iter()
+            .map(|(k, v)| (stores.key(k), v))
+            .collect(),
     ))
 }
 
@@ -2105,9 +2127,14 @@ async fn run_sqlite(config: &Config, progress: &mut dyn FnMut(String)) -> Result
                 .iter()
                 .any(|v| HTTP_VARIANTS.iter().any(|h| v.starts_with(h)));
             let wanted = |side: &str| !named || wants(side);
-            let (figures, ratios, checks) =
-                http_phase_sqlite(&frozen, &config.dir, &generator, measured.clone(), &wanted)
-                    .await?;
+            let (figures, ratios, checks) = http_phase(
+                HttpStores::Sqlite { populated: &frozen },
+                &config.dir,
+                &generator,
+                measured.clone(),
+                &wanted,
+            )
+            .await?;
             for (k, t) in &figures {
                 progress(format!(
                     "run {run_no} {k}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",
@@ -2144,7 +2171,7 @@ async fn run_sqlite(config: &Config, progress: &mut dyn FnMut(String)) -> Result
             remove_db(&copy);
             copy_db(&frozen, &copy)?;
             let figures = match &config.rebuild_exe {
-                Some(exe) => rebuild_in_child(exe, &copy)?,
+                Some(exe) => rebuild_child(exe, "--rebuild-file", &copy)?,
                 None => rebuild_file(&copy).await?,
             };
             remove_db(&copy);
@@ -2181,16 +2208,23 @@ pub async fn rebuild_file(path: &Path) -> Result<Rebuild, String> {
     let store = SqliteStore::open(path, domain::reservations_of)
         .await
         .map_err(|e| e.to_string())?;
+    rebuild_store(AnyStore::from(store)).await
+}
+
+/// Times `Projector::rebuild_scratch` — every view rebuilt into scratch from
+/// position zero — on `store`, then closes it.
+async fn rebuild_store(store: AnyStore) -> Result<Rebuild, String> {
     let started = Instant::now();
-    let events = bangfu::projector::rebuild_throughput(&store)
+    let stats = bangfu::projector::Projector::for_store(&store)
+        .rebuild_scratch(&|_, _| {})
         .await
         .map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     store.close().await;
     Ok(Rebuild {
-        events,
+        events: stats.events,
         seconds,
-        events_per_second: events as f64 / seconds.max(1e-9),
+        events_per_second: stats.events as f64 / seconds.max(1e-9),
         peak_rss_kb: peak_rss_kb(),
         own_process: false,
     })
@@ -2205,25 +2239,6 @@ pub fn peak_rss_kb() -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-/// [`rebuild_file`] in a fresh process: `exe --rebuild-file path`.
-fn rebuild_in_child(exe: &Path, path: &Path) -> Result<Rebuild, String> {
-    let out = std::process::Command::new(exe)
-        .arg("--rebuild-file")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    let mut figures: Rebuild = serde_json::from_str(last).map_err(|e| {
-        format!(
-            "rebuild child: {e}; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    figures.own_process = true;
-    Ok(figures)
 }
 
 /// [`drive`] for households generated on the clients as they are taken.
@@ -2621,10 +2636,12 @@ async fn pg_phases(
                 .iter()
                 .any(|v| HTTP_VARIANTS.iter().any(|h| v.starts_with(h)));
             let wanted = |side: &str| !named || wants(side);
-            let (figures, ratios, checks) = http_phase_postgres(
-                server,
-                populated,
-                db,
+            let (figures, ratios, checks) = http_phase(
+                HttpStores::Postgres {
+                    server,
+                    populated,
+                    db,
+                },
                 &config.dir,
                 &generator,
                 measured.clone(),
@@ -2690,29 +2707,20 @@ async fn pg_phases(
 }
 
 /// Rebuilds every view into scratch on the PostgreSQL database at `url`
-/// (`Projector::postgres(..).rebuild_scratch`) and measures it in this process.
+/// and measures it in this process.
 pub async fn rebuild_url(url: &str) -> Result<Rebuild, String> {
     let store = bangfu::store::PgStore::open(url, domain::reservations_of)
         .await
         .map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let stats = bangfu::projector::Projector::postgres(&store)
-        .rebuild_scratch(&|_, _| {})
-        .await
-        .map_err(|e| e.to_string())?;
-    let seconds = started.elapsed().as_secs_f64();
-    store.close().await;
-    Ok(Rebuild {
-        events: stats.events,
-        seconds,
-        events_per_second: stats.events as f64 / seconds.max(1e-9),
-        peak_rss_kb: peak_rss_kb(),
-        own_process: false,
-    })
+    rebuild_store(AnyStore::from(store)).await
 }
 
 /// A rebuild in a fresh process: `exe flag value`, figures on its last line.
-fn rebuild_child(exe: &Path, flag: &str, value: &str) -> Result<Rebuild, String> {
+fn rebuild_child(
+    exe: &Path,
+    flag: &str,
+    value: impl AsRef<std::ffi::OsStr>,
+) -> Result<Rebuild, String> {
     let out = std::process::Command::new(exe)
         .arg(flag)
         .arg(value)
@@ -2836,47 +2844,14 @@ async fn pg_rows_by_command(
     let rows = sqlx::query(
         "SELECT event_id::text AS event_id, aggregate_type, aggregate_id, sequence, event_type,
                 event_version, payload::text AS payload, metadata::text AS metadata,
-                recorded_at, prev_hash, hash, transaction_id::text AS commit
+                recorded_at, prev_hash, hash, transaction_id::text AS grp
            FROM events WHERE position > $1 ORDER BY transaction_id, position",
     )
     .bind(after_position)
     .fetch_all(pool)
     .await
     .map_err(|e| e.to_string())?;
-    let mut sets: Vec<RowSet> = Vec::new();
-    let mut last_commit: Option<String> = None;
-    for row in rows {
-        let get = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let commit = get("commit")?;
-        let sequence: i64 = row.try_get("sequence").map_err(|e| e.to_string())?;
-        let fields = [
-            get("event_id")?,
-            get("event_type")?,
-            get("event_version")?,
-            get("payload")?,
-            get("metadata")?,
-            row.try_get::<Option<String>, _>("recorded_at")
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default(),
-            get("prev_hash")?,
-            get("hash")?,
-            String::new(),
-        ];
-        if last_commit.as_deref() != Some(commit.as_str()) {
-            sets.push(RowSet {
-                aggregate_type: get("aggregate_type")?,
-                aggregate_id: get("aggregate_id")?,
-                rows: Vec::new(),
-                sequences: Vec::new(),
-            });
-            last_commit = Some(commit);
-        }
-        if let Some(set) = sets.last_mut() {
-            set.rows.push(fields);
-            set.sequences.push(sequence);
-        }
-    }
-    Ok(sets)
+    group_rows(&rows)
 }
 
 /// The raw baseline on PostgreSQL: per command, in one transaction, read the

@@ -98,10 +98,10 @@ fn main() -> std::process::ExitCode {
         scale.households = n;
     }
     if let Some(path) = &args.rebuild_file {
-        return rebuild_child(path);
+        return rebuild_child(harness::rebuild_file(path));
     }
     if let Some(url) = &args.rebuild_url {
-        return rebuild_child_postgres(url);
+        return rebuild_child(harness::rebuild_url(url));
     }
     let postgres = if args.store == "sqlite" {
         harness::Postgres::Off
@@ -169,8 +169,11 @@ fn main() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// The rebuild phase's child: one rebuild, its figures on stdout as JSON.
-fn rebuild_child(path: &std::path::Path) -> std::process::ExitCode {
+/// A rebuild phase's child (`--rebuild-file` or `--rebuild-url`): one
+/// rebuild, its figures on stdout as JSON.
+fn rebuild_child(
+    rebuild: impl std::future::Future<Output = Result<harness::Rebuild, String>>,
+) -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -181,7 +184,7 @@ fn rebuild_child(path: &std::path::Path) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(harness::rebuild_file(path)) {
+    match runtime.block_on(rebuild) {
         Ok(figures) => {
             println!("{}", serde_json::to_string(&figures).unwrap_or_default());
             std::process::ExitCode::SUCCESS
@@ -215,30 +218,6 @@ fn postgres_server() -> harness::Postgres {
         Err(reason) => {
             eprintln!("PostgreSQL phases will not run: {reason}");
             harness::Postgres::Unavailable(reason)
-        }
-    }
-}
-
-/// The PostgreSQL rebuild phase's child: one rebuild, its figures on stdout.
-fn rebuild_child_postgres(url: &str) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(harness::rebuild_url(url)) {
-        Ok(figures) => {
-            println!("{}", serde_json::to_string(&figures).unwrap_or_default());
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("rebuild failed: {e}");
-            std::process::ExitCode::FAILURE
         }
     }
 }

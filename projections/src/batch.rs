@@ -129,16 +129,7 @@ impl MemoryViews {
     pub fn stored(&self) -> Result<Vec<StoredRow>, ProjectionError> {
         self.rows
             .iter()
-            .map(|(key, (row, position))| {
-                Ok(StoredRow {
-                    kind: key.kind,
-                    key: key.key.clone(),
-                    parent: row.parent(),
-                    tag: row.tag(),
-                    doc: row.to_doc()?,
-                    position: *position,
-                })
-            })
+            .map(|(key, (row, position))| StoredRow::of(key, row, *position))
             .collect()
     }
 
@@ -175,4 +166,22 @@ pub struct StoredRow {
     pub doc: String,
     /// The last event that changed it.
     pub position: LogPosition,
+}
+
+impl StoredRow {
+    /// `row`, at `key`, last changed at `position`, in its stored form.
+    pub fn of(
+        key: &RowKey,
+        row: &Row,
+        position: LogPosition,
+    ) -> Result<StoredRow, ProjectionError> {
+        Ok(StoredRow {
+            kind: key.kind,
+            key: key.key.clone(),
+            parent: row.parent(),
+            tag: row.tag(),
+            doc: row.to_doc()?,
+            position,
+        })
+    }
 }

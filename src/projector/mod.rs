@@ -134,30 +134,6 @@ fn storage_error(e: crate::store::StoreError) -> ProjectorError {
     ProjectorError::Storage(e.to_string())
 }
 
-#[async_trait::async_trait]
-impl LogReader for SqliteStore {
-    async fn read_page(
-        &self,
-        after: LogPosition,
-        limit: usize,
-    ) -> Result<Vec<LogEvent>, ProjectorError> {
-        self.read_log_events(after, limit)
-            .await
-            .map_err(storage_error)
-    }
-
-    async fn head(&self) -> Result<LogPosition, ProjectorError> {
-        self.head_position()
-            .await
-            .map(LogPosition::at)
-            .map_err(storage_error)
-    }
-
-    async fn count(&self) -> Result<u64, ProjectorError> {
-        self.count_events().await.map_err(storage_error)
-    }
-}
-
 /// Any store's log; on PostgreSQL gap-safe (`PgStore::read_all`,
 /// `PgStore::log_head`).
 #[async_trait::async_trait]
@@ -376,7 +352,7 @@ impl Projector {
     /// The projector of the embedded store: its log, views in the same file.
     pub fn sqlite(store: &SqliteStore) -> Projector {
         Projector::new(
-            Arc::new(store.clone()),
+            Arc::new(AnyStore::from(store.clone())),
             Arc::new(SqliteViews::new(store.clone())),
         )
     }
@@ -393,7 +369,7 @@ impl Projector {
     /// Events per page and transaction, for catching up and for rebuilding
     /// alike (at least 1, at most the store's page cap).
     pub fn with_batch_events(self, batch_events: usize) -> Projector {
-        let batch_events = batch_events.clamp(1, crate::store::READ_ALL_MAX);
+        let batch_events = batch_events.clamp(1, crate::store::MAX_READ_PAGE);
         Projector {
             batch_events,
             rebuild_batch_events: batch_events,
@@ -745,16 +721,7 @@ impl Projector {
         let batch = CommitBatch {
             rows: rows
                 .changed()
-                .map(|(key, row, position)| {
-                    Ok(StoredRow {
-                        kind: key.kind,
-                        key: key.key.clone(),
-                        parent: row.parent(),
-                        tag: row.tag(),
-                        doc: row.to_doc()?,
-                        position,
-                    })
-                })
+                .map(|(key, row, position)| StoredRow::of(key, row, position))
                 .collect::<Result<Vec<_>, ProjectionError>>()
                 .map_err(ProjectorError::Row)?,
             checkpoints: cursors
@@ -1024,16 +991,6 @@ fn group_by_checkpoint(
             .push(v);
     }
     groups.into_iter().collect()
-}
-
-/// Rebuilds every view of the store at `store` into scratch tables and
-/// returns the number of events processed: the hook the rebuild-throughput
-/// benchmark calls (time it, and measure memory, around this call).
-pub async fn rebuild_throughput(store: &SqliteStore) -> Result<u64, ProjectorError> {
-    Ok(Projector::sqlite(store)
-        .rebuild_scratch(&no_progress)
-        .await?
-        .events)
 }
 
 /// Views on a store that does not hold them yet: every read and write of the

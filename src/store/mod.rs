@@ -34,9 +34,7 @@ use uuid::Uuid;
 pub use any::{AnyStore, StoreUrl, UrlError};
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
-pub use sqlite::{
-    no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH, READ_ALL_MAX,
-};
+pub use sqlite::{no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH};
 
 /// Most events one `read_all` page returns, whatever the caller asks for.
 pub const MAX_READ_PAGE: usize = 10_000;

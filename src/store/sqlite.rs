@@ -59,8 +59,6 @@ const READER_CONNECTIONS: u32 = 4;
 /// How long a connection waits for a lock held by another process (a CLI
 /// beside the server) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most events one [`SqliteStore::read_all`] page returns.
-pub const READ_ALL_MAX: usize = 10_000;
 /// Events buffered between a replay stream's reader task and its consumer.
 const STREAM_CHANNEL_SIZE: usize = 200;
 
@@ -377,32 +375,6 @@ impl SqliteStore {
         rows.iter().map(stored_event).collect()
     }
 
-    /// Up to `limit` events of every stream with a position above `after`,
-    /// in position (commit) order: a page of the global log, for projectors.
-    ///
-    /// Positions follow commit order (one writer at a time, the position is
-    /// taken inside the commit), and a reader sees whole commits only, so a
-    /// page never skips an event that commits later with a lower position.
-    /// `limit` is capped at [`READ_ALL_MAX`] so a caller cannot ask for the
-    /// whole log at once.
-    pub async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit.clamp(1, READ_ALL_MAX)).unwrap_or(1);
-        let rows = sqlx::query(
-            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
-                    event_version, payload, metadata, recorded_at, prev_hash, hash
-               FROM events
-              WHERE position > ?
-              ORDER BY position
-              LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(stored_event).collect()
-    }
-
     /// The position of the newest committed event (0 for an empty log).
     pub async fn head_position(&self) -> Result<u64, StoreError> {
         let head: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM events")
@@ -473,9 +445,14 @@ impl SqliteStore {
     }
 
     /// Up to `limit` (at most [`MAX_READ_PAGE`]) events after `after`, in log
-    /// order: what a projector reads from its checkpoint. SQLite's log
-    /// positions are `(0, position)`; a position with another commit part
-    /// came from another store and is refused.
+    /// order: a page of the global log (`store copy` and, as
+    /// [`SqliteStore::read_log_events`], projectors). SQLite's log positions
+    /// are `(0, position)`; a position with another commit part came from
+    /// another store and is refused.
+    ///
+    /// Positions follow commit order (one writer at a time, the position is
+    /// taken inside the commit), and a reader sees whole commits only, so a
+    /// page never skips an event that commits later with a lower position.
     pub async fn read_log(
         &self,
         after: LogPosition,

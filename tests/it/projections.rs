@@ -1471,7 +1471,7 @@ async fn read_all_pages_through_the_global_log_in_commit_order() {
             .store
             .as_sqlite()
             .unwrap()
-            .read_all(after, 7)
+            .read_log(LogPosition::at(after), 7)
             .await
             .unwrap();
         if page.is_empty() {
