@@ -584,20 +584,19 @@ impl Projector {
             let (last, applied, batch, rows) = match prepared {
                 Ok(Some(page)) => page,
                 Ok(None) => {
-                    // Nothing more to read: settle the commit in flight
-                    // (and look again from the database), or the run is done.
+                    // Nothing more to read after what the commit in flight
+                    // sets: once it is in, the run is done; if it lost the
+                    // race, look again from the database.
                     match pending.take() {
                         Some(p) => {
-                            let before = lowest_cursor(&p.before);
                             if self
                                 .settle(p, space, &mut stats, &mut conflicts, progress, total)
                                 .await?
                             {
-                                committed_from = Some(before);
-                            } else {
-                                cache.clear();
-                                ahead = None;
+                                break;
                             }
+                            cache.clear();
+                            ahead = None;
                             continue;
                         }
                         None => break,
@@ -683,7 +682,9 @@ impl Projector {
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(None);
         };
-        if until.is_none_or(|u| last < u) {
+        // A short page is the head of the log (or the byte cap, rarely):
+        // reading ahead would only read an empty page.
+        if events.len() >= page_events && until.is_none_or(|u| last < u) {
             let log = Arc::clone(&self.log);
             *ahead = Some(ReadAhead {
                 after: last,
