@@ -68,6 +68,15 @@ const EVENT_COLUMNS: &str = "position, transaction_id::text AS transaction_id_te
     event_version, payload::text AS payload, metadata::text AS metadata, recorded_at,
     prev_hash, hash";
 
+/// A page of the global log after `($1 commit, $2 position)`, at most `$3`
+/// events: gap-safe (only below the oldest transaction still running; see
+/// [`PgStore::read_all`]) and in log order. Shared by both log reads so the
+/// rule lives in one place.
+const LOG_PAGE: &str = "WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
+    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  ORDER BY events.transaction_id, events.position
+  LIMIT $3";
+
 /// The event store on PostgreSQL. Cheap to clone: clones share the pool.
 #[derive(Clone)]
 pub struct PgStore {
@@ -351,18 +360,12 @@ impl PgStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let position =
             i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
-              WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
-                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY events.transaction_id, events.position
-              LIMIT $3"
-        ))
-        .bind(after.commit.to_string())
-        .bind(position)
-        .bind(limit.min(MAX_READ_PAGE) as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM events {LOG_PAGE}"))
+            .bind(after.commit.to_string())
+            .bind(position)
+            .bind(limit.min(MAX_READ_PAGE) as i64)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(stored_event).collect()
     }
 
@@ -388,15 +391,11 @@ impl PgStore {
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<Columns> = sqlx::query_as(
+        let rows: Vec<Columns> = sqlx::query_as(&format!(
             "SELECT transaction_id::text, position, aggregate_type, aggregate_id, sequence,
                     event_type, event_version, payload::text, metadata->>'actor_id', recorded_at
-               FROM events
-              WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
-                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY events.transaction_id, events.position
-              LIMIT $3",
-        )
+               FROM events {LOG_PAGE}"
+        ))
         .bind(after.commit.to_string())
         .bind(position)
         .bind(limit.min(MAX_READ_PAGE) as i64)
