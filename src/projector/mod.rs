@@ -1070,13 +1070,13 @@ impl Projector {
     /// SQL database to keep views and checkpoints in transactionally, so its
     /// views are [`Unavailable`] and every view read says so.
     pub fn for_store(store: &AnyStore) -> Projector {
-        match store {
-            AnyStore::Sqlite(sqlite) => Projector::sqlite(sqlite),
-            AnyStore::Postgres(pg) => Projector::postgres(pg),
-            AnyStore::Kurrent(_) => {
-                let why = Arc::new(Unavailable(NO_VIEWS_ON_KURRENTDB.into()));
-                Projector::new(why.clone(), why)
-            }
+        if let Some(sqlite) = store.as_sqlite() {
+            return Projector::sqlite(sqlite);
         }
+        if let Some(pg) = store.as_postgres() {
+            return Projector::postgres(pg);
+        }
+        let why = Arc::new(Unavailable(NO_VIEWS_ON_KURRENTDB.into()));
+        Projector::new(why.clone(), why)
     }
 }

@@ -1,23 +1,18 @@
-//! [`AnyStore`]: whichever store a URL names, behind one type, so the engine,
-//! the services, the CLI and the conformance tests are written once.
-//!
-//! An enum rather than a trait object: cqrs-es's `PersistedEventRepository`
-//! has generic methods (not object-safe), and three known variants are the
-//! whole story. Every method delegates to the variant.
+//! Store URLs, and [`AnyStore`]: whichever store a URL names, as the
+//! [`EventStore`] trait object, so the engine, the services, the CLI and the
+//! conformance tests are written once.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
-use domain::reservation::Scope;
 use serde_json::Value;
 
-use super::{
-    Appended, ChainReport, KurrentStore, LogEvent, LogPosition, PgStore, ReservationExtractor,
-    SqliteStore, StoreError, StoredEvent, StreamHead,
-};
+use super::{EventStore, KurrentStore, PgStore, ReservationExtractor, SqliteStore, StoreError};
 
 /// A store location, parsed from a URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,49 +75,31 @@ fn non_empty(s: &str) -> Result<&str, UrlError> {
     }
 }
 
-/// One of bangfu's stores, chosen at run time. Cheap to clone.
+/// Whichever store a URL names: a cheap handle (an `Arc`) on the
+/// [`EventStore`] trait object, which it dereferences to. It also implements
+/// cqrs-es's `PersistedEventRepository` (generic methods, so not on the trait
+/// object itself) for `PersistedEventStore`'s loading and upcasting.
 #[derive(Clone, Debug)]
-pub enum AnyStore {
-    /// The embedded SQLite file.
-    Sqlite(SqliteStore),
-    /// PostgreSQL.
-    Postgres(PgStore),
-    /// KurrentDB.
-    Kurrent(KurrentStore),
-}
+pub struct AnyStore(Arc<dyn EventStore>);
 
-impl From<SqliteStore> for AnyStore {
-    fn from(store: SqliteStore) -> Self {
-        AnyStore::Sqlite(store)
+impl<S: EventStore> From<S> for AnyStore {
+    fn from(store: S) -> Self {
+        AnyStore(Arc::new(store))
     }
 }
 
-impl From<PgStore> for AnyStore {
-    fn from(store: PgStore) -> Self {
-        AnyStore::Postgres(store)
+impl From<Arc<dyn EventStore>> for AnyStore {
+    fn from(store: Arc<dyn EventStore>) -> Self {
+        AnyStore(store)
     }
 }
 
-impl From<KurrentStore> for AnyStore {
-    fn from(store: KurrentStore) -> Self {
-        AnyStore::Kurrent(store)
-    }
-}
+impl Deref for AnyStore {
+    type Target = dyn EventStore;
 
-/// Delegates a method call to whichever store this is.
-/// Calls the same method on whichever store this is. The PostgreSQL and
-/// KurrentDB futures are boxed: inline, the largest variant (KurrentDB's gRPC
-/// calls) made every `AnyStore` future — and every future awaiting one, up to
-/// a projector run — large enough to overflow a 2 MiB thread stack in debug
-/// builds, even on SQLite.
-macro_rules! delegate {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            AnyStore::Sqlite($store) => $call,
-            AnyStore::Postgres($store) => Box::pin(async move { $call }).await,
-            AnyStore::Kurrent($store) => Box::pin(async move { $call }).await,
-        }
-    };
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
 }
 
 impl AnyStore {
@@ -136,176 +113,35 @@ impl AnyStore {
         })
     }
 
-    /// Where the store is: the SQLite file, or the server's URL without its
-    /// password.
+    /// The trait object.
+    pub fn kernel(&self) -> &Arc<dyn EventStore> {
+        &self.0
+    }
+
+    /// Where the store is (see [`EventStore::location`]).
     pub fn path(&self) -> &Path {
-        match self {
-            AnyStore::Sqlite(s) => s.path(),
-            AnyStore::Postgres(s) => s.location(),
-            AnyStore::Kurrent(s) => s.location(),
-        }
+        self.0.location()
     }
 
     /// The SQLite store, if this is one.
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
-        match self {
-            AnyStore::Sqlite(s) => Some(s),
-            _ => None,
-        }
+        self.0.as_any().downcast_ref()
     }
 
     /// The PostgreSQL store, if this is one.
     pub fn as_postgres(&self) -> Option<&PgStore> {
-        match self {
-            AnyStore::Postgres(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Closes the store's connections.
-    pub async fn close(&self) {
-        delegate!(self, s => s.close().await)
-    }
-
-    /// See [`SqliteStore::append`].
-    pub async fn append(
-        &self,
-        aggregate_type: &str,
-        events: &[SerializedEvent],
-        snapshot: Option<(String, Value, usize)>,
-    ) -> Result<Vec<Appended>, PersistenceError> {
-        delegate!(self, s => s.append(aggregate_type, events, snapshot).await)
-    }
-
-    /// See [`SqliteStore::reservation_holder`].
-    pub async fn reservation_holder(
-        &self,
-        scope: Scope,
-        key: &str,
-    ) -> Result<Option<String>, StoreError> {
-        delegate!(self, s => s.reservation_holder(scope, key).await)
-    }
-
-    /// See [`SqliteStore::history`].
-    pub async fn history(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        delegate!(self, s => s.history(aggregate_type, aggregate_id).await)
-    }
-
-    /// Up to `limit` events after `after`, in log order: what projectors
-    /// follow. See [`PgStore::read_all`] for why this is gap-safe.
-    pub async fn read_all(
-        &self,
-        after: LogPosition,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.read_log(after, limit).await,
-            AnyStore::Postgres(s) => Box::pin(s.read_all(after, limit)).await,
-            AnyStore::Kurrent(s) => Box::pin(s.read_all(after, limit)).await,
-        }
-    }
-
-    /// [`AnyStore::read_all`] as [`LogEvent`]s, what projectors read.
-    pub async fn read_log_events(
-        &self,
-        after: LogPosition,
-        limit: usize,
-    ) -> Result<Vec<LogEvent>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.read_log_events(after, limit).await,
-            AnyStore::Postgres(s) => Box::pin(s.read_log_events(after, limit)).await,
-            AnyStore::Kurrent(s) => {
-                Box::pin(async move {
-                    Ok(s.read_all(after, limit)
-                        .await?
-                        .into_iter()
-                        .map(LogEvent::from)
-                        .collect())
-                })
-                .await
-            }
-        }
-    }
-
-    /// The position of the last event a reader of [`AnyStore::read_all`] can
-    /// read now ([`LogPosition::START`] for an empty log). On PostgreSQL
-    /// this lags the newest event while older transactions run (see
-    /// [`PgStore::log_head`]).
-    pub async fn log_head(&self) -> Result<LogPosition, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.head_position().await.map(LogPosition::at),
-            AnyStore::Postgres(s) => Box::pin(s.log_head()).await,
-            AnyStore::Kurrent(s) => {
-                Box::pin(async move {
-                    Ok(s.last_event()
-                        .await?
-                        .map_or(LogPosition::START, |e| e.log_position))
-                })
-                .await
-            }
-        }
-    }
-
-    /// The newest event in log order.
-    pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
-        delegate!(self, s => s.last_event().await)
-    }
-
-    /// See [`SqliteStore::count_events`].
-    pub async fn count_events(&self) -> Result<u64, StoreError> {
-        delegate!(self, s => s.count_events().await)
-    }
-
-    /// See [`SqliteStore::streams`].
-    pub async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
-        delegate!(self, s => s.streams(aggregate_type).await)
-    }
-
-    /// See [`SqliteStore::streams_with_event`].
-    pub async fn streams_with_event(
-        &self,
-        aggregate_type: &str,
-        event_type: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Vec<String>, StoreError> {
-        delegate!(self, s => s.streams_with_event(aggregate_type, event_type, fields).await)
-    }
-
-    /// Every stream's head, sorted by aggregate type and id (byte order).
-    pub async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
-        delegate!(self, s => s.stream_heads().await)
-    }
-
-    /// See [`SqliteStore::import`].
-    pub async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        delegate!(self, s => s.import(events).await)
-    }
-
-    /// See [`SqliteStore::verify_chains`].
-    pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
-        delegate!(self, s => s.verify_chains().await)
-    }
-
-    /// See [`SqliteStore::verify_chain`].
-    pub async fn verify_chain(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<ChainReport, StoreError> {
-        delegate!(self, s => s.verify_chain(aggregate_type, aggregate_id).await)
+        self.0.as_any().downcast_ref()
     }
 }
 
+/// cqrs-es's repository over the trait object: `A::TYPE` names the stream's
+/// aggregate type; `persist` is [`EventStore::append`].
 impl PersistedEventRepository for AnyStore {
     async fn get_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        delegate!(self, s => s.get_events::<A>(aggregate_id).await)
+        self.0.stream_events_after(A::TYPE, aggregate_id, 0).await
     }
 
     async fn get_last_events<A: Aggregate>(
@@ -313,14 +149,16 @@ impl PersistedEventRepository for AnyStore {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        delegate!(self, s => s.get_last_events::<A>(aggregate_id, last_sequence).await)
+        self.0
+            .stream_events_after(A::TYPE, aggregate_id, last_sequence)
+            .await
     }
 
     async fn get_snapshot<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        delegate!(self, s => s.get_snapshot::<A>(aggregate_id).await)
+        self.0.snapshot(A::TYPE, aggregate_id).await
     }
 
     async fn persist<A: Aggregate>(
@@ -328,18 +166,21 @@ impl PersistedEventRepository for AnyStore {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        delegate!(self, s => s.persist::<A>(events, snapshot_update).await)
+        self.0
+            .append(A::TYPE, events, snapshot_update)
+            .await
+            .map(drop)
     }
 
     async fn stream_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<ReplayStream, PersistenceError> {
-        delegate!(self, s => s.stream_events::<A>(aggregate_id).await)
+        self.0.replay(A::TYPE, Some(aggregate_id)).await
     }
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        delegate!(self, s => s.stream_all_events::<A>().await)
+        self.0.replay(A::TYPE, None).await
     }
 }
 

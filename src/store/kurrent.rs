@@ -40,15 +40,12 @@
 //! Verified here only offline (record mapping, URLs, errors); the conformance
 //! suite runs against a real server when `KURRENTDB_URL` is set.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cqrs_es::persist::{
-    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
-};
-use cqrs_es::Aggregate;
-use domain::command::metadata_keys;
+use cqrs_es::persist::{PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use domain::reservation::{Reservation, Scope};
 use kurrentdb::{
     AppendToStreamOptions, Client, ClientSettings, EventData, Position, ReadAllOptions,
@@ -59,11 +56,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::hash::{event_hash, HashedEvent, GENESIS_HASH};
-use super::sqlite::ReservationExtractor;
+use super::commit::{PreparedCommit, ReservationExtractor};
+use super::hash::GENESIS_HASH;
 use super::{
-    Appended, ChainReport, ChainRow, ChainVerifier, LogPosition, ReservationConflict, StoreError,
-    StoredEvent, StreamHead, MAX_READ_PAGE,
+    Appended, ChainReport, ChainRow, ChainVerifier, EventStore, LogEvent, LogPosition,
+    ReservationConflict, StoreError, StoredEvent, StreamHead, MAX_READ_PAGE,
 };
 
 /// Prefix of the streams bangfu keeps for itself (reservations, snapshots).
@@ -94,7 +91,7 @@ impl KurrentUrl {
             .map_err(|e| StoreError::Kurrent(format!("invalid connection string: {e}")))?;
         Ok(KurrentUrl {
             settings,
-            redacted: super::postgres::redact(url),
+            redacted: super::redact(url),
         })
     }
 
@@ -337,14 +334,6 @@ impl KurrentStore {
         }
     }
 
-    /// The connection string without its password.
-    pub fn location(&self) -> &Path {
-        &self.location
-    }
-
-    /// Nothing to close: the client's connections end when it is dropped.
-    pub async fn close(&self) {}
-
     /// The records of one stream from `from_revision` on, oldest first
     /// (empty if the stream does not exist).
     async fn read_records(
@@ -379,122 +368,13 @@ impl KurrentStore {
         }
     }
 
-    /// Appends one stream's events, with the same contract as
-    /// [`super::SqliteStore::append`] except that a snapshot conflict drops
-    /// the snapshot instead of the events (see the module docs). KurrentDB
-    /// reports one `$all` position per append, so every [`Appended`] of a
-    /// call carries that one: at or before each event's own position, which
-    /// is what a caller waiting for a projection needs.
-    pub async fn append(
-        &self,
-        aggregate_type: &str,
-        events: &[SerializedEvent],
-        snapshot: Option<(String, Value, usize)>,
-    ) -> Result<Vec<Appended>, PersistenceError> {
-        let Some(first) = events.first() else {
-            return match snapshot {
-                None => Ok(Vec::new()),
-                Some(_) => Err(PersistenceError::UnknownError(
-                    "a snapshot must come with the events it includes".into(),
-                )),
-            };
-        };
-        let aggregate_id = first.aggregate_id.as_str();
-        let stream = stream_name(aggregate_type, aggregate_id);
-        let head = self.last_record(&stream).await.map_err(persistence_error)?;
-        let (last_sequence, mut prev_hash) = match &head {
-            Some(record) => {
-                let event = record.to_stored().map_err(corrupt_to_persistence)?;
-                (event.sequence, event.hash)
-            }
-            None => (0, GENESIS_HASH.to_string()),
-        };
-        if first.sequence <= last_sequence {
-            return Err(PersistenceError::OptimisticLockError);
-        }
-        let mut stored = Vec::with_capacity(events.len());
-        for (event, expected_sequence) in events.iter().zip(last_sequence + 1..) {
-            if event.aggregate_id != aggregate_id
-                || event.aggregate_type != aggregate_type
-                || event.sequence != expected_sequence
-            {
-                return Err(PersistenceError::UnknownError(
-                    "a commit must continue one stream with consecutive sequences".into(),
-                ));
-            }
-            let event_id = Uuid::now_v7();
-            let mut metadata = event.metadata.clone();
-            let Some(fields) = metadata.as_object_mut() else {
-                return Err(PersistenceError::UnknownError(
-                    "event metadata must be a JSON object".into(),
-                ));
-            };
-            fields.insert(
-                metadata_keys::EVENT_ID.to_string(),
-                Value::String(event_id.to_string()),
-            );
-            let recorded_at = fields
-                .get(metadata_keys::RECORDED_AT)
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let hash = event_hash(
-                &prev_hash,
-                &HashedEvent {
-                    aggregate_type,
-                    aggregate_id,
-                    sequence: event.sequence as u64,
-                    event_type: &event.event_type,
-                    event_version: &event.event_version,
-                    payload: &event.payload,
-                    metadata: &metadata,
-                },
-            );
-            let metadata: HashMap<String, String> = serde_json::from_value(metadata)
-                .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
-            stored.push(StoredEvent {
-                position: 0,
-                log_position: LogPosition::START,
-                event_id,
-                aggregate_type: aggregate_type.to_string(),
-                aggregate_id: aggregate_id.to_string(),
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                event_version: event.event_version.clone(),
-                payload: event.payload.clone(),
-                metadata,
-                recorded_at,
-                prev_hash: prev_hash.clone(),
-                hash: hash.clone(),
-            });
-            prev_hash = hash;
-        }
-        let position = self
-            .write_with_reservations(&stored, head.map(|r| r.revision))
-            .await?;
-        if let Some((snapshot_id, state, number)) = snapshot {
-            self.write_snapshot(aggregate_type, &snapshot_id, state, number, events)
-                .await;
-        }
-        Ok(stored
-            .iter()
-            .map(|event| Appended {
-                sequence: event.sequence,
-                position: position.prepare,
-                event_id: event.event_id,
-                log_position: LogPosition {
-                    commit: position.commit,
-                    position: position.prepare,
-                },
-            })
-            .collect())
-    }
-
-    /// Takes the keys `events` take, appends them to their stream expecting
-    /// `last_revision`, then releases the keys they release. Returns the
-    /// append's position in `$all`.
+    /// Takes the keys `reservations` take, appends `events` to their stream
+    /// expecting `last_revision`, then releases the keys they release.
+    /// Returns the append's position in `$all`.
     async fn write_with_reservations(
         &self,
         events: &[StoredEvent],
+        reservations: Vec<Reservation>,
         last_revision: Option<u64>,
     ) -> Result<Position, PersistenceError> {
         let Some(first) = events.first() else {
@@ -503,22 +383,10 @@ impl KurrentStore {
         let (aggregate_type, aggregate_id) = (&first.aggregate_type, &first.aggregate_id);
         let mut takes = Vec::new();
         let mut releases = Vec::new();
-        for event in events {
-            let declared = (self.reservations)(aggregate_type, &event.event_type, &event.payload)
-                .map_err(|reason| {
-                PersistenceError::DeserializationError(
-                    format!(
-                        "cannot read reservations of {aggregate_type} event {}: {reason}",
-                        event.event_type
-                    )
-                    .into(),
-                )
-            })?;
-            for reservation in declared {
-                match reservation {
-                    Reservation::Take { scope, key } => takes.push((scope, key)),
-                    Reservation::Release { scope, key } => releases.push((scope, key)),
-                }
+        for reservation in reservations {
+            match reservation {
+                Reservation::Take { scope, key } => takes.push((scope, key)),
+                Reservation::Release { scope, key } => releases.push((scope, key)),
             }
         }
         let mut taken = Vec::new();
@@ -655,17 +523,23 @@ impl KurrentStore {
 
     async fn write_snapshot(
         &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        state: Value,
+        commit: &PreparedCommit,
+        state: &str,
         number: usize,
-        events: &[SerializedEvent],
+        last_sequence: usize,
     ) {
-        let last_sequence = events.last().map_or(0, |e| e.sequence);
+        let aggregate_type = commit.aggregate_type.as_str();
+        let payload: Value = match serde_json::from_str(state) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(aggregate_type, %error, "snapshot dropped; the events are committed");
+                return;
+            }
+        };
         let body = serde_json::json!({
             "last_sequence": last_sequence,
             "current_snapshot": number,
-            "payload": state,
+            "payload": payload,
         });
         let expected = match number {
             0 | 1 => StreamState::NoStream,
@@ -675,7 +549,7 @@ impl KurrentStore {
             Ok(event) => self
                 .client
                 .append_to_stream(
-                    snapshot_stream(aggregate_type, aggregate_id),
+                    snapshot_stream(aggregate_type, &commit.aggregate_id),
                     &AppendToStreamOptions::default().stream_state(expected),
                     event,
                 )
@@ -687,50 +561,6 @@ impl KurrentStore {
         if let Err(error) = result {
             tracing::warn!(aggregate_type, %error, "snapshot dropped; the events are committed");
         }
-    }
-
-    /// The id of the aggregate holding `key` in `scope`, if any.
-    pub async fn reservation_holder(
-        &self,
-        scope: Scope,
-        key: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let last = self
-            .last_record(&reservation_stream(scope, key))
-            .await
-            .map_err(store_error)?;
-        match last {
-            Some(record) if record.event_type == "ReservationTaken" => {
-                let holder: ReservationEvent = serde_json::from_slice(&record.data)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok(Some(holder.aggregate_id))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// Every event of one stream, all columns, in sequence order.
-    pub async fn history(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.read_records(&stream_name(aggregate_type, aggregate_id), 0)
-            .await
-            .map_err(store_error)?
-            .iter()
-            .map(KurrentRecord::to_stored)
-            .collect()
-    }
-
-    /// Up to `limit` (at most [`MAX_READ_PAGE`]) events after `after` in
-    /// `$all` order, bangfu's aggregate streams only.
-    pub async fn read_all(
-        &self,
-        after: LogPosition,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.scan(after, limit.min(MAX_READ_PAGE), None).await
     }
 
     /// Reads `$all` after `after`, keeping bangfu events (of one aggregate
@@ -808,146 +638,6 @@ impl KurrentStore {
         }
     }
 
-    /// The newest bangfu event in `$all`, if any (a full scan).
-    pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
-        let mut last = None;
-        self.for_each_event(None, |e| last = Some(e)).await?;
-        Ok(last)
-    }
-
-    /// How many bangfu events `$all` holds (a full scan).
-    pub async fn count_events(&self) -> Result<u64, StoreError> {
-        let mut count = 0;
-        self.for_each_event(None, |_| count += 1).await?;
-        Ok(count)
-    }
-
-    /// The ids of the streams of one aggregate type, oldest first.
-    pub async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        self.for_each_event(Some(aggregate_type), |e| {
-            if e.sequence == 1 && e.aggregate_type == aggregate_type {
-                ids.push(e.aggregate_id);
-            }
-        })
-        .await?;
-        Ok(ids)
-    }
-
-    /// See [`super::SqliteStore::streams_with_event`] (a scan here).
-    pub async fn streams_with_event(
-        &self,
-        aggregate_type: &str,
-        event_type: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Vec<String>, StoreError> {
-        let mut ids: Vec<String> = Vec::new();
-        self.for_each_event(Some(aggregate_type), |e| {
-            let matches = e.aggregate_type == aggregate_type
-                && e.event_type == event_type
-                && fields.iter().all(|(field, value)| {
-                    e.payload
-                        .get(event_type)
-                        .and_then(|body| body.get(*field))
-                        .and_then(Value::as_str)
-                        == Some(*value)
-                });
-            if matches && !ids.contains(&e.aggregate_id) {
-                ids.push(e.aggregate_id);
-            }
-        })
-        .await?;
-        Ok(ids)
-    }
-
-    /// Every stream's last sequence and hash (a full scan).
-    pub async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
-        let mut heads: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-        self.for_each_event(None, |e| {
-            heads.insert(
-                (e.aggregate_type, e.aggregate_id),
-                (e.sequence as u64, e.hash),
-            );
-        })
-        .await?;
-        Ok(heads
-            .into_iter()
-            .map(
-                |((aggregate_type, aggregate_id), (sequence, hash))| StreamHead {
-                    aggregate_type,
-                    aggregate_id,
-                    sequence,
-                    hash,
-                },
-            )
-            .collect())
-    }
-
-    /// Appends events exactly as another store holds them (`store copy`),
-    /// one append per run of same-stream events. Each must continue its
-    /// stream; KurrentDB's expected revision refuses a duplicate.
-    pub async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        let mut start = 0;
-        while start < events.len() {
-            let first = &events[start];
-            let end = events[start..]
-                .iter()
-                .position(|e| {
-                    e.aggregate_type != first.aggregate_type || e.aggregate_id != first.aggregate_id
-                })
-                .map_or(events.len(), |n| start + n);
-            let run = &events[start..end];
-            let head = self
-                .last_record(&stream_name(&first.aggregate_type, &first.aggregate_id))
-                .await
-                .map_err(store_error)?;
-            let head_event = head.as_ref().map(KurrentRecord::to_stored).transpose()?;
-            let mut at = match &head_event {
-                Some(e) => (e.sequence as u64, e.hash.clone()),
-                None => (0, GENESIS_HASH.to_string()),
-            };
-            for event in run {
-                super::check_continues(event, &at)?;
-                at = (event.sequence as u64, event.hash.clone());
-            }
-            self.write_with_reservations(run, head.map(|r| r.revision))
-                .await
-                .map_err(|e| StoreError::Import(e.to_string()))?;
-            start = end;
-        }
-        Ok(())
-    }
-
-    /// Recomputes every stream's hash chain from the stored records.
-    pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
-        let mut streams: Vec<(String, String)> = Vec::new();
-        self.for_each_event(None, |e| {
-            if e.sequence == 1 {
-                streams.push((e.aggregate_type, e.aggregate_id));
-            }
-        })
-        .await?;
-        streams.sort_unstable();
-        let mut verifier = ChainVerifier::default();
-        for (aggregate_type, aggregate_id) in streams {
-            self.verify_into(&mut verifier, &aggregate_type, &aggregate_id)
-                .await?;
-        }
-        Ok(verifier.finish())
-    }
-
-    /// Recomputes one stream's hash chain from the stored records.
-    pub async fn verify_chain(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<ChainReport, StoreError> {
-        let mut verifier = ChainVerifier::default();
-        self.verify_into(&mut verifier, aggregate_type, aggregate_id)
-            .await?;
-        Ok(verifier.finish())
-    }
-
     async fn verify_into(
         &self,
         verifier: &mut ChainVerifier,
@@ -984,28 +674,9 @@ impl KurrentStore {
         Ok(())
     }
 
-    fn serialized(records: Vec<KurrentRecord>) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        records
-            .iter()
-            .map(|r| {
-                let e = r.to_stored().map_err(corrupt_to_persistence)?;
-                Ok(SerializedEvent {
-                    aggregate_id: e.aggregate_id,
-                    sequence: e.sequence,
-                    aggregate_type: e.aggregate_type,
-                    event_type: e.event_type,
-                    event_version: e.event_version,
-                    payload: e.payload,
-                    metadata: serde_json::to_value(e.metadata)
-                        .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?,
-                })
-            })
-            .collect()
-    }
-
     /// A replay from a task: events of `events` (read whole: one stream, or
     /// one aggregate type's scan) or the error that stopped the read.
-    fn replay(result: Result<Vec<SerializedEvent>, PersistenceError>) -> ReplayStream {
+    fn replay_from(result: Result<Vec<SerializedEvent>, PersistenceError>) -> ReplayStream {
         let (mut feed, stream) = ReplayStream::new(STREAM_CHANNEL_SIZE);
         tokio::spawn(async move {
             match result {
@@ -1025,6 +696,20 @@ impl KurrentStore {
     }
 }
 
+/// A stored event as cqrs-es's.
+fn serialized(e: StoredEvent) -> Result<SerializedEvent, PersistenceError> {
+    Ok(SerializedEvent {
+        aggregate_id: e.aggregate_id,
+        sequence: e.sequence,
+        aggregate_type: e.aggregate_type,
+        event_type: e.event_type,
+        event_version: e.event_version,
+        payload: e.payload,
+        metadata: serde_json::to_value(e.metadata)
+            .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?,
+    })
+}
+
 fn reservation_event(
     event_type: &str,
     aggregate_type: &str,
@@ -1040,37 +725,111 @@ fn reservation_event(
     .map_err(|e| PersistenceError::UnknownError(Box::new(e)))
 }
 
-impl PersistedEventRepository for KurrentStore {
-    async fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let records = self
-            .read_records(&stream_name(A::TYPE, aggregate_id), 0)
-            .await
-            .map_err(persistence_error)?;
-        Self::serialized(records)
+/// KurrentDB's own: a stream per aggregate, `$all` for the global log and
+/// for every scan (filtered by stream prefix on the server).
+#[async_trait::async_trait]
+impl EventStore for KurrentStore {
+    fn location(&self) -> &Path {
+        &self.location
     }
 
-    async fn get_last_events<A: Aggregate>(
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn reservations(&self) -> ReservationExtractor {
+        self.reservations
+    }
+
+    /// Nothing to close: the client's connections end when it is dropped.
+    async fn close(&self) {}
+
+    /// The same contract as the SQL stores' except that a snapshot
+    /// conflict drops the snapshot instead of the events, and that keys are
+    /// taken before and released after the append (see the module docs).
+    /// KurrentDB reports one `$all` position per append, so every
+    /// [`Appended`] of a commit carries that one: at or before each event's
+    /// own position, which is what a caller waiting for a projection needs.
+    async fn commit(&self, commit: PreparedCommit) -> Result<Vec<Appended>, PersistenceError> {
+        let stream = stream_name(&commit.aggregate_type, &commit.aggregate_id);
+        let head = self.last_record(&stream).await.map_err(persistence_error)?;
+        let head_event = match &head {
+            Some(record) => Some(record.to_stored().map_err(corrupt_to_persistence)?),
+            None => None,
+        };
+        let (_, prev_hash) = commit.check_head(head_event.map(|e| (e.sequence, e.hash)))?;
+        let stored = commit.stored_events(&prev_hash)?;
+        let reservations = commit
+            .events
+            .iter()
+            .flat_map(|e| e.reservations.iter().cloned())
+            .collect();
+        let position = self
+            .write_with_reservations(&stored, reservations, head.map(|r| r.revision))
+            .await?;
+        if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
+            self.write_snapshot(&commit, state, *number, last.sequence)
+                .await;
+        }
+        Ok(stored
+            .iter()
+            .map(|event| Appended {
+                sequence: event.sequence,
+                position: position.prepare,
+                event_id: event.event_id,
+                log_position: LogPosition {
+                    commit: position.commit,
+                    position: position.prepare,
+                },
+            })
+            .collect())
+    }
+
+    /// The id of the aggregate holding `key` in `scope`, if any.
+    async fn reservation_holder(
         &self,
+        scope: Scope,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let last = self
+            .last_record(&reservation_stream(scope, key))
+            .await
+            .map_err(store_error)?;
+        match last {
+            Some(record) if record.event_type == "ReservationTaken" => {
+                let holder: ReservationEvent = serde_json::from_slice(&record.data)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(Some(holder.aggregate_id))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn stream_events_after(
+        &self,
+        aggregate_type: &str,
         aggregate_id: &str,
-        last_sequence: usize,
+        after: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         // Sequence n is revision n - 1, so the events after it start at revision n.
         let records = self
-            .read_records(&stream_name(A::TYPE, aggregate_id), last_sequence as u64)
+            .read_records(&stream_name(aggregate_type, aggregate_id), after as u64)
             .await
             .map_err(persistence_error)?;
-        Self::serialized(records)
+        records
+            .iter()
+            .map(|r| serialized(r.to_stored().map_err(corrupt_to_persistence)?))
+            .collect()
     }
 
-    async fn get_snapshot<A: Aggregate>(
+    async fn snapshot(
         &self,
+        aggregate_type: &str,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
         let Some(record) = self
-            .last_record(&snapshot_stream(A::TYPE, aggregate_id))
+            .last_record(&snapshot_stream(aggregate_type, aggregate_id))
             .await
             .map_err(persistence_error)?
         else {
@@ -1092,53 +851,221 @@ impl PersistedEventRepository for KurrentStore {
         }))
     }
 
-    async fn persist<A: Aggregate>(
+    /// Read whole (one stream, or one aggregate type's scan of `$all`), then
+    /// fed from a task.
+    async fn replay(
         &self,
-        events: &[SerializedEvent],
-        snapshot_update: Option<(String, Value, usize)>,
-    ) -> Result<(), PersistenceError> {
-        self.append(A::TYPE, events, snapshot_update)
-            .await
-            .map(drop)
-    }
-
-    async fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
+        aggregate_type: &str,
+        aggregate_id: Option<&str>,
     ) -> Result<ReplayStream, PersistenceError> {
-        let events = self.get_events::<A>(aggregate_id).await;
-        Ok(Self::replay(events))
+        let events = match aggregate_id {
+            Some(id) => self.stream_events_after(aggregate_type, id, 0).await,
+            None => {
+                let mut events = Vec::new();
+                let scanned = self
+                    .for_each_event(Some(aggregate_type), |e| {
+                        if e.aggregate_type == aggregate_type {
+                            events.push(e);
+                        }
+                    })
+                    .await;
+                scanned
+                    .map_err(|e| PersistenceError::ConnectionError(Box::new(e)))
+                    .and_then(|()| events.into_iter().map(serialized).collect())
+            }
+        };
+        Ok(Self::replay_from(events))
     }
 
-    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        let mut events = Vec::new();
-        let scanned = self
-            .for_each_event(Some(A::TYPE), |e| {
-                if e.aggregate_type == A::TYPE {
-                    events.push(e);
-                }
-            })
-            .await;
-        let result = scanned
-            .map_err(|e| PersistenceError::ConnectionError(Box::new(e)))
-            .and_then(|()| {
-                events
-                    .into_iter()
-                    .map(|e| {
-                        Ok(SerializedEvent {
-                            aggregate_id: e.aggregate_id,
-                            sequence: e.sequence,
-                            aggregate_type: e.aggregate_type,
-                            event_type: e.event_type,
-                            event_version: e.event_version,
-                            payload: e.payload,
-                            metadata: serde_json::to_value(e.metadata)
-                                .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?,
-                        })
-                    })
-                    .collect()
-            });
-        Ok(Self::replay(result))
+    /// Every event of one stream, all columns, in sequence order.
+    async fn history(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_records(&stream_name(aggregate_type, aggregate_id), 0)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(KurrentRecord::to_stored)
+            .collect()
+    }
+
+    /// Up to `limit` (at most [`MAX_READ_PAGE`]) events after `after` in
+    /// `$all` order, bangfu's aggregate streams only.
+    async fn read_all(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.scan(after, limit.min(MAX_READ_PAGE), None).await
+    }
+
+    async fn read_log_events(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        Ok(self
+            .read_all(after, limit)
+            .await?
+            .into_iter()
+            .map(LogEvent::from)
+            .collect())
+    }
+
+    async fn log_head(&self) -> Result<LogPosition, StoreError> {
+        Ok(self
+            .last_event()
+            .await?
+            .map_or(LogPosition::START, |e| e.log_position))
+    }
+
+    /// The newest bangfu event in `$all`, if any (a full scan).
+    async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
+        let mut last = None;
+        self.for_each_event(None, |e| last = Some(e)).await?;
+        Ok(last)
+    }
+
+    /// How many bangfu events `$all` holds (a full scan).
+    async fn count_events(&self) -> Result<u64, StoreError> {
+        let mut count = 0;
+        self.for_each_event(None, |_| count += 1).await?;
+        Ok(count)
+    }
+
+    /// The ids of the streams of one aggregate type, oldest first.
+    async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        self.for_each_event(Some(aggregate_type), |e| {
+            if e.sequence == 1 && e.aggregate_type == aggregate_type {
+                ids.push(e.aggregate_id);
+            }
+        })
+        .await?;
+        Ok(ids)
+    }
+
+    /// See [`super::SqliteStore::streams_with_event`] (a scan here).
+    async fn streams_with_event(
+        &self,
+        aggregate_type: &str,
+        event_type: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        self.for_each_event(Some(aggregate_type), |e| {
+            let matches = e.aggregate_type == aggregate_type
+                && e.event_type == event_type
+                && fields.iter().all(|(field, value)| {
+                    e.payload
+                        .get(event_type)
+                        .and_then(|body| body.get(*field))
+                        .and_then(Value::as_str)
+                        == Some(*value)
+                });
+            if matches && !ids.contains(&e.aggregate_id) {
+                ids.push(e.aggregate_id);
+            }
+        })
+        .await?;
+        Ok(ids)
+    }
+
+    /// Every stream's last sequence and hash (a full scan).
+    async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
+        let mut heads: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+        self.for_each_event(None, |e| {
+            heads.insert(
+                (e.aggregate_type, e.aggregate_id),
+                (e.sequence as u64, e.hash),
+            );
+        })
+        .await?;
+        Ok(heads
+            .into_iter()
+            .map(
+                |((aggregate_type, aggregate_id), (sequence, hash))| StreamHead {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    hash,
+                },
+            )
+            .collect())
+    }
+
+    /// Appends events exactly as another store holds them (`store copy`),
+    /// one append per run of same-stream events. Each must continue its
+    /// stream; KurrentDB's expected revision refuses a duplicate.
+    async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let mut start = 0;
+        while start < events.len() {
+            let first = &events[start];
+            let end = events[start..]
+                .iter()
+                .position(|e| {
+                    e.aggregate_type != first.aggregate_type || e.aggregate_id != first.aggregate_id
+                })
+                .map_or(events.len(), |n| start + n);
+            let run = &events[start..end];
+            let head = self
+                .last_record(&stream_name(&first.aggregate_type, &first.aggregate_id))
+                .await
+                .map_err(store_error)?;
+            let head_event = head.as_ref().map(KurrentRecord::to_stored).transpose()?;
+            let mut at = match &head_event {
+                Some(e) => (e.sequence as u64, e.hash.clone()),
+                None => (0, GENESIS_HASH.to_string()),
+            };
+            for event in run {
+                super::check_continues(event, &at)?;
+                at = (event.sequence as u64, event.hash.clone());
+            }
+            let mut reservations = Vec::new();
+            for event in run {
+                reservations.extend(
+                    (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
+                        .map_err(StoreError::Import)?,
+                );
+            }
+            self.write_with_reservations(run, reservations, head.map(|r| r.revision))
+                .await
+                .map_err(|e| StoreError::Import(e.to_string()))?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Recomputes every stream's hash chain from the stored records.
+    async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
+        let mut streams: Vec<(String, String)> = Vec::new();
+        self.for_each_event(None, |e| {
+            if e.sequence == 1 {
+                streams.push((e.aggregate_type, e.aggregate_id));
+            }
+        })
+        .await?;
+        streams.sort_unstable();
+        let mut verifier = ChainVerifier::default();
+        for (aggregate_type, aggregate_id) in streams {
+            self.verify_into(&mut verifier, &aggregate_type, &aggregate_id)
+                .await?;
+        }
+        Ok(verifier.finish())
+    }
+
+    /// Recomputes one stream's hash chain from the stored records.
+    async fn verify_chain(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<ChainReport, StoreError> {
+        let mut verifier = ChainVerifier::default();
+        self.verify_into(&mut verifier, aggregate_type, aggregate_id)
+            .await?;
+        Ok(verifier.finish())
     }
 }
 
@@ -1146,6 +1073,7 @@ impl PersistedEventRepository for KurrentStore {
 mod tests {
     use super::*;
     use kurrentdb::CurrentRevision;
+    use crate::store::hash::{event_hash, HashedEvent};
     use serde_json::json;
 
     fn sample() -> StoredEvent {

@@ -8,19 +8,24 @@
 //! - [`KurrentStore`]: a KurrentDB cluster (`esdb://…`, `kurrentdb://…`)
 //!   through the official `kurrentdb` client.
 //!
-//! Each is a `cqrs_es::persist::PersistedEventRepository` whose writes are
-//! bangfu's own, because bangfu needs more from a commit than the cqrs-es
-//! repositories give (a global position, event ids, a hash chain,
-//! reservations, and events and snapshot in one transaction), and each offers
-//! the same inherent API besides. [`AnyStore`] is the one chosen by URL; the
-//! engine, the services and the CLI work on it. The types here are what the
-//! stores return besides cqrs-es's own.
+//! Each implements [`EventStore`] (`kernel.rs`), the one contract: bangfu
+//! needs more from a commit than the cqrs-es repositories give (a global
+//! position, event ids, a hash chain, reservations, and events and snapshot
+//! in one transaction). A commit is prepared once for every store
+//! (`commit.rs`); the SQL both SQL stores run is written once (`sql.rs`).
+//! [`AnyStore`] is the trait object chosen by URL, and cqrs-es's
+//! `PersistedEventRepository` over it; the engine, the services and the CLI
+//! work on it. The types here are what the stores return besides cqrs-es's
+//! own.
 
 mod any;
+mod commit;
 pub mod copy;
 pub mod hash;
+mod kernel;
 mod kurrent;
 mod postgres;
+mod sql;
 mod sqlite;
 mod writer;
 
@@ -32,9 +37,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use any::{AnyStore, StoreUrl, UrlError};
+pub use commit::{no_reservations, Head, PreparedCommit, PreparedEvent, ReservationExtractor};
+pub use kernel::EventStore;
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
-pub use sqlite::{no_reservations, ReservationExtractor, SqliteStore, DEFAULT_DB_PATH};
+pub use sqlite::{SqliteStore, DEFAULT_DB_PATH};
 
 /// Most events one `read_all` page returns, whatever the caller asks for.
 pub const MAX_READ_PAGE: usize = 10_000;
@@ -46,7 +53,7 @@ pub const MAX_READ_PAGE: usize = 10_000;
 ///
 /// - SQLite: `(0, position)` — writes are serialised, positions follow commits.
 /// - PostgreSQL: `(transaction id, position)`, read only below the oldest
-///   transaction still running (see [`PgStore::read_all`]).
+///   transaction still running (see ARCHITECTURE.md, "Stores").
 /// - KurrentDB: `(commit position, prepare position)` of `$all`.
 pub use projections::LogPosition;
 
@@ -430,8 +437,21 @@ impl ChainVerifier {
 /// path is shown as it is; a URL too malformed to parse is not shown at all.
 pub fn redact_url(url: &str) -> String {
     if url.contains("://") {
-        postgres::redact(url)
+        redact(url)
     } else {
         url.to_string()
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, and this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparsable URL)".to_string(),
     }
 }

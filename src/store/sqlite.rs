@@ -1,54 +1,47 @@
 //! [`SqliteStore`]: the event store in one SQLite file, and the only code in
 //! bangfu that writes to it.
 //!
-//! Built on sqlite-es: the tables keep sqlite-es's column names and
-//! `get_events`, `get_last_events` and `get_snapshot` delegate to
-//! `sqlite_es::SqliteEventRepository` on the reader pool. bangfu replaces the
-//! rest:
+//! The tables keep sqlite-es's column names (its schema is where bangfu
+//! started); what bangfu needs beyond sqlite-es is bangfu's own, and shared
+//! with PostgreSQL where the SQL is the same (`super::sql`):
 //!
-//! - `persist` commits events with their global position, event id and
+//! - a commit writes events with their global position, event id and
 //!   hash-chain link, the reservations the events declare, and the snapshot
 //!   with its optimistic check, all or nothing. sqlite-es commits the events
 //!   and only then reports a snapshot conflict. Concurrent commits are grouped
 //!   into one durable transaction, each in its own savepoint (see `writer`).
-//! - `stream_events` and `stream_all_events` report a database error to the
-//!   consumer; sqlite-es's stream task `unwrap()`s it, so a replay would end
-//!   early looking complete. `stream_all_events` also runs in commit
-//!   (position) order, where sqlite-es orders by per-stream sequence.
+//! - replays report a database error to the consumer; sqlite-es's stream
+//!   task `unwrap()`s it, so a replay would end early looking complete. A
+//!   replay of an aggregate type runs in commit (position) order, where
+//!   sqlite-es orders by per-stream sequence; its reads `get()` columns and
+//!   panic on a bad row, bangfu's report it.
+//! - SQLite's own: the writer task (group commit) and the log page read as
+//!   one length-framed text value (`read_log_events`).
 //!
 //! Writes are serialised through one writer task on one connection so that
 //! commit order is position order; readers use a small pool of read-only connections, which
 //! WAL lets run beside the writer.
 
-use std::collections::HashMap;
+use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use cqrs_es::persist::{
-    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
-};
-use cqrs_es::Aggregate;
-use domain::command::metadata_keys;
-use domain::reservation::{Reservation, Scope};
-use futures::TryStreamExt;
-use serde_json::Value;
-use sqlite_es::SqliteEventRepository;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::Row;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use uuid::Uuid;
+use std::time::Duration;
 
+use cqrs_es::persist::{PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
+use domain::reservation::Scope;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 
-use super::hash::{canonical_event, HashedEvent, GENESIS_HASH};
-use super::writer::{self, Counters, PreparedCommit, PreparedEvent, WriteRequest, WriteStats};
+use super::commit::{unknown, PreparedCommit, ReservationExtractor};
+use super::sql::{stored_event, Sql};
+use super::writer::{self, Counters, WriteRequest, WriteStats};
 use super::{
-    Appended, ChainReport, ChainRow, ChainVerifier, Durability, LogEvent, LogPosition, StoreError,
-    StoredEvent, StreamHead, MAX_READ_PAGE,
+    Appended, ChainReport, Durability, EventStore, LogEvent, LogPosition, StoreError, StoredEvent,
+    StreamHead, MAX_READ_PAGE,
 };
 
 /// Where the database lives unless told otherwise.
@@ -62,20 +55,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Events buffered between a replay stream's reader task and its consumer.
 const STREAM_CHANNEL_SIZE: usize = 200;
 
-/// The keys an event takes or releases, given its aggregate type, event type
-/// and JSON payload. The domain provides one for its aggregates; an `Err`
-/// (the payload is not an event of that type) fails the commit.
-pub type ReservationExtractor = fn(&str, &str, &Value) -> Result<Vec<Reservation>, String>;
-
-/// A [`ReservationExtractor`] for stores whose events reserve nothing.
-pub fn no_reservations(
-    _aggregate_type: &str,
-    _event_type: &str,
-    _payload: &Value,
-) -> Result<Vec<Reservation>, String> {
-    Ok(Vec::new())
-}
-
 /// The event store. Cheap to clone: clones share the connection pools.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -88,8 +67,6 @@ pub struct SqliteStore {
     counters: Arc<Counters>,
     /// Read-only connections for everything else.
     reader: SqlitePool,
-    /// sqlite-es on the reader pool, for the reads it gets right.
-    sqlite_es: Arc<SqliteEventRepository>,
     reservations: ReservationExtractor,
 }
 
@@ -149,7 +126,6 @@ impl SqliteStore {
             path,
             writes: writer::spawn(writer.clone(), Arc::clone(&counters)),
             counters,
-            sqlite_es: Arc::new(SqliteEventRepository::new(reader.clone())),
             writer,
             reader,
             reservations,
@@ -159,13 +135,6 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Closes both pools, waiting for connections in use to be returned. The
-    /// last connection to close checkpoints the WAL into the main file.
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
     }
 
     /// The journal mode and synchronous level of the writer connection, the
@@ -184,149 +153,6 @@ impl SqliteStore {
         })
     }
 
-    /// Appends one stream's events (consecutive sequences, continuing the
-    /// stream) and, if given, replaces its snapshot, in one transaction.
-    ///
-    /// `snapshot` is `(aggregate_id, aggregate state, snapshot number)`; the
-    /// state must include every event of this call, as its `last_sequence` is
-    /// the last event's sequence. The snapshot is written only if the stored
-    /// one is number − 1 (or, for number 1, absent).
-    ///
-    /// Errors: `OptimisticLockError` if a sequence is taken or the snapshot
-    /// check fails; `UnknownError(Box<ReservationConflict>)` if another
-    /// aggregate holds a key an event takes; `DeserializationError` if the
-    /// reservation extractor cannot read an event. Any error writes nothing.
-    ///
-    /// Concurrent calls are group-committed: the store's writer task commits
-    /// whatever is queued in one transaction, each call in its own savepoint
-    /// with all of the checks above, and answers each call only after that
-    /// transaction's COMMIT returned. One call's error does not affect the
-    /// others of its batch; a failed COMMIT fails them all. Dropping the
-    /// returned future once the call is queued does not withdraw it: the
-    /// commit may still happen, unacknowledged.
-    pub async fn append(
-        &self,
-        aggregate_type: &str,
-        events: &[SerializedEvent],
-        snapshot: Option<(String, Value, usize)>,
-    ) -> Result<Vec<Appended>, PersistenceError> {
-        if events.is_empty() {
-            return match snapshot {
-                None => Ok(Vec::new()),
-                Some(_) => Err(unknown("a snapshot must come with the events it includes")),
-            };
-        }
-        let commit = self.prepare(aggregate_type, events, snapshot)?;
-        let aggregate_id = commit.aggregate_id.clone();
-        let (reply, answer) = oneshot::channel();
-        self.counters.pending.fetch_add(1, Ordering::Relaxed);
-        if self
-            .writes
-            .send(WriteRequest { commit, reply })
-            .await
-            .is_err()
-        {
-            self.counters.pending.fetch_sub(1, Ordering::Relaxed);
-            return Err(unknown("the store's writer has stopped"));
-        }
-        // The writer answers only after the batch's COMMIT returned (or failed).
-        let appended = answer
-            .await
-            .map_err(|_| unknown("the store's writer stopped before answering"))??;
-        tracing::debug!(
-            aggregate_type,
-            aggregate_id = %aggregate_id,
-            events = appended.len(),
-            last_position = appended.last().map(|a| a.position),
-            "events committed"
-        );
-        Ok(appended)
-    }
-
-    /// Everything about a commit that does not depend on what else is
-    /// committed: the checks that need only the call's own events, event ids,
-    /// JSON text, the canonical form the hash covers, the reservations. Runs
-    /// on the caller's task, so the single writer does only the rest.
-    fn prepare(
-        &self,
-        aggregate_type: &str,
-        events: &[SerializedEvent],
-        snapshot: Option<(String, Value, usize)>,
-    ) -> Result<PreparedCommit, PersistenceError> {
-        let aggregate_id = events[0].aggregate_id.as_str();
-        let first_sequence = events[0].sequence;
-        let mut prepared = Vec::with_capacity(events.len());
-        for (event, expected_sequence) in events.iter().zip(first_sequence..) {
-            if event.aggregate_id != aggregate_id
-                || event.aggregate_type != aggregate_type
-                || event.sequence != expected_sequence
-                || event.sequence == 0
-            {
-                return Err(unknown(
-                    "a commit must continue one stream with consecutive sequences",
-                ));
-            }
-            let event_id = Uuid::now_v7();
-            let mut metadata = event.metadata.clone();
-            let Some(fields) = metadata.as_object_mut() else {
-                return Err(unknown("event metadata must be a JSON object"));
-            };
-            fields.insert(
-                metadata_keys::EVENT_ID.to_string(),
-                Value::String(event_id.to_string()),
-            );
-            let recorded_at = fields
-                .get(metadata_keys::RECORDED_AT)
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let canonical = canonical_event(&HashedEvent {
-                aggregate_type,
-                aggregate_id,
-                sequence: event.sequence as u64,
-                event_type: &event.event_type,
-                event_version: &event.event_version,
-                payload: &event.payload,
-                metadata: &metadata,
-            });
-            let reservations =
-                (self.reservations)(aggregate_type, &event.event_type, &event.payload).map_err(
-                    |reason| {
-                        PersistenceError::DeserializationError(
-                            format!(
-                                "cannot read reservations of {aggregate_type} event {}: {reason}",
-                                event.event_type
-                            )
-                            .into(),
-                        )
-                    },
-                )?;
-            prepared.push(PreparedEvent {
-                event_id,
-                sequence: event.sequence,
-                event_type: event.event_type.clone(),
-                event_version: event.event_version.clone(),
-                payload: event.payload.to_string(),
-                metadata: metadata.to_string(),
-                recorded_at,
-                canonical,
-                reservations,
-            });
-        }
-        let snapshot = match snapshot {
-            None => None,
-            Some((snapshot_id, _, _)) if snapshot_id != aggregate_id => {
-                return Err(unknown("a snapshot must be of the stream being appended"));
-            }
-            Some((_, state, number)) => Some((state.to_string(), number)),
-        };
-        Ok(PreparedCommit {
-            aggregate_type: aggregate_type.to_string(),
-            aggregate_id: aggregate_id.to_string(),
-            events: prepared,
-            snapshot,
-        })
-    }
-
     /// Appends submitted to the writer and not yet answered (queued, or in
     /// the batch being committed).
     pub fn pending_writes(&self) -> u64 {
@@ -336,43 +162,6 @@ impl SqliteStore {
     /// Batches and commands the writer has committed since the store opened.
     pub fn write_stats(&self) -> WriteStats {
         self.counters.read()
-    }
-
-    /// The id of the aggregate holding `key` in `scope`, if any. For the
-    /// domain's `Services`: a command can be refused with a clear error before
-    /// the commit would be.
-    pub async fn reservation_holder(
-        &self,
-        scope: Scope,
-        key: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT aggregate_id FROM reservations WHERE scope = ? AND key = ?")
-                .bind(scope.as_str())
-                .bind(key)
-                .fetch_optional(&self.reader)
-                .await?,
-        )
-    }
-
-    /// Every event of one stream, all columns, in sequence order.
-    pub async fn history(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
-                    event_version, payload, metadata, recorded_at, prev_hash, hash
-               FROM events
-              WHERE aggregate_type = ? AND aggregate_id = ?
-              ORDER BY sequence",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(stored_event).collect()
     }
 
     /// The position of the newest committed event (0 for an empty log).
@@ -395,32 +184,12 @@ impl SqliteStore {
         &self.reader
     }
 
-    /// How many events the log holds.
-    pub async fn count_events(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.reader)
-            .await?;
-        u64::try_from(count).map_err(|_| StoreError::Corrupt("negative count".into()))
-    }
-
-    /// The ids of the streams of one aggregate type, oldest first.
-    pub async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT aggregate_id FROM events
-              WHERE aggregate_type = ? AND sequence = 1
-              ORDER BY position",
-        )
-        .bind(aggregate_type)
-        .fetch_all(&self.reader)
-        .await?)
-    }
-
     /// The ids of the streams of `aggregate_type` that hold an `event_type`
     /// event whose top-level payload fields equal the given strings, oldest
     /// first. For `Services` lookups such as "the claims of this member in this
     /// plan period" (a linear scan of that event type: a few hundred claims a
     /// period; the projections of issue 3 replace it with an indexed view).
-    pub async fn streams_with_event(
+    async fn scan_streams_with_event(
         &self,
         aggregate_type: &str,
         event_type: &str,
@@ -464,22 +233,19 @@ impl SqliteStore {
         let after =
             i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
         let limit = limit.min(MAX_READ_PAGE) as i64;
-        let rows = sqlx::query(
-            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
-                    event_version, payload, metadata, recorded_at, prev_hash, hash
-               FROM events
-              WHERE position > ?
-              ORDER BY position
-              LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
+        let sql = format!(
+            "SELECT {} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            <Sqlite as super::sql::Dialect>::EVENT_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(stored_event).collect()
     }
 
-    /// [`SqliteStore::read_log`] for projectors: the same page as
+    /// [`SqliteStore::read_log`] for projectors (`read_log_events`): the same page as
     /// [`LogEvent`]s (payload text, `actor_id` picked out of the metadata),
     /// without decoding what projections do not read.
     ///
@@ -492,7 +258,7 @@ impl SqliteStore {
     /// themselves ([`parse_log_page`]): nothing is escaped or parsed on
     /// either side, and a payload holding any byte sequence cannot be
     /// misread as a frame boundary.
-    pub async fn read_log_events(
+    async fn log_page(
         &self,
         after: LogPosition,
         limit: usize,
@@ -529,287 +295,187 @@ impl SqliteStore {
         }
     }
 
-    /// The newest event in log order, if any.
-    pub async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
-        let row = sqlx::query(
-            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
-                    event_version, payload, metadata, recorded_at, prev_hash, hash
-               FROM events
-              ORDER BY position DESC
-              LIMIT 1",
-        )
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(stored_event).transpose()
+    /// Recomputes hash chains (one stream's, or every one) on the reader
+    /// pool: one statement is one read snapshot under WAL.
+    async fn verify(&self, stream: Option<(&str, &str)>) -> Result<ChainReport, StoreError> {
+        Sql::<Sqlite>::verify(&self.reader, stream).await
+    }
+}
+
+/// Reads on the read-only pool, commits through the writer task, the rest
+/// shared with PostgreSQL (`super::sql`).
+#[async_trait::async_trait]
+impl EventStore for SqliteStore {
+    fn location(&self) -> &Path {
+        &self.path
     }
 
-    /// Every stream's last sequence and hash, by aggregate type and id.
-    pub async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
-        // SQLite returns the bare `hash` of the row holding MAX(sequence).
-        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT aggregate_type, aggregate_id, MAX(sequence), hash
-               FROM events
-              GROUP BY aggregate_type, aggregate_id
-              ORDER BY aggregate_type, aggregate_id",
-        )
-        .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|(aggregate_type, aggregate_id, sequence, hash)| {
-                Ok(StreamHead {
-                    aggregate_type,
-                    aggregate_id,
-                    sequence: u64::try_from(sequence)
-                        .map_err(|e| StoreError::Corrupt(format!("events.sequence: {e}")))?,
-                    hash,
-                })
-            })
-            .collect()
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 
-    /// Inserts events exactly as another store holds them — event ids,
-    /// metadata, hashes — in one transaction, after the target's own
-    /// events (`store copy`). Each must continue its stream: the next
-    /// sequence, and `prev_hash` equal to the stream's current head hash;
-    /// anything else (a duplicate, a gap, a fork) refuses the whole batch.
-    /// Reservations are taken and released as the events declare. The
-    /// stored hashes are kept as they are: `verify_chains` afterwards tells
-    /// whether they are right.
-    pub async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut heads: HashMap<(String, String), (u64, String)> = HashMap::new();
-        for event in events {
-            let stream = (event.aggregate_type.clone(), event.aggregate_id.clone());
-            let head = match heads.get(&stream) {
-                Some(head) => head.clone(),
-                None => {
-                    let head: Option<(i64, String)> = sqlx::query_as(
-                        "SELECT sequence, hash FROM events
-                          WHERE aggregate_type = ? AND aggregate_id = ?
-                          ORDER BY sequence DESC LIMIT 1",
-                    )
-                    .bind(&event.aggregate_type)
-                    .bind(&event.aggregate_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match head {
-                        Some((sequence, hash)) => (
-                            u64::try_from(sequence).map_err(|e| {
-                                StoreError::Corrupt(format!("events.sequence: {e}"))
-                            })?,
-                            hash,
-                        ),
-                        None => (0, GENESIS_HASH.to_string()),
-                    }
-                }
-            };
-            super::check_continues(event, &head)?;
-            let metadata = serde_json::to_value(&event.metadata)
-                .map_err(|e| StoreError::Import(e.to_string()))?;
-            let position: i64 = sqlx::query_scalar(
-                "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
-                                     event_version, payload, metadata, recorded_at, prev_hash, hash)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 RETURNING position",
-            )
-            .bind(event.event_id.to_string())
-            .bind(&event.aggregate_type)
-            .bind(&event.aggregate_id)
-            .bind(event.sequence as i64)
-            .bind(&event.event_type)
-            .bind(&event.event_version)
-            .bind(event.payload.to_string())
-            .bind(metadata.to_string())
-            .bind(&event.recorded_at)
-            .bind(&event.prev_hash)
-            .bind(&event.hash)
-            .fetch_one(&mut *tx)
-            .await?;
-            let declared =
-                (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
-                    .map_err(StoreError::Import)?;
-            for reservation in declared {
-                writer::apply_reservation(
-                    &mut tx,
-                    &event.aggregate_type,
-                    &event.aggregate_id,
-                    position,
-                    &reservation,
-                )
-                .await
-                .map_err(|e| StoreError::Import(e.to_string()))?;
-            }
-            heads.insert(stream, (event.sequence as u64, event.hash.clone()));
+    fn reservations(&self) -> ReservationExtractor {
+        self.reservations
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned. The
+    /// last connection to close checkpoints the WAL into the main file.
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Concurrent commits are group-committed: the store's writer task
+    /// commits whatever is queued in one transaction, each commit in its own
+    /// savepoint with all of its checks, and answers each only after that
+    /// transaction's COMMIT returned. One commit's error does not affect the
+    /// others of its batch; a failed COMMIT fails them all. Dropping the
+    /// returned future once the commit is queued does not withdraw it: it
+    /// may still happen, unacknowledged.
+    async fn commit(&self, commit: PreparedCommit) -> Result<Vec<Appended>, PersistenceError> {
+        let aggregate_id = commit.aggregate_id.clone();
+        let (reply, answer) = oneshot::channel();
+        self.counters.pending.fetch_add(1, Ordering::Relaxed);
+        if self
+            .writes
+            .send(WriteRequest { commit, reply })
+            .await
+            .is_err()
+        {
+            self.counters.pending.fetch_sub(1, Ordering::Relaxed);
+            return Err(unknown("the store's writer has stopped"));
         }
+        // The writer answers only after the batch's COMMIT returned (or failed).
+        let appended = answer
+            .await
+            .map_err(|_| unknown("the store's writer stopped before answering"))??;
+        tracing::debug!(
+            aggregate_id = %aggregate_id,
+            events = appended.len(),
+            last_position = appended.last().map(|a| a.position),
+            "events committed"
+        );
+        Ok(appended)
+    }
+
+    async fn reservation_holder(
+        &self,
+        scope: Scope,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Sql::<Sqlite>::reservation_holder(&self.reader, scope.as_str(), key).await
+    }
+
+    async fn stream_events_after(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        Sql::<Sqlite>::events_after(&self.reader, aggregate_type, aggregate_id, after).await
+    }
+
+    async fn snapshot(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        Sql::<Sqlite>::snapshot(&self.reader, aggregate_type, aggregate_id).await
+    }
+
+    async fn replay(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: Option<&str>,
+    ) -> Result<ReplayStream, PersistenceError> {
+        let (feed, stream) = ReplayStream::new(STREAM_CHANNEL_SIZE);
+        let binds = std::iter::once(aggregate_type)
+            .chain(aggregate_id)
+            .map(str::to_string)
+            .collect();
+        let sql = Sql::<Sqlite>::replay_sql(aggregate_id.is_some());
+        tokio::spawn(Sql::<Sqlite>::feed_replay(
+            self.reader.clone(),
+            sql,
+            binds,
+            feed,
+        ));
+        Ok(stream)
+    }
+
+    async fn history(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Sql::<Sqlite>::history(&self.reader, aggregate_type, aggregate_id).await
+    }
+
+    async fn read_all(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_log(after, limit).await
+    }
+
+    async fn read_log_events(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<LogEvent>, StoreError> {
+        self.log_page(after, limit).await
+    }
+
+    async fn log_head(&self) -> Result<LogPosition, StoreError> {
+        self.head_position().await.map(LogPosition::at)
+    }
+
+    async fn last_event(&self) -> Result<Option<StoredEvent>, StoreError> {
+        Sql::<Sqlite>::last_event(&self.reader).await
+    }
+
+    async fn count_events(&self) -> Result<u64, StoreError> {
+        Sql::<Sqlite>::count_events(&self.reader).await
+    }
+
+    async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
+        Sql::<Sqlite>::streams(&self.reader, aggregate_type).await
+    }
+
+    async fn streams_with_event(
+        &self,
+        aggregate_type: &str,
+        event_type: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Vec<String>, StoreError> {
+        self.scan_streams_with_event(aggregate_type, event_type, fields)
+            .await
+    }
+
+    async fn stream_heads(&self) -> Result<Vec<StreamHead>, StoreError> {
+        Sql::<Sqlite>::stream_heads(&self.reader).await
+    }
+
+    /// On the writer connection, under `BEGIN IMMEDIATE`.
+    async fn import(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        Sql::<Sqlite>::import(&mut tx, events, self.reservations).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Recomputes every stream's hash chain from the stored columns.
-    pub async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
+    async fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.verify(None).await
     }
 
-    /// Recomputes one stream's hash chain from the stored columns.
-    pub async fn verify_chain(
+    async fn verify_chain(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
     ) -> Result<ChainReport, StoreError> {
         self.verify(Some((aggregate_type, aggregate_id))).await
     }
-
-    async fn verify(&self, stream: Option<(&str, &str)>) -> Result<ChainReport, StoreError> {
-        const COLUMNS: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type,
-                                      event_version, payload, metadata, prev_hash, hash
-                                 FROM events";
-        let sql = match stream {
-            Some(_) => {
-                format!("{COLUMNS} WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence")
-            }
-            None => format!("{COLUMNS} ORDER BY aggregate_type, aggregate_id, sequence"),
-        };
-        let mut query = sqlx::query(&sql);
-        if let Some((aggregate_type, aggregate_id)) = stream {
-            query = query.bind(aggregate_type).bind(aggregate_id);
-        }
-        // One statement is one read snapshot under WAL, so commits running
-        // meanwhile cannot make a consistent chain look broken.
-        let mut rows = query.fetch(&self.reader);
-        let mut verifier = ChainVerifier::default();
-        while let Some(row) = rows.try_next().await? {
-            verifier.check(ChainRow::from_row(&row)?);
-        }
-        Ok(verifier.finish())
-    }
-
-    /// Streams the rows of `sql` (bound to `binds`) into a [`ReplayStream`]
-    /// from a task on the reader pool. Unlike sqlite-es's, the task forwards a
-    /// database or decoding error to the consumer and stops, so a failed
-    /// replay never looks like a complete one.
-    fn replay(&self, sql: &'static str, binds: Vec<String>) -> ReplayStream {
-        let (mut feed, stream) = ReplayStream::new(STREAM_CHANNEL_SIZE);
-        let pool = self.reader.clone();
-        tokio::spawn(async move {
-            let mut query = sqlx::query(sql);
-            for value in binds {
-                query = query.bind(value);
-            }
-            let mut rows = query.fetch(&pool);
-            loop {
-                let item = match rows.try_next().await {
-                    Ok(None) => return,
-                    Ok(Some(row)) => serialized_event(&row),
-                    Err(error) => Err(persistence_error(error)),
-                };
-                let failed = item.is_err();
-                if feed.push(item).await.is_err() {
-                    // The consumer dropped the stream; nobody is waiting for the rest.
-                    return;
-                }
-                if failed {
-                    return;
-                }
-            }
-        });
-        stream
-    }
-}
-
-/// Reads delegate to sqlite-es on the reader pool; `persist` is [`SqliteStore::append`]
-/// (see there for its contract); streams are bangfu's (see the module docs).
-impl PersistedEventRepository for SqliteStore {
-    async fn get_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.sqlite_es.get_events::<A>(aggregate_id).await
-    }
-
-    /// bangfu's own: sqlite-es writes `last_sequence` into the SQL text, so
-    /// every call is a new statement to prepare, and this is the query every
-    /// cached or snapshotted load runs.
-    async fn get_last_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        last_sequence: usize,
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let rows = sqlx::query(
-            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
-                    payload, metadata
-               FROM events
-              WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
-              ORDER BY sequence",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(to_i64(last_sequence)?)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(persistence_error)?;
-        rows.iter().map(serialized_event).collect()
-    }
-
-    async fn get_snapshot<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.sqlite_es.get_snapshot::<A>(aggregate_id).await
-    }
-
-    async fn persist<A: Aggregate>(
-        &self,
-        events: &[SerializedEvent],
-        snapshot_update: Option<(String, Value, usize)>,
-    ) -> Result<(), PersistenceError> {
-        self.append(A::TYPE, events, snapshot_update)
-            .await
-            .map(drop)
-    }
-
-    async fn stream_events<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<ReplayStream, PersistenceError> {
-        Ok(self.replay(
-            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
-                    payload, metadata
-               FROM events
-              WHERE aggregate_type = ? AND aggregate_id = ?
-              ORDER BY sequence",
-            vec![A::TYPE.to_string(), aggregate_id.to_string()],
-        ))
-    }
-
-    async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        Ok(self.replay(
-            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
-                    payload, metadata
-               FROM events
-              WHERE aggregate_type = ?
-              ORDER BY position",
-            vec![A::TYPE.to_string()],
-        ))
-    }
-}
-
-fn serialized_event(row: &SqliteRow) -> Result<SerializedEvent, PersistenceError> {
-    let text = |column: &str| -> Result<String, PersistenceError> {
-        row.try_get(column)
-            .map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
-    };
-    let sequence: i64 = row
-        .try_get("sequence")
-        .map_err(|e| PersistenceError::DeserializationError(Box::new(e)))?;
-    Ok(SerializedEvent {
-        aggregate_type: text("aggregate_type")?,
-        aggregate_id: text("aggregate_id")?,
-        sequence: to_usize(sequence)?,
-        event_type: text("event_type")?,
-        event_version: text("event_version")?,
-        payload: serde_json::from_str(&text("payload")?)?,
-        metadata: serde_json::from_str(&text("metadata")?)?,
-    })
 }
 
 /// Splits a page built by [`SqliteStore::read_log_events`]: per event a
@@ -881,62 +547,6 @@ fn parse_log_page(page: &str) -> Result<Vec<LogEvent>, StoreError> {
         rest = body;
     }
     Ok(events)
-}
-
-fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("events.{what}: {e}"));
-    let position: i64 = row.try_get("position")?;
-    let sequence: i64 = row.try_get("sequence")?;
-    let event_id: String = row.try_get("event_id")?;
-    let payload: String = row.try_get("payload")?;
-    let metadata: String = row.try_get("metadata")?;
-    let position = u64::try_from(position).map_err(|e| corrupt("position", &e))?;
-    Ok(StoredEvent {
-        position,
-        log_position: LogPosition::at(position),
-        event_id: Uuid::parse_str(&event_id).map_err(|e| corrupt("event_id", &e))?,
-        aggregate_type: row.try_get("aggregate_type")?,
-        aggregate_id: row.try_get("aggregate_id")?,
-        sequence: usize::try_from(sequence).map_err(|e| corrupt("sequence", &e))?,
-        event_type: row.try_get("event_type")?,
-        event_version: row.try_get("event_version")?,
-        payload: serde_json::from_str(&payload).map_err(|e| corrupt("payload", &e))?,
-        metadata: serde_json::from_str::<HashMap<String, String>>(&metadata)
-            .map_err(|e| corrupt("metadata", &e))?,
-        recorded_at: row.try_get("recorded_at")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
-    })
-}
-
-pub(super) fn persistence_error(error: sqlx::Error) -> PersistenceError {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => PersistenceError::ConnectionError(Box::new(error)),
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            PersistenceError::DeserializationError(Box::new(error))
-        }
-        _ => PersistenceError::UnknownError(Box::new(error)),
-    }
-}
-
-fn unknown(message: &'static str) -> PersistenceError {
-    PersistenceError::UnknownError(message.into())
-}
-
-pub(super) fn to_i64(n: usize) -> Result<i64, PersistenceError> {
-    i64::try_from(n).map_err(|e| PersistenceError::UnknownError(Box::new(e)))
-}
-
-pub(super) fn to_u64(n: i64) -> Result<u64, PersistenceError> {
-    u64::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
-}
-
-pub(super) fn to_usize(n: i64) -> Result<usize, PersistenceError> {
-    usize::try_from(n).map_err(|e| PersistenceError::DeserializationError(Box::new(e)))
 }
 
 #[cfg(test)]

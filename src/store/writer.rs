@@ -35,44 +35,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cqrs_es::persist::PersistenceError;
-use domain::reservation::Reservation;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
-use super::hash::{chain_hash, GENESIS_HASH};
-use super::sqlite::{persistence_error, to_i64, to_u64, to_usize};
-use super::{Appended, ReservationConflict};
+use super::commit::PreparedCommit;
+use super::commit::Head;
+use super::sql::{persistence_error, to_i64, to_u64, to_usize, Sql};
+use super::Appended;
 
 /// Most commands committed in one transaction. A bound on how long one batch
 /// holds the write lock and on how many callers one failed COMMIT answers.
 pub const MAX_BATCH: usize = 128;
 /// Commands that may wait for the writer before `append` itself waits for room.
 pub const QUEUE_CAPACITY: usize = 1_024;
-
-/// One event, ready to insert: everything but `prev_hash`, `hash` and the
-/// position, which depend on what is committed before it.
-pub(super) struct PreparedEvent {
-    pub event_id: Uuid,
-    pub sequence: usize,
-    pub event_type: String,
-    pub event_version: String,
-    pub payload: String,
-    pub metadata: String,
-    pub recorded_at: Option<String>,
-    /// The event's canonical JSON, the second half of its hash input.
-    pub canonical: String,
-    pub reservations: Vec<Reservation>,
-}
-
-/// One `append` call: one stream's consecutive events and its snapshot.
-pub(super) struct PreparedCommit {
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub events: Vec<PreparedEvent>,
-    /// `(state JSON, snapshot number)`; the state includes every event here.
-    pub snapshot: Option<(String, usize)>,
-}
 
 pub(super) type Reply = oneshot::Sender<Result<Vec<Appended>, PersistenceError>>;
 
@@ -174,7 +150,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
             }
             let commit = &request.commit;
             let stream = (commit.aggregate_type.clone(), commit.aggregate_id.clone());
-            let start = match check_head(commit, heads.get(&stream).cloned()) {
+            let start = match commit.check_head(heads.get(&stream).cloned()) {
                 Ok(start) => start,
                 Err(refused) => {
                     results[index] = Some(Err(refused));
@@ -183,7 +159,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
             };
             if let [event] = commit.events.as_slice() {
                 if commit.snapshot.is_none() && event.reservations.is_empty() {
-                    let hash = chain_hash(&start.1, &event.canonical);
+                    let hash = event.hash_after(&start.1);
                     heads.insert(stream, (event.sequence, hash.clone()));
                     group.push(Pending {
                         index,
@@ -211,7 +187,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 }
                 release_pending = false;
             }
-            match write_commit(&mut conn, commit, start).await {
+            match Sql::<Sqlite>::write_commit(&mut conn, commit, start).await {
                 Ok((appended, new_head)) => {
                     heads.insert(stream, new_head);
                     release_pending = !single;
@@ -292,99 +268,6 @@ fn not_committed(reason: &str) -> PersistenceError {
     PersistenceError::UnknownError(
         format!("the transaction this command was batched in did not commit: {reason}").into(),
     )
-}
-
-/// Where `commit` starts given its stream's head: the head's sequence and
-/// hash, or the refusal if the stream moved on since the caller loaded it.
-fn check_head(commit: &PreparedCommit, head: Option<Head>) -> Result<Head, PersistenceError> {
-    let (last_sequence, prev_hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_string()));
-    match commit.events.first() {
-        // Someone committed to this stream since the caller loaded it.
-        Some(first) if first.sequence <= last_sequence => {
-            Err(PersistenceError::OptimisticLockError)
-        }
-        Some(first) if first.sequence != last_sequence + 1 => Err(PersistenceError::UnknownError(
-            "a commit must continue one stream with consecutive sequences".into(),
-        )),
-        _ => Ok((last_sequence, prev_hash)),
-    }
-}
-
-/// Writes one command inside the batch transaction, from the stream head
-/// `start` ([`check_head`]): events with their hash links, reservations,
-/// snapshot. An error may leave writes behind: roll back its savepoint.
-async fn write_commit(
-    conn: &mut SqliteConnection,
-    commit: &PreparedCommit,
-    start: Head,
-) -> Result<(Vec<Appended>, Head), PersistenceError> {
-    let aggregate_type = commit.aggregate_type.as_str();
-    let aggregate_id = commit.aggregate_id.as_str();
-    let (last_sequence, mut prev_hash) = start;
-
-    let mut appended = Vec::with_capacity(commit.events.len());
-    for event in &commit.events {
-        let hash = chain_hash(&prev_hash, &event.canonical);
-        let position: i64 = sqlx::query_scalar(
-            "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type,
-                                 event_version, payload, metadata, recorded_at, prev_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING position",
-        )
-        .bind(event.event_id.to_string())
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(to_i64(event.sequence)?)
-        .bind(&event.event_type)
-        .bind(&event.event_version)
-        .bind(&event.payload)
-        .bind(&event.metadata)
-        .bind(&event.recorded_at)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(insert_error)?;
-        for reservation in &event.reservations {
-            apply_reservation(conn, aggregate_type, aggregate_id, position, reservation).await?;
-        }
-        let position = to_u64(position)?;
-        appended.push(Appended {
-            sequence: event.sequence,
-            position,
-            event_id: event.event_id,
-            log_position: super::LogPosition::at(position),
-        });
-        prev_hash = hash;
-    }
-
-    if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
-        // Insert the first snapshot, or replace number - 1; anything else
-        // means another writer snapshotted first.
-        let written = sqlx::query(
-            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence,
-                                    current_snapshot, payload)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-                SET last_sequence = excluded.last_sequence,
-                    current_snapshot = excluded.current_snapshot,
-                    payload = excluded.payload
-              WHERE snapshots.current_snapshot = excluded.current_snapshot - 1",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(to_i64(last.sequence)?)
-        .bind(to_i64(*number)?)
-        .bind(state)
-        .execute(&mut *conn)
-        .await
-        .map_err(persistence_error)?;
-        if written.rows_affected() != 1 {
-            return Err(PersistenceError::OptimisticLockError);
-        }
-    }
-    let sequence = appended.last().map_or(last_sequence, |a| a.sequence);
-    Ok((appended, (sequence, prev_hash)))
 }
 
 type AppendResult = Result<Vec<Appended>, PersistenceError>;
@@ -483,9 +366,6 @@ async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), s
     conn.execute(sql).await.map(drop)
 }
 
-/// A stream's last sequence and hash.
-type Head = (usize, String);
-
 /// The heads of every stream the batch writes, in one query (after `BEGIN
 /// IMMEDIATE` in the same round trip if `begin`). Streams absent from the map
 /// are new.
@@ -546,89 +426,4 @@ async fn read_heads(
         );
     }
     Ok(heads)
-}
-
-/// Applies one declared reservation of the event at `position`.
-pub(super) async fn apply_reservation(
-    conn: &mut SqliteConnection,
-    aggregate_type: &str,
-    aggregate_id: &str,
-    position: i64,
-    reservation: &Reservation,
-) -> Result<(), PersistenceError> {
-    match reservation {
-        Reservation::Take { scope, key } => {
-            let holder: Option<(String, String)> = sqlx::query_as(
-                "SELECT aggregate_type, aggregate_id FROM reservations
-                  WHERE scope = ? AND key = ?",
-            )
-            .bind(scope.as_str())
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(persistence_error)?;
-            match holder {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO reservations (scope, key, aggregate_type, aggregate_id, position)
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(scope.as_str())
-                    .bind(key)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .bind(position)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(persistence_error)?;
-                }
-                // Taking a key one already holds changes nothing.
-                Some((t, i)) if t == aggregate_type && i == aggregate_id => {}
-                Some((_, held_by)) => {
-                    tracing::debug!(
-                        scope = scope.as_str(),
-                        aggregate_type,
-                        "commit refused: key reserved by another aggregate"
-                    );
-                    return Err(PersistenceError::UnknownError(Box::new(
-                        ReservationConflict {
-                            scope: *scope,
-                            key: key.clone(),
-                            held_by,
-                        },
-                    )));
-                }
-            }
-        }
-        Reservation::Release { scope, key } => {
-            // Only the holder can give a key back; releasing a key one does not
-            // hold is a no-op, like taking one it does.
-            sqlx::query(
-                "DELETE FROM reservations
-                  WHERE scope = ? AND key = ? AND aggregate_type = ? AND aggregate_id = ?",
-            )
-            .bind(scope.as_str())
-            .bind(key)
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(persistence_error)?;
-        }
-    }
-    Ok(())
-}
-
-/// Maps an error of the events INSERT: a taken (aggregate_type, aggregate_id,
-/// sequence) is an optimistic-lock conflict, whatever else failed is not.
-fn insert_error(error: sqlx::Error) -> PersistenceError {
-    if let sqlx::Error::Database(db) = &error {
-        // SQLITE_CONSTRAINT_PRIMARYKEY (1555) or SQLITE_CONSTRAINT_UNIQUE (2067),
-        // on the stream's sequence rather than on event_id.
-        let unique = matches!(db.code().as_deref(), Some("1555" | "2067"));
-        if unique && db.message().contains("events.sequence") {
-            return PersistenceError::OptimisticLockError;
-        }
-    }
-    persistence_error(error)
 }
