@@ -24,6 +24,7 @@
 //! and the rows that page touches, never more.
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, HashMap};

@@ -39,6 +39,7 @@ use uuid::Uuid;
 pub use any::{AnyStore, StoreUrl, UrlError};
 pub use commit::{no_reservations, Head, PreparedCommit, PreparedEvent, ReservationExtractor};
 pub use kernel::EventStore;
+pub(crate) use sql::Dialect;
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, DEFAULT_DB_PATH};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bangfu::store::hash::{event_hash, HashedEvent, GENESIS_HASH};
-use bangfu::store::{LogPosition, PgStore, StoredEvent};
+use bangfu::store::{AnyStore, LogPosition, StoredEvent};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};
 use postgres_es::PostgresEventRepository;
 use serde_json::json;
@@ -23,9 +23,10 @@ use uuid::Uuid;
 use crate::backends::{add, counter_reservations, read_until, serialized, Counter, Fixture};
 
 /// A PgStore on a fresh database, or `None` (skipped, loudly).
-async fn pg(test: &str) -> Option<(Fixture, PgStore)> {
+async fn pg(test: &str) -> Option<(Fixture, AnyStore)> {
     let f = Fixture::postgres(test).await?;
-    let store = f.store.as_postgres().expect("a PgStore").clone();
+    assert!(f.store.as_postgres().is_some(), "a PgStore");
+    let store = f.store.clone();
     Some((f, store))
 }
 
@@ -121,7 +122,7 @@ async fn sequences_beyond_32_bits_are_stored_as_they_are() {
     const BIG: usize = (1 << 32) + 1;
 
     // Raw postgres-es: the event is persisted "successfully" as sequence 1.
-    let raw = raw_postgres_es(store.pool()).await;
+    let raw = raw_postgres_es(store.as_postgres().unwrap().pool()).await;
     raw.persist::<Counter>(&[serialized("big", BIG)], None)
         .await
         .expect("postgres-es accepts it");
@@ -211,7 +212,7 @@ async fn a_snapshot_conflict_writes_nothing() {
 
     // Raw postgres-es: snapshot 1 with event 1, then a stale writer that
     // believes the next snapshot is number 3.
-    let raw = raw_postgres_es(store.pool()).await;
+    let raw = raw_postgres_es(store.as_postgres().unwrap().pool()).await;
     raw.persist::<Counter>(&[serialized("s", 1)], snapshot(1))
         .await
         .unwrap();
@@ -258,7 +259,7 @@ async fn a_late_commit_is_not_skipped() {
     // A reader that follows `position` alone reads 2..4 and moves past 1.
     let naive: Vec<i64> =
         sqlx::query_scalar("SELECT position FROM events WHERE position > 0 ORDER BY position")
-            .fetch_all(store.pool())
+            .fetch_all(store.as_postgres().unwrap().pool())
             .await
             .unwrap();
     assert_eq!(naive, [2, 3, 4]);
@@ -273,7 +274,7 @@ async fn a_late_commit_is_not_skipped() {
     sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
     let naive_after: Vec<i64> =
         sqlx::query_scalar("SELECT position FROM events WHERE position > 4 ORDER BY position")
-            .fetch_all(store.pool())
+            .fetch_all(store.as_postgres().unwrap().pool())
             .await
             .unwrap();
     assert!(

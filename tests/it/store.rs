@@ -238,7 +238,7 @@ async fn append_then_load_round_trips_events_and_metadata() {
     assert_eq!(t.store.count_events().await.unwrap(), 4);
 
     // The all-events replay runs in commit order, not per-stream sequence order.
-    let mut stream = t.store.stream_all_events::<Counter>().await.unwrap();
+    let mut stream = t.any().stream_all_events::<Counter>().await.unwrap();
     let mut order = Vec::new();
     while let Some(event) = stream.next::<Counter>(&[]).await {
         let event = event.unwrap();
@@ -336,7 +336,7 @@ async fn snapshots_are_taken_every_n_events_and_load_like_a_replay() {
     let snapshotting = engine(&t.store, Some(2));
     let replaying = engine(&t.store, None);
     let snapshot = || async {
-        t.store
+        t.any()
             .get_snapshot::<Counter>("s")
             .await
             .unwrap()
@@ -388,7 +388,7 @@ async fn snapshots_are_taken_every_n_events_and_load_like_a_replay() {
 async fn a_snapshot_conflict_rolls_back_the_events_too() {
     let t = counter_store().await;
     add(&engine(&t.store, Some(2)), "s", 4).await; // snapshot number 1 at 4
-    let snapshot_before = t.store.get_snapshot::<Counter>("s").await.unwrap();
+    let snapshot_before = t.any().get_snapshot::<Counter>("s").await.unwrap();
     assert_eq!(
         snapshot_before.as_ref().map(|s| s.current_snapshot),
         Some(1)
@@ -406,19 +406,19 @@ async fn a_snapshot_conflict_rolls_back_the_events_too() {
     assert!(matches!(result, Err(PersistenceError::OptimisticLockError)));
     assert_eq!(t.store.count_events().await.unwrap(), 4);
     assert_eq!(
-        t.store.get_snapshot::<Counter>("s").await.unwrap(),
+        t.any().get_snapshot::<Counter>("s").await.unwrap(),
         snapshot_before
     );
 
     // The right number goes through.
-    t.store
+    t.any()
         .persist::<Counter>(
             &[serialized("s", 5)],
             Some(("s".to_string(), json!({"count": 5, "held": []}), 2)),
         )
         .await
         .unwrap();
-    let after = t.store.get_snapshot::<Counter>("s").await.unwrap().unwrap();
+    let after = t.any().get_snapshot::<Counter>("s").await.unwrap().unwrap();
     assert_eq!((after.current_sequence, after.current_snapshot), (5, 2));
 }
 
@@ -437,7 +437,7 @@ async fn a_snapshot_that_no_longer_deserializes_is_replayed_then_replaced() {
     let loaded = engine.load("s").await.unwrap();
     assert_eq!((loaded.version, loaded.aggregate.count), (2, 2));
     add(&engine, "s", 2).await;
-    let snapshot = t.store.get_snapshot::<Counter>("s").await.unwrap().unwrap();
+    let snapshot = t.any().get_snapshot::<Counter>("s").await.unwrap().unwrap();
     assert_eq!(
         (snapshot.current_sequence, snapshot.current_snapshot),
         (4, 2)
@@ -717,7 +717,7 @@ async fn a_replay_stream_reports_errors_instead_of_ending_early() {
     .await
     .unwrap();
 
-    let mut stream = t.store.stream_events::<Counter>("a").await.unwrap();
+    let mut stream = t.any().stream_events::<Counter>("a").await.unwrap();
     let mut results: Vec<Result<usize, PersistenceError>> = Vec::new();
     while let Some(item) = stream.next::<Counter>(&[]).await {
         results.push(item.map(|e| e.sequence));
@@ -738,7 +738,7 @@ async fn a_replay_stream_reports_errors_instead_of_ending_early() {
 
     // And a database error (here: the store is closed) reaches the consumer too.
     t.store.close().await;
-    let mut stream = t.store.stream_all_events::<Counter>().await.unwrap();
+    let mut stream = t.any().stream_all_events::<Counter>().await.unwrap();
     assert!(matches!(stream.next::<Counter>(&[]).await, Some(Err(_))));
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use bangfu::store::{ReservationExtractor, SqliteStore};
+use bangfu::store::{AnyStore, ReservationExtractor, SqliteStore};
 use chrono::{TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};
 use domain::values::Code;
@@ -18,6 +18,13 @@ pub struct TestStore {
     pub store: SqliteStore,
     pub path: PathBuf,
     _dir: TempDir,
+}
+
+impl TestStore {
+    /// The store as the trait object, with cqrs-es's repository over it.
+    pub fn any(&self) -> AnyStore {
+        AnyStore::from(self.store.clone())
+    }
 }
 
 /// Opens a fresh store in a directory that does not exist yet, so every test
