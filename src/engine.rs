@@ -22,7 +22,7 @@
 //!
 //! So the engine keeps cqrs-es's loading (`PersistedEventStore::load_aggregate`:
 //! snapshot, remaining events, upcasters) and commits itself through
-//! [`AnyStore::append`], snapshotting the handled aggregate as it is.
+//! [`EventStore::append`](crate::store::EventStore::append), snapshotting the handled aggregate as it is.
 //!
 //! # The aggregate cache
 //!

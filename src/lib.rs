@@ -6,9 +6,10 @@
 //! I/O and `projections` only reads events it is given.
 //!
 //! - [`store`]: the event log, snapshots and reservations in one SQLite file
-//!   ([`store::SqliteStore`], a cqrs-es `PersistedEventRepository` built on
-//!   sqlite-es), in PostgreSQL ([`store::PgStore`], on postgres-es) or in
-//!   KurrentDB ([`store::KurrentStore`]), chosen by URL ([`store::AnyStore`]),
+//!   ([`store::SqliteStore`], on sqlite-es's schema), in PostgreSQL
+//!   ([`store::PgStore`], on postgres-es's) or in KurrentDB
+//!   ([`store::KurrentStore`]), each a [`store::EventStore`], chosen by URL
+//!   ([`store::AnyStore`], the trait object and cqrs-es's repository over it),
 //!   with a per-stream hash chain an auditor can recompute.
 //! - [`engine`]: runs an aggregate's commands — load, handle, commit — and
 //!   returns what was committed or exactly why not ([`engine::ExecError`]).

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use bangfu::app::{self, App, CaseAggregate};
 use bangfu::engine::Engine;
-use bangfu::store::{AnyStore, SqliteStore};
+use bangfu::store::{AnyStore, EventStore, SqliteStore};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, Cmd, CommandContext, Role};
 use domain::donation::DonationCampaign;

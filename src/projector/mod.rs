@@ -118,7 +118,7 @@ pub enum ProjectorError {
 pub trait LogReader: Send + Sync {
     /// Up to `limit` events after `after`, in log order. Must never return
     /// an event while an event that sorts before it can still commit (the
-    /// store's log must be gap-safe: see `PgStore::read_all`).
+    /// store's log must be gap-safe: see `EventStore::read_all`).
     async fn read_page(
         &self,
         after: LogPosition,
@@ -135,8 +135,8 @@ fn storage_error(e: crate::store::StoreError) -> ProjectorError {
     ProjectorError::Storage(e.to_string())
 }
 
-/// Any store's log; on PostgreSQL gap-safe (`PgStore::read_all`,
-/// `PgStore::log_head`).
+/// Any store's log, one trait call per page; on PostgreSQL gap-safe
+/// (`EventStore::read_all`, `EventStore::log_head`).
 #[async_trait::async_trait]
 impl LogReader for AnyStore {
     async fn read_page(

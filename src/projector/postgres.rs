@@ -21,7 +21,7 @@
 //!   failure reported anyway is treated as a lost race, not an error.
 //! - **Positions have a commit part**: the writing transaction's id
 //!   (`xid8`), kept in `log_commit` beside `position`, because PostgreSQL's
-//!   log is ordered by `(transaction id, position)` (see `PgStore::read_all`).
+//!   log is ordered by `(transaction id, position)` (see `EventStore::read_all` on `PgStore`).
 //! - **The comparison reads one snapshot** (`REPEATABLE READ, READ ONLY`),
 //!   as SQLite's read transaction does.
 

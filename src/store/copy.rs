@@ -205,7 +205,7 @@ const READABLE_RETRY: Duration = Duration::from_millis(50);
 
 /// A page of events the caller knows exist. On PostgreSQL the log is
 /// readable only below the oldest transaction running anywhere in the
-/// cluster (see `PgStore::read_all`), so an empty page there means "not yet",
+/// cluster (see `EventStore::read_all`), so an empty page there means "not yet",
 /// not "the end": wait for the events, up to [`READABLE_DEADLINE`].
 async fn read_expected(
     from: &AnyStore,

@@ -947,7 +947,7 @@ impl EventStore for KurrentStore {
         Ok(ids)
     }
 
-    /// See [`super::SqliteStore::streams_with_event`] (a scan here).
+    /// A scan here.
     async fn streams_with_event(
         &self,
         aggregate_type: &str,

@@ -48,7 +48,7 @@ const STREAM_CHANNEL_SIZE: usize = 200;
 
 /// A page of the global log after `($1 commit, $2 position)`, at most `$3`
 /// events: gap-safe (only below the oldest transaction still running; see
-/// [`PgStore::read_all`]) and in log order. Shared by both log reads so the
+/// [`PgStore::log_rows`]) and in log order. Shared by both log reads so the
 /// rule lives in one place.
 const LOG_PAGE: &str = "WHERE (transaction_id, position) > (CAST($1 AS text)::xid8, $2)
     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -222,7 +222,7 @@ impl PgStore {
 
     /// The ids of the streams of `aggregate_type` holding an `event_type`
     /// event whose top-level payload fields equal the given strings, oldest
-    /// first (see [`super::SqliteStore::streams_with_event`]).
+    /// first (`EventStore::streams_with_event`).
     async fn scan_streams_with_event(
         &self,
         aggregate_type: &str,

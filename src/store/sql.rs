@@ -406,8 +406,11 @@ where
                     .map_or_else(|| (0, GENESIS_HASH.to_string()), |(s, h)| (s as u64, h)),
             };
             check_continues(event, &head)?;
-            let metadata = serde_json::to_string(&event.metadata)
-                .map_err(|e| StoreError::Import(e.to_string()))?;
+            // Through a `Value`: its object's keys are sorted, as the source
+            // stored them, where a `HashMap`'s order is arbitrary.
+            let metadata = serde_json::to_value(&event.metadata)
+                .map_err(|e| StoreError::Import(e.to_string()))?
+                .to_string();
             let row = NewRow {
                 event_id: event.event_id,
                 aggregate_type: &event.aggregate_type,

@@ -215,7 +215,7 @@ impl SqliteStore {
 
     /// Up to `limit` (at most [`MAX_READ_PAGE`]) events after `after`, in log
     /// order: a page of the global log (`store copy` and, as
-    /// [`SqliteStore::read_log_events`], projectors). SQLite's log positions
+    /// `read_log_events`, projectors). SQLite's log positions
     /// are `(0, position)`; a position with another commit part came from
     /// another store and is refused.
     ///
@@ -478,7 +478,7 @@ impl EventStore for SqliteStore {
     }
 }
 
-/// Splits a page built by [`SqliteStore::read_log_events`]: per event a
+/// Splits a page built by [`SqliteStore::log_page`]: per event a
 /// header `position,sequence,len,len,len,len,len,len,len;` (byte lengths of
 /// aggregate type, aggregate id, event type, event version, payload, actor
 /// and recorded-at; -1 for NULL), then those columns back to back. Anything

@@ -4,7 +4,7 @@
 //! With `synchronous=FULL` every COMMIT waits for an fsync of the WAL (about
 //! 4 ms on the benchmark machine), so one commit per command caps a store at a
 //! few hundred commands a second however many clients it serves. Here every
-//! [`SqliteStore::append`](super::SqliteStore::append) hands its prepared
+//! commit of a [`SqliteStore`](super::SqliteStore) hands its prepared
 //! commit to one writer task over a bounded channel and waits on a oneshot
 //! reply. The writer takes the write lock (`BEGIN IMMEDIATE`), drains whatever
 //! else is queued (up to [`MAX_BATCH`]), reads the heads of all the batch's

@@ -12,7 +12,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use bangfu::cli::ExitKind;
 use bangfu::store::hash::GENESIS_HASH;
-use bangfu::store::SqliteStore;
+use bangfu::store::{EventStore, SqliteStore};
 use chrono::NaiveDate;
 use domain::hardship::{
     sample_household, sample_open_file, HardshipFileCommand, MeasureKind, MeasureSpec, Payee,

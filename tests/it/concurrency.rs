@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bangfu::engine::{Engine, ExecError};
-use bangfu::store::{ReservationConflict, SqliteStore};
+use bangfu::store::{EventStore, ReservationConflict, SqliteStore};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistenceError, SerializedEvent};
 use cqrs_es::{Aggregate, DomainEvent};

@@ -1,7 +1,9 @@
-//! The store conformance suite: the same test code for every store. Each case
-//! is one generic async fn over a [`Fixture`]; the macro at the bottom runs
-//! every case on SQLite and on PostgreSQL in every `cargo test`, and on
-//! KurrentDB when `KURRENTDB_URL` names a server.
+//! The store conformance suite: the specification of the `EventStore`
+//! contract (`bangfu::store::EventStore`), the same test code for every
+//! store. Each case is one async fn over a [`Fixture`], whose store is an
+//! `AnyStore` — the `Arc<dyn EventStore>` the engine and the services use; the
+//! macro at the bottom runs every case on SQLite and on PostgreSQL in every
+//! `cargo test`, and on KurrentDB when `KURRENTDB_URL` names a server.
 //!
 //! Where a store cannot do what a case checks, the case says so in code
 //! (`match f.backend`) with the reason, rather than silently passing.
@@ -12,7 +14,9 @@ use std::time::Duration;
 
 use bangfu::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
-use bangfu::store::{ChainProblem, LogPosition, ReservationConflict, StoredEvent};
+use bangfu::store::{
+    ChainProblem, LogPosition, PreparedCommit, ReservationConflict, StoredEvent,
+};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};
 use domain::reservation::Scope;
 use serde_json::json;
@@ -519,6 +523,40 @@ async fn sqlite_refuses_a_checkpoint_from_another_store() {
     ));
 }
 
+/// The trait's commit: what `PreparedCommit::prepare` assigned (event ids,
+/// the hash input) is what the store holds, chained from the stream's head;
+/// a stale or non-continuing commit writes nothing.
+async fn a_prepared_commit_is_what_is_stored(f: Fixture) {
+    let a = f.id("a");
+    let prepare = |from: usize, to: usize| {
+        let events: Vec<_> = (from..=to).map(|s| serialized(&a, s)).collect();
+        PreparedCommit::prepare("counter", &events, None, f.store.reservations())
+            .unwrap()
+            .expect("events to commit")
+    };
+    let first = prepare(1, 2);
+    let appended = f.store.commit(first.clone()).await.unwrap();
+    assert_eq!(appended.len(), 2);
+    let history = f.store.history("counter", &a).await.unwrap();
+    let mut prev_hash = GENESIS_HASH.to_string();
+    for ((stored, prepared), appended) in history.iter().zip(&first.events).zip(&appended) {
+        assert_eq!(stored.event_id, prepared.event_id);
+        assert_eq!(appended.event_id, prepared.event_id);
+        assert_eq!(stored.sequence, prepared.sequence);
+        assert_eq!(stored.prev_hash, prev_hash);
+        assert_eq!(stored.hash, prepared.hash_after(&prev_hash));
+        prev_hash = stored.hash.clone();
+    }
+    // The same commit again: the stream moved on.
+    let stale = f.store.commit(first).await;
+    assert!(matches!(stale, Err(PersistenceError::OptimisticLockError)), "{stale:?}");
+    // One that skips sequence 3.
+    let gap = f.store.commit(prepare(4, 4)).await;
+    assert!(matches!(gap, Err(PersistenceError::UnknownError(_))), "{gap:?}");
+    assert_eq!(f.store.history("counter", &a).await.unwrap().len(), 2);
+    assert!(f.store.verify_chains().await.unwrap().is_ok());
+}
+
 // ---------------------------------------------------------------- the matrix
 
 macro_rules! conformance {
@@ -578,4 +616,5 @@ conformance!(
     catch_up_after_restart,
     empty_reads,
     log_events_match_the_full_log,
+    a_prepared_commit_is_what_is_stored,
 );

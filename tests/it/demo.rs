@@ -3,7 +3,7 @@
 //! on the same store as an independent second scenario.
 
 use assert_cmd::Command;
-use bangfu::store::SqliteStore;
+use bangfu::store::{EventStore, SqliteStore};
 
 fn demo(db: &std::path::Path, lang: &str) -> String {
     let out = Command::cargo_bin("bangfu")

@@ -162,7 +162,7 @@ fn start_server(settings: &str) -> Result<Server, String> {
         )
         .await
         .map_err(|e| format!("cannot migrate the template database: {e}"))?;
-        store.close().await;
+        bangfu::store::EventStore::close(&store).await;
         Ok::<_, String>(())
     })?;
     Ok(server)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bangfu::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
-use bangfu::store::{ChainProblem, ReservationConflict, SqliteStore};
+use bangfu::store::{ChainProblem, EventStore, ReservationConflict, SqliteStore};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use cqrs_es::{Aggregate, DomainEvent};
@@ -312,14 +312,14 @@ async fn persist_with_a_taken_sequence_is_an_optimistic_lock_error() {
 
     // Sequence 3 is free but 2 is taken: the whole batch is refused.
     let result = t
-        .store
+        .any()
         .persist::<Counter>(&[serialized("a", 2), serialized("a", 3)], None)
         .await;
     assert!(matches!(result, Err(PersistenceError::OptimisticLockError)));
 
     // A gap is refused too, and is not mistaken for a conflict.
     let gap = t
-        .store
+        .any()
         .persist::<Counter>(&[serialized("a", 5)], None)
         .await;
     assert!(matches!(gap, Err(PersistenceError::UnknownError(_))));
@@ -397,7 +397,7 @@ async fn a_snapshot_conflict_rolls_back_the_events_too() {
     // A writer that believes there is no snapshot yet (number 1) loses, and its
     // events — valid on their own — are not written either.
     let result = t
-        .store
+        .any()
         .persist::<Counter>(
             &[serialized("s", 5)],
             Some(("s".to_string(), json!({"count": 5, "held": []}), 1)),
