@@ -19,8 +19,8 @@ use projections::{LogPosition, StoredRow, ViewName};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Sqlite;
 
+use super::sql::{storage, stored_row, table, Moved, Views, ROW_COLUMNS};
 pub use super::Failpoint;
-use super::sql::{stored_row, storage, table, Moved, Views, ROW_COLUMNS};
 use super::{CommitBatch, Committed, Diff, ProjectorError, RowFilter, Space, ViewStore};
 use crate::store::SqliteStore;
 
@@ -91,10 +91,7 @@ impl SqliteViews {
             Moved::Conflict => return Ok(Committed::Conflict),
             Moved::Failed(e) => return Err(e),
         }
-        let sql_head = format!(
-            "INSERT INTO {} ({ROW_COLUMNS}) VALUES ",
-            table(space)
-        );
+        let sql_head = format!("INSERT INTO {} ({ROW_COLUMNS}) VALUES ", table(space));
         for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
             let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let sql = format!(

@@ -212,8 +212,8 @@ fn prepare_event(
         payload: &event.payload,
         metadata: &metadata,
     });
-    let reservations = reservations(aggregate_type, &event.event_type, &event.payload)
-        .map_err(|reason| {
+    let reservations =
+        reservations(aggregate_type, &event.event_type, &event.payload).map_err(|reason| {
             PersistenceError::DeserializationError(
                 format!(
                     "cannot read reservations of {aggregate_type} event {}: {reason}",

@@ -108,8 +108,11 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
     /// Up to `limit` (at most [`super::MAX_READ_PAGE`]) events after
     /// `after`, in log order, every column: gap-safe (no event can later
     /// commit before a position returned). `store copy` reads this.
-    async fn read_all(&self, after: LogPosition, limit: usize)
-        -> Result<Vec<StoredEvent>, StoreError>;
+    async fn read_all(
+        &self,
+        after: LogPosition,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// [`EventStore::read_all`]'s page as lean [`LogEvent`]s: what
     /// projectors read.

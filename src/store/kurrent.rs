@@ -733,7 +733,6 @@ impl EventStore for KurrentStore {
         &self.location
     }
 
-
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -1072,8 +1071,8 @@ impl EventStore for KurrentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kurrentdb::CurrentRevision;
     use crate::store::hash::{event_hash, HashedEvent};
+    use kurrentdb::CurrentRevision;
     use serde_json::json;
 
     fn sample() -> StoredEvent {

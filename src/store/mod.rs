@@ -39,9 +39,9 @@ use uuid::Uuid;
 pub use any::{AnyStore, StoreUrl, UrlError};
 pub use commit::{no_reservations, Head, PreparedCommit, PreparedEvent, ReservationExtractor};
 pub use kernel::EventStore;
-pub(crate) use sql::Dialect;
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
+pub(crate) use sql::Dialect;
 pub use sqlite::{SqliteStore, DEFAULT_DB_PATH};
 
 /// Most events one `read_all` page returns, whatever the caller asks for.

@@ -116,12 +116,15 @@ impl PgStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let position =
             i64::try_from(after.position).map_err(|_| StoreError::ForeignPosition(after))?;
-        let rows = sqlx::query(&format!("SELECT {} FROM events {LOG_PAGE}", Postgres::EVENT_COLUMNS))
-            .bind(after.commit.to_string())
-            .bind(position)
-            .bind(limit.min(MAX_READ_PAGE) as i64)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM events {LOG_PAGE}",
+            Postgres::EVENT_COLUMNS
+        ))
+        .bind(after.commit.to_string())
+        .bind(position)
+        .bind(limit.min(MAX_READ_PAGE) as i64)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(stored_event).collect()
     }
 

@@ -39,8 +39,8 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit::PreparedCommit;
 use super::commit::Head;
+use super::commit::PreparedCommit;
 use super::sql::{persistence_error, to_i64, to_u64, to_usize, Sql};
 use super::Appended;
 

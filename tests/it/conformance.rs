@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use bangfu::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
-use bangfu::store::{
-    ChainProblem, LogPosition, PreparedCommit, ReservationConflict, StoredEvent,
-};
+use bangfu::store::{ChainProblem, LogPosition, PreparedCommit, ReservationConflict, StoredEvent};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};
 use domain::reservation::Scope;
 use serde_json::json;
@@ -549,10 +547,16 @@ async fn a_prepared_commit_is_what_is_stored(f: Fixture) {
     }
     // The same commit again: the stream moved on.
     let stale = f.store.commit(first).await;
-    assert!(matches!(stale, Err(PersistenceError::OptimisticLockError)), "{stale:?}");
+    assert!(
+        matches!(stale, Err(PersistenceError::OptimisticLockError)),
+        "{stale:?}"
+    );
     // One that skips sequence 3.
     let gap = f.store.commit(prepare(4, 4)).await;
-    assert!(matches!(gap, Err(PersistenceError::UnknownError(_))), "{gap:?}");
+    assert!(
+        matches!(gap, Err(PersistenceError::UnknownError(_))),
+        "{gap:?}"
+    );
     assert_eq!(f.store.history("counter", &a).await.unwrap().len(), 2);
     assert!(f.store.verify_chains().await.unwrap().is_ok());
 }
