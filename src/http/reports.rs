@@ -137,7 +137,7 @@ pub(crate) async fn views_at(
     let projector = &state.app().projector;
     let catch_up = async {
         match min {
-            None => projector.catch_up().await.map(|run| run.position.position),
+            None => projector.catch_up().await.map(|run| run.position),
             Some(min) => {
                 // A position a command of this process returned is committed,
                 // so one catch-up reaches it; one written through another
@@ -147,7 +147,7 @@ pub(crate) async fn views_at(
                 loop {
                     let at = projector.catch_up_to(min).await?;
                     if at >= min {
-                        return Ok(at.position);
+                        return Ok(at);
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_millis(200));
