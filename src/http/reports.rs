@@ -155,7 +155,10 @@ pub(crate) async fn views_at(
             }
         }
     };
-    match tokio::time::timeout(state.limits().view_wait, catch_up).await {
+    let started = std::time::Instant::now();
+    let waited = tokio::time::timeout(state.limits().view_wait, catch_up).await;
+    crate::metrics::view_waited(started.elapsed());
+    match waited {
         Ok(Ok(at)) => Ok(at),
         Ok(Err(e)) => Err(view_unavailable(lang, &e)),
         Err(_) => {

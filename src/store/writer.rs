@@ -88,12 +88,16 @@ pub struct WriteStats {
     pub batches: u64,
     /// Commands those transactions committed (refused ones not counted).
     pub commands: u64,
+    /// Time spent in the batches' final round trip — the last statements
+    /// and `COMMIT`, whose fsync dominates it — in microseconds, summed.
+    pub commit_micros: u64,
 }
 
 #[derive(Default)]
 pub(super) struct Counters {
     batches: AtomicU64,
     commands: AtomicU64,
+    commit_micros: AtomicU64,
     /// Appends submitted to the writer and not yet answered.
     pub pending: AtomicU64,
 }
@@ -103,6 +107,7 @@ impl Counters {
         WriteStats {
             batches: self.batches.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
+            commit_micros: self.commit_micros.load(Ordering::Relaxed),
         }
     }
 }
@@ -249,7 +254,11 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 } else {
                     "COMMIT"
                 };
-                flush(&mut conn, &batch, &mut group, &mut results, tail).await
+                let started = std::time::Instant::now();
+                let flushed = flush(&mut conn, &batch, &mut group, &mut results, tail).await;
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                counters.commit_micros.fetch_add(micros, Ordering::Relaxed);
+                flushed
             }
         };
         match &outcome {

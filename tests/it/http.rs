@@ -1680,7 +1680,7 @@ fn cli_view(path: &Path, args: &[&str]) -> Value {
         "bangfu view {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut view: Value = serde_json::from_slice(&output.stdout).expect("JSON from bangfu view");
+    let view: Value = serde_json::from_slice(&output.stdout).expect("JSON from bangfu view");
     // The CLI and the API print the same `views_position` object.
     if let Some(at) = view.get("views_position") {
         assert_eq!(at["commit"], 0, "SQLite log positions have commit 0");

@@ -12,6 +12,7 @@ mod http;
 mod pg;
 mod postgres;
 mod projections;
+mod readme;
 mod store;
 mod store_copy;
 mod support;
