@@ -21,6 +21,7 @@
 pub mod commands;
 pub mod docs;
 pub mod error;
+pub mod examples;
 pub mod idempotency;
 pub mod mask;
 pub mod params;
@@ -358,7 +359,9 @@ fn api_routes() -> OpenApiRouter<ApiState> {
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut openapi = api_routes().split_for_parts().1;
+    examples::attach(&mut openapi);
+    openapi
 }
 
 /// The whole application: API routes, `/openapi.json`, `/docs`, `/health`,
@@ -366,9 +369,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: ApiState) -> Router {
     // The recorder first: what is recorded before it exists is lost.
     crate::metrics::handle();
-    let (api, openapi) = api_routes().split_for_parts();
+    let (api, mut openapi) = api_routes().split_for_parts();
+    examples::attach(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
-    let docs_html: Arc<str> = docs::render(&openapi).into();
+    let docs_html: Arc<str> = docs::render_with(&openapi, state.limits()).into();
     let limits = state.limits().clone();
     let panics = state.clone();
     api.route(

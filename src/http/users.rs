@@ -23,7 +23,7 @@ use super::{ApiState, Caller};
 use crate::users::{normalise_roles, UsersError};
 
 /// Largest user-management request body.
-const MAX_USER_BODY_BYTES: usize = 4 * 1024;
+pub const MAX_USER_BODY_BYTES: usize = 4 * 1024;
 
 /// Who is calling.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

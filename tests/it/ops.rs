@@ -498,3 +498,74 @@ async fn a_backup_taken_while_writing_restores_to_a_verified_prefix_of_the_log()
     assert_eq!(missing.status.code(), Some(3));
     app.store.close().await;
 }
+
+/// Parses an example body as its route's command type.
+fn parse_example(path: &str, body: &str) -> Result<(), String> {
+    use bangfu::input::parse_json;
+    let bytes = body.as_bytes();
+    let parsed = match path {
+        "/v1/hardship-files/{id}/commands" => {
+            parse_json::<domain::hardship::HardshipFileCommand>(bytes).map(drop)
+        }
+        "/v1/mutual-aid-plans/{id}/commands" => {
+            parse_json::<domain::mutual_aid::plan::MutualAidPlanCommand>(bytes).map(drop)
+        }
+        "/v1/mutual-aid-claims/{id}/commands" => {
+            parse_json::<domain::mutual_aid::claim::MutualAidClaimCommand>(bytes).map(drop)
+        }
+        "/v1/donation-campaigns/{id}/commands" => {
+            parse_json::<domain::donation::DonationCampaignCommand>(bytes).map(drop)
+        }
+        "/v1/fund-accounts/{id}/commands" => {
+            parse_json::<domain::fund::account::FundAccountCommand>(bytes).map(drop)
+        }
+        other => return Err(format!("no command route {other}")),
+    };
+    parsed.map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_command_has_an_example_that_parses_and_is_in_the_api_document() {
+    use bangfu::http::examples::EXAMPLES;
+    for (path, name, body) in EXAMPLES {
+        parse_example(path, body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let doc: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(
+            doc.as_object()
+                .map(|o| o.keys().map(String::as_str).collect::<Vec<_>>()),
+            Some(vec![*name])
+        );
+    }
+    // One per command of the permission table, no more.
+    let commands = bangfu::http::permissions::COMMANDS;
+    assert_eq!(EXAMPLES.len(), commands.len());
+    for (kind, name, _) in commands {
+        let path = format!(
+            "/v1/{}/{{id}}/commands",
+            bangfu::http::permissions::plural(*kind)
+        );
+        assert!(
+            EXAMPLES.iter().any(|(p, n, _)| *p == path && n == name),
+            "no example for {path} {name}"
+        );
+    }
+    let doc = serde_json::to_value(bangfu::http::openapi()).expect("openapi");
+    for (path, name, body) in EXAMPLES {
+        let example = &doc["paths"][*path]["post"]["requestBody"]["content"]["application/json"]
+            ["examples"][*name]["value"];
+        assert_eq!(
+            example,
+            &serde_json::from_str::<Value>(body).expect("json"),
+            "{path} {name}"
+        );
+    }
+    // The docs page shows them, and the limits as numbers.
+    let html = bangfu::http::docs::render(&bangfu::http::openapi());
+    assert!(
+        html.contains("ApproveGrant") && html.contains("&quot;grant_id&quot;: &quot;G-1&quot;")
+    );
+    for limit in ["8388608", "4096", "500", "4000"] {
+        assert!(html.contains(limit), "limit {limit} on /docs");
+    }
+    assert!(html.contains("name=\"viewport\""), "readable on a phone");
+}
