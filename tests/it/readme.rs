@@ -121,8 +121,7 @@ fn run_blocks(dir: &Path, blocks: &[Block], url: Option<&str>) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let failed_at = stderr
         .lines()
-        .filter(|l| l.starts_with(">>> README.md"))
-        .last()
+        .rfind(|l| l.starts_with(">>> README.md"))
         .unwrap_or("(before the first example)");
     assert!(
         output.status.success(),
@@ -162,9 +161,11 @@ fn start_server(dir: &Path) -> (Child, String) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .expect("the server prints its address in time");
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not print its address in time");
+        };
         if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
             return (child, url.to_string());
         }
