@@ -309,12 +309,14 @@ pub fn render_with(openapi: &utoipa::openapi::OpenApi, limits: &Limits) -> Strin
         out,
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45;overflow-wrap:anywhere}}\
+         <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45;overflow-wrap:break-word}}\
          table{{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}}\
          td,th{{border:1px solid #ccc;padding:.2rem .5rem;vertical-align:top;text-align:left}}\
          code{{background:#f4f4f4;padding:0 .2rem}}.op{{border-top:1px solid #ddd;margin-top:1rem}}\
          pre{{background:#f4f4f4;padding:.5rem;max-width:100%;overflow-x:auto;white-space:pre-wrap}}\
-         #permissions+p+table td,#permissions+p+table th{{white-space:nowrap}}\
+         #permissions+p+table td+td,#permissions+p+table th+th{{text-align:center;padding:.2rem .3rem}}\
+         #permissions+p+table td:first-child{{overflow-wrap:anywhere;min-width:9rem}}\
+         #permissions+p+table th+th{{writing-mode:vertical-rl;overflow-wrap:normal;vertical-align:bottom}}\
          .m{{font-weight:bold;text-transform:uppercase;margin-right:.5rem}}\
          @media (max-width:40rem){{body{{margin:1rem auto;padding:0 .6rem;font-size:.95rem}}h1{{font-size:1.4rem}}}}</style></head><body>",
         esc(title)
