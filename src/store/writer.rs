@@ -238,6 +238,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
         }
 
         let nothing_written = group.is_empty() && !results.iter().any(|r| matches!(r, Some(Ok(_))));
+        let (started, mut commit_micros) = (std::time::Instant::now(), 0);
         let outcome: Result<(), String> = match broken {
             Some(reason) => Err(reason),
             // Every command was refused: nothing to make durable.
@@ -254,10 +255,8 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 } else {
                     "COMMIT"
                 };
-                let started = std::time::Instant::now();
                 let flushed = flush(&mut conn, &batch, &mut group, &mut results, tail).await;
-                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                counters.commit_micros.fetch_add(micros, Ordering::Relaxed);
+                commit_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 flushed
             }
         };
@@ -267,6 +266,9 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 let committed = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count() as u64;
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.commands.fetch_add(committed, Ordering::Relaxed);
+                counters
+                    .commit_micros
+                    .fetch_add(commit_micros, Ordering::Relaxed);
                 tracing::debug!(commands = batch.len(), committed, "batch committed");
             }
             Err(reason) => {
