@@ -123,9 +123,16 @@ pub enum Command {
     Store(crate::store_cli::StoreCommand),
     /// Run the HTTP API (the main job): 127.0.0.1:8080 unless told otherwise.
     Serve(crate::http::serve::ServeArgs),
-    /// Manage the API's users: add (prints a token once), list, revoke.
+    /// Manage the API's users: add (prints a token once), list, revoke,
+    /// reset-token, roles.
     #[command(subcommand)]
     Users(crate::users::UsersCommand),
+    /// Copy the embedded store to a new file, online and consistent, and
+    /// verify the copy's hash chains.
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup into the (new) file --db names, then verify its hash
+    /// chains and views.
+    Restore(crate::backup::RestoreArgs),
 }
 
 /// Exit statuses, stable for scripts.
@@ -194,8 +201,16 @@ impl Failure {
 pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     let lang = cli.lang;
     domain::i18n::set_default_lang(lang);
-    if let Command::Store(command) = cli.command {
-        return crate::store_cli::run(command, lang, out).await;
+    // These need no open store (or must not create one).
+    match cli.command {
+        Command::Store(command) => return crate::store_cli::run(command, lang, out).await,
+        Command::Backup(args) => {
+            return crate::backup::backup(cli.store.as_deref(), &cli.db, args, lang, out).await
+        }
+        Command::Restore(args) => {
+            return crate::backup::restore(cli.store.as_deref(), &cli.db, args, lang, out).await
+        }
+        _ => {}
     }
     let opened = match &cli.store {
         Some(url) => App::open_url(url).await,
@@ -295,7 +310,7 @@ async fn dispatch(
         }
         Command::Demo => crate::demo::run(app, lang, out).await,
         // Handled in `run` before a store is opened.
-        Command::Store(_) => Ok(()),
+        Command::Store(_) | Command::Backup(_) | Command::Restore(_) => Ok(()),
         Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
             .await
             .map_err(Failure::other),
@@ -627,7 +642,8 @@ where
     .map_err(io_failure)
 }
 
-async fn verify(
+/// `bangfu verify`: every hash chain recomputed; exit 6 on a break.
+pub(crate) async fn verify(
     app: &App,
     json: bool,
     lang: Lang,

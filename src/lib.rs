@@ -25,15 +25,19 @@
 //! - [`http`]: `bangfu serve`, the HTTP API (axum): roles, idempotent
 //!   commands, problem+json errors, OpenAPI at `/openapi.json`.
 //! - [`users`]: the API's users, roles and hashed bearer tokens.
+//! - [`metrics`]: Prometheus metrics at `/metrics`; [`backup`]: `bangfu
+//!   backup` and `bangfu restore`.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod input;
+pub mod metrics;
 pub mod projector;
 pub mod services;
 pub mod store;

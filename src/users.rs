@@ -220,6 +220,53 @@ impl Users {
         Ok(())
     }
 
+    /// Issues a new token for `id` and re-enables the user if revoked: the
+    /// old token stops working at once, the new one is returned (shown once).
+    pub async fn reset_token(&self, id: &str) -> Result<Token, UsersError> {
+        let token = Token::generate()?;
+        let done =
+            sqlx::query("UPDATE users SET token_sha256 = ?, revoked_at = NULL WHERE user_id = ?")
+                .bind(token_hash(token.expose()))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(UsersError::NotFound(id.to_string()));
+        }
+        tracing::info!(user = id, "token reset");
+        Ok(token)
+    }
+
+    /// Replaces `id`'s roles with `roles` (at least one); the token stays.
+    pub async fn set_roles(&self, id: &str, roles: &[Role]) -> Result<(), UsersError> {
+        if roles.is_empty() {
+            return Err(UsersError::NoRoles);
+        }
+        let mut tx = self.pool.begin().await?;
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM users WHERE user_id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_none() {
+            return Err(UsersError::NotFound(id.to_string()));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for role in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(user = id, "roles changed");
+        Ok(())
+    }
+
     /// Every user, oldest first (at most [`MAX_USERS_LISTED`]).
     pub async fn list(&self) -> Result<Vec<UserInfo>, UsersError> {
         type Row = (String, String, String, Option<String>, Option<String>);
@@ -280,20 +327,24 @@ impl Users {
         }))
     }
 
-    /// On the very first start (no user at all), adds `admin` with the admin
-    /// role and returns its token for the operator to note; afterwards `None`.
-    pub async fn bootstrap_admin(&self) -> Result<Option<(Code, Token)>, UsersError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+    /// While no user holds the admin role (a fresh database), adds `admin`
+    /// with that role and returns its token for the operator to note;
+    /// afterwards `None`. Both `bangfu serve` and `bangfu users add` call it,
+    /// so whichever runs first creates the admin, and only once. A revoked
+    /// admin still holds the role: `bangfu users reset-token` re-enables it.
+    pub async fn bootstrap_admin(
+        &self,
+        created_by: &str,
+    ) -> Result<Option<(Code, Token)>, UsersError> {
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE role = ?")
+            .bind(Role::Admin.as_str())
             .fetch_one(&self.pool)
             .await?;
-        if count > 0 {
+        if admins > 0 {
             return Ok(None);
         }
         let id = Code::parse("admin").map_err(|e| UsersError::NotFound(e.to_string()))?;
-        match self
-            .add(&id, &[Role::Admin], "bangfu serve (first start)")
-            .await
-        {
+        match self.add(&id, &[Role::Admin], created_by).await {
             Ok(token) => Ok(Some((id, token))),
             // Another process bootstrapped at the same moment.
             Err(UsersError::Exists(_)) => Ok(None),
@@ -309,7 +360,8 @@ fn now() -> String {
 /// `bangfu users …`.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum UsersCommand {
-    /// Add a user and print their token (shown this once).
+    /// Add a user and print their token (shown this once). On a fresh
+    /// database it first creates the `admin` user and prints its token too.
     Add {
         /// User id (1–64 of A–Z a–z 0–9 . _ / -), e.g. lin.xiaomei.
         user_id: String,
@@ -324,12 +376,50 @@ pub enum UsersCommand {
         /// The user.
         user_id: String,
     },
+    /// Issue a new token (shown this once) and re-enable a revoked user; the
+    /// old token stops working at once.
+    ResetToken {
+        /// The user.
+        user_id: String,
+    },
+    /// Replace a user's roles (the token stays).
+    Roles {
+        /// The user.
+        user_id: String,
+        /// A role the user may act in from now on; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role_arg)]
+        roles: Vec<Role>,
+    },
 }
 
 fn parse_role_arg(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
         format!("unknown role `{s}` (caseworker, approver, finance, auditor, admin)")
     })
+}
+
+/// Tells the operator the admin token [`Users::bootstrap_admin`] issued.
+pub fn print_bootstrap(
+    out: &mut dyn std::io::Write,
+    id: &Code,
+    token: &Token,
+    lang: domain::i18n::Lang,
+) -> std::io::Result<()> {
+    use domain::i18n::Lang;
+    match lang {
+        Lang::Zh => writeln!(
+            out,
+            "首次使用：已创建管理员用户 {id}。其访问令牌只显示这一次，请妥善保存：\n\n    {}\n\n\
+             用它添加其他用户：bangfu users add <用户名> --role caseworker（或 POST /v1/users）",
+            token.expose()
+        ),
+        Lang::En => writeln!(
+            out,
+            "First use: created the admin user {id}. Its token is shown this once; keep it safe:\n\n    {}\n\n\
+             Add other users with it: bangfu users add <user> --role caseworker (or POST /v1/users)",
+            token.expose()
+        ),
+    }
 }
 
 /// Runs a `bangfu users` command against the database file `db` (the event
@@ -340,33 +430,52 @@ pub async fn run_cli(
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), String> {
-    use domain::i18n::Lang;
     let users = Users::open(db).await.map_err(|e| e.to_string())?;
-    let result = match command {
+    let result = run_users_command(&users, command, lang, out).await;
+    users.close().await;
+    result
+}
+
+async fn run_users_command(
+    users: &Users,
+    command: UsersCommand,
+    lang: domain::i18n::Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    match command {
         UsersCommand::Add { user_id, roles } => {
             let id = Code::parse(&user_id)
                 .map_err(|e| format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)))?;
             let roles = normalise_roles(roles);
+            if !roles.contains(&Role::Admin) {
+                let bootstrapped = users
+                    .bootstrap_admin("bangfu users add (first use)")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some((admin, token)) = bootstrapped {
+                    print_bootstrap(out, &admin, &token, lang).map_err(io)?;
+                }
+            }
             let token = users
                 .add(&id, &roles, "bangfu users add")
                 .await
                 .map_err(|e| e.to_string())?;
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let names = role_list(&roles, lang);
+            // The token on a line of its own, last: `| tail -n 1` takes it.
             match lang {
-                Lang::Zh => writeln!(
+                domain::i18n::Lang::Zh => writeln!(
                     out,
-                    "已添加用户 {id}（{}）。访问令牌只显示这一次：\n{}",
-                    names.join("、"),
+                    "已添加用户 {id}（{names}）。访问令牌只显示这一次：\n{}",
                     token.expose()
                 ),
-                Lang::En => writeln!(
+                domain::i18n::Lang::En => writeln!(
                     out,
-                    "added user {id} ({}). The token is shown this once:\n{}",
-                    names.join(", "),
+                    "added user {id} ({names}). The token is shown this once:\n{}",
                     token.expose()
                 ),
             }
-            .map_err(|e| e.to_string())
+            .map_err(io)
         }
         UsersCommand::List => {
             let mut text = String::new();
@@ -383,14 +492,40 @@ pub async fn run_cli(
                     u.created_at.get(..19).unwrap_or(&u.created_at)
                 ));
             }
-            out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+            out.write_all(text.as_bytes()).map_err(io)
         }
         UsersCommand::Revoke { user_id } => {
             users.revoke(&user_id).await.map_err(|e| e.to_string())?;
-            writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user"))
-                .map_err(|e| e.to_string())
+            writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user")).map_err(io)
         }
-    };
-    users.close().await;
-    result
+        UsersCommand::ResetToken { user_id } => {
+            let token = users
+                .reset_token(&user_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let head = lang.pick(
+                "已为用户重新签发访问令牌（旧令牌立即失效，用户如已吊销则恢复）。新令牌只显示这一次：",
+                "issued a new token (the old one stops working at once; a revoked user is re-enabled). It is shown this once:",
+            );
+            writeln!(out, "{user_id}: {head}\n{}", token.expose()).map_err(io)
+        }
+        UsersCommand::Roles { user_id, roles } => {
+            let roles = normalise_roles(roles);
+            users
+                .set_roles(&user_id, &roles)
+                .await
+                .map_err(|e| e.to_string())?;
+            let names = role_list(&roles, lang);
+            match lang {
+                domain::i18n::Lang::Zh => writeln!(out, "用户 {user_id} 的角色现为：{names}"),
+                domain::i18n::Lang::En => writeln!(out, "user {user_id} now holds: {names}"),
+            }
+            .map_err(io)
+        }
+    }
+}
+
+fn role_list(roles: &[Role], lang: domain::i18n::Lang) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    names.join(lang.pick("、", ", "))
 }

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogPosition {
     /// The commit group: 0 on SQLite, the transaction id on PostgreSQL, the
     /// commit position on KurrentDB.

@@ -324,8 +324,9 @@ where
     }
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
     let bytes = read_body(body, state.limits().max_body_bytes, lang).await?;
-    if let Some(name) = command_name(&bytes) {
-        caller.require(permissions::Action::Command(A::KIND, &name), &what(&name))?;
+    let name = command_name(&bytes);
+    if let Some(name) = &name {
+        caller.require(permissions::Action::Command(A::KIND, name), &what(name))?;
     }
     let parsed: A::Body = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
         .map_err(|e| ApiError::input(&e, lang))?;
@@ -354,8 +355,13 @@ where
         key,
     };
     // Run to completion whatever happens to this request.
+    let started = std::time::Instant::now();
     match state.tasks().spawn(job.run()).await {
-        Ok(response) => Ok(response),
+        Ok(response) => {
+            let name = name.as_deref().unwrap_or("unknown");
+            crate::metrics::command_done(A::TYPE, name, response.status(), started.elapsed());
+            Ok(response)
+        }
         Err(join) => {
             if join.is_panic() {
                 state

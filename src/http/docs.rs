@@ -4,12 +4,16 @@
 //!
 //! No script and nothing fetched from elsewhere: the machines bangfu runs on
 //! may have no internet, and a page that works from a file is easy to audit.
+//! It reads on a phone: a viewport, text that wraps, and every table
+//! scrolling sideways inside its own box. Each command shows an example body
+//! ([`super::examples`]), and the limits are stated as numbers.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use super::permissions;
+use super::Limits;
 use crate::users::ROLES;
 
 fn esc(s: &str) -> String {
@@ -206,18 +210,115 @@ fn permission_matrix(out: &mut String) {
     out.push_str("</table>");
 }
 
-/// The docs page for `openapi`.
+/// The limits a client must stay within, as numbers.
+fn limits_section(out: &mut String, limits: &Limits) {
+    use domain::values::{Code, LongText, OrgName, PersonName, ShortText};
+    out.push_str("<h2 id=\"limits\">限制 Limits</h2><table><tr><th>what</th><th>limit</th></tr>");
+    let rows: [(&str, String); 12] = [
+        (
+            "request body 请求体",
+            format!("{} bytes", limits.max_body_bytes),
+        ),
+        (
+            "user-management body 用户管理请求体",
+            format!("{} bytes", super::users::MAX_USER_BODY_BYTES),
+        ),
+        (
+            "page size (default) 每页默认条数",
+            limits.default_page_size.to_string(),
+        ),
+        (
+            "page size (max) 每页最多条数",
+            limits.max_page_size.to_string(),
+        ),
+        (
+            "requests at once 并发请求",
+            limits.max_concurrent_requests.to_string(),
+        ),
+        (
+            "request timeout 请求超时",
+            format!("{} s", limits.request_timeout.as_secs()),
+        ),
+        (
+            "view wait (min_position) 视图等待",
+            format!("{} s", limits.view_wait.as_secs()),
+        ),
+        (
+            "person name 姓名",
+            format!("{} characters", PersonName::MAX_CHARS),
+        ),
+        (
+            "organisation name 单位名称",
+            format!("{} characters", OrgName::MAX_CHARS),
+        ),
+        (
+            "short text 短文本",
+            format!("{} characters", ShortText::MAX_CHARS),
+        ),
+        (
+            "long text (findings) 长文本",
+            format!("{} characters", LongText::MAX_CHARS),
+        ),
+        (
+            "ids and codes 编号",
+            format!("{} characters of A–Z a–z 0–9 . _ / -", Code::MAX_CHARS),
+        ),
+    ];
+    for (what, limit) in rows {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(what),
+            esc(&limit)
+        );
+    }
+    let _ = write!(
+        out,
+        "<tr><td>Idempotency-Key</td><td>{} bytes</td></tr></table>",
+        super::idempotency::MAX_KEY_BYTES
+    );
+}
+
+/// A request body's named examples, each folded under its name.
+fn examples(out: &mut String, content: &Value) {
+    let Some(examples) = content["examples"].as_object() else {
+        return;
+    };
+    for (name, example) in examples {
+        let pretty = serde_json::to_string_pretty(&example["value"]).unwrap_or_default();
+        let _ = write!(
+            out,
+            "<details><summary>Example 示例: <code>{}</code></summary><pre>{}</pre></details>",
+            esc(name),
+            esc(&pretty)
+        );
+    }
+}
+
+/// The docs page for `openapi`, stating the default limits.
 pub fn render(openapi: &utoipa::openapi::OpenApi) -> String {
+    render_with(openapi, &Limits::default())
+}
+
+/// The docs page for `openapi`, stating `limits` (the server's own).
+pub fn render_with(openapi: &utoipa::openapi::OpenApi, limits: &Limits) -> String {
     let doc = serde_json::to_value(openapi).unwrap_or_default();
     let mut out = String::with_capacity(256 * 1024);
     let title = doc["info"]["title"].as_str().unwrap_or("bangfu API");
     let _ = write!(
         out,
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}\
-         table{{border-collapse:collapse;margin:.5rem 0}}td,th{{border:1px solid #ccc;padding:.2rem .5rem;vertical-align:top;text-align:left}}\
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45;overflow-wrap:break-word}}\
+         table{{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}}\
+         td,th{{border:1px solid #ccc;padding:.2rem .5rem;vertical-align:top;text-align:left}}\
          code{{background:#f4f4f4;padding:0 .2rem}}.op{{border-top:1px solid #ddd;margin-top:1rem}}\
-         .m{{font-weight:bold;text-transform:uppercase;margin-right:.5rem}}</style></head><body>",
+         pre{{background:#f4f4f4;padding:.5rem;max-width:100%;overflow-x:auto;white-space:pre-wrap}}\
+         #permissions+p+table td+td,#permissions+p+table th+th{{text-align:center;padding:.2rem .3rem}}\
+         #permissions+p+table td:first-child{{overflow-wrap:anywhere;min-width:9rem}}\
+         #permissions+p+table th+th{{writing-mode:vertical-rl;overflow-wrap:normal;vertical-align:bottom}}\
+         .m{{font-weight:bold;text-transform:uppercase;margin-right:.5rem}}\
+         @media (max-width:40rem){{body{{margin:1rem auto;padding:0 .6rem;font-size:.95rem}}h1{{font-size:1.4rem}}}}</style></head><body>",
         esc(title)
     );
     let _ = write!(
@@ -228,6 +329,7 @@ pub fn render(openapi: &utoipa::openapi::OpenApi) -> String {
         esc(doc["openapi"].as_str().unwrap_or(""))
     );
     permission_matrix(&mut out);
+    limits_section(&mut out, limits);
 
     out.push_str("<h2>接口 Endpoints</h2>");
     if let Some(paths) = doc["paths"].as_object() {
@@ -270,6 +372,7 @@ pub fn render(openapi: &utoipa::openapi::OpenApi) -> String {
                             esc(media),
                             type_of(&body["schema"])
                         );
+                        examples(&mut out, body);
                     }
                 }
                 if let Some(responses) = op["responses"].as_object() {

@@ -21,6 +21,7 @@
 pub mod commands;
 pub mod docs;
 pub mod error;
+pub mod examples;
 pub mod idempotency;
 pub mod mask;
 pub mod params;
@@ -36,7 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::middleware::Next;
@@ -358,15 +359,20 @@ fn api_routes() -> OpenApiRouter<ApiState> {
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut openapi = api_routes().split_for_parts().1;
+    examples::attach(&mut openapi);
+    openapi
 }
 
 /// The whole application: API routes, `/openapi.json`, `/docs`, `/health`,
 /// and the layers every request goes through.
 pub fn router(state: ApiState) -> Router {
-    let (api, openapi) = api_routes().split_for_parts();
+    // The recorder first: what is recorded before it exists is lost.
+    crate::metrics::handle();
+    let (api, mut openapi) = api_routes().split_for_parts();
+    examples::attach(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
-    let docs_html: Arc<str> = docs::render(&openapi).into();
+    let docs_html: Arc<str> = docs::render_with(&openapi, state.limits()).into();
     let limits = state.limits().clone();
     let panics = state.clone();
     api.route(
@@ -392,6 +398,8 @@ pub fn router(state: ApiState) -> Router {
         "/health",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     )
+    .route("/ready", axum::routing::get(ready))
+    .route("/metrics", axum::routing::get(metrics))
     .fallback(|ReqLang(lang): ReqLang| async move {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -422,6 +430,7 @@ pub fn router(state: ApiState) -> Router {
         },
     ))
     .layer(axum::middleware::from_fn(problemize))
+    .layer(axum::middleware::from_fn(crate::metrics::track_http))
     .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
         REQUEST_ID_HEADER,
     )))
@@ -450,6 +459,41 @@ pub fn router(state: ApiState) -> Router {
         HeaderName::from_static(REQUEST_ID_HEADER),
         MakeRequestUuidV7,
     ))
+}
+
+/// `GET /ready`: 200 when the event store (the views' checkpoint) and the
+/// users' table answer a query, else 503 `service.not_ready`.
+async fn ready(State(state): State<ApiState>, ReqLang(lang): ReqLang) -> Response {
+    let store = state.app().projector.position().await.map(|_| ());
+    let users = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+        .fetch_one(state.users().pool())
+        .await
+        .map(|_| ());
+    match (store, users) {
+        (Ok(()), Ok(())) => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        (store, users) => {
+            let store = store.err().map(|e| e.to_string());
+            let users = users.err().map(|e| e.to_string());
+            tracing::warn!(?store, ?users, "not ready");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service.not_ready",
+                lang,
+                lang.pick(
+                    "服务尚未就绪：事件存储或用户表无法访问",
+                    "not ready: the event store or the users' table does not answer",
+                )
+                .to_string(),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let body = crate::metrics::render(state.app()).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Request ids are UUID v7: unique, and sortable by arrival.

@@ -15,11 +15,12 @@ use crate::store::LogPosition;
 use super::error::ApiError;
 use super::Limits;
 
-/// A log position as the API shows it (`views_position`, `min_position`,
-/// a command's `last_position`). Kept behind this one alias and
+/// A log position as the API shows a view's `views_position`: the object
+/// `{"commit": …, "position": …}`, the same shape `bangfu view … --json`
+/// prints (commit 0 on SQLite). Kept behind this one alias and
 /// [`Params::min_position`] so that a change of the projector's position
 /// type stays at this edge.
-pub type WirePosition = u64;
+pub type WirePosition = LogPosition;
 
 /// Longest `after` value: ids and codes are at most 64 characters.
 const MAX_AFTER_BYTES: usize = 64;

@@ -84,7 +84,7 @@ pub enum Action<'a> {
     Command(AggregateKind, &'a str),
     /// Read case data.
     Read,
-    /// Add, list or revoke users.
+    /// Add, list, revoke, re-enable users and change their roles.
     ManageUsers,
 }
 
@@ -164,6 +164,8 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
         "GET /v1/users",
         "POST /v1/users",
         "POST /v1/users/{user_id}/revoke",
+        "POST /v1/users/{user_id}/token",
+        "PUT /v1/users/{user_id}/roles",
     ] {
         rows.push((endpoint.into(), USER_ADMINS.to_vec()));
     }

@@ -137,7 +137,7 @@ pub(crate) async fn views_at(
     let projector = &state.app().projector;
     let catch_up = async {
         match min {
-            None => projector.catch_up().await.map(|run| run.position.position),
+            None => projector.catch_up().await.map(|run| run.position),
             Some(min) => {
                 // A position a command of this process returned is committed,
                 // so one catch-up reaches it; one written through another
@@ -147,7 +147,7 @@ pub(crate) async fn views_at(
                 loop {
                     let at = projector.catch_up_to(min).await?;
                     if at >= min {
-                        return Ok(at.position);
+                        return Ok(at);
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_millis(200));
@@ -155,7 +155,10 @@ pub(crate) async fn views_at(
             }
         }
     };
-    match tokio::time::timeout(state.limits().view_wait, catch_up).await {
+    let started = std::time::Instant::now();
+    let waited = tokio::time::timeout(state.limits().view_wait, catch_up).await;
+    crate::metrics::view_waited(started.elapsed());
+    match waited {
         Ok(Ok(at)) => Ok(at),
         Ok(Err(e)) => Err(view_unavailable(lang, &e)),
         Err(_) => {

@@ -143,21 +143,12 @@ pub async fn serve(
     };
     let (listen, limits) = settle(&args, &file)?;
     let users = Users::open(db).await.map_err(|e| e.to_string())?;
-    if let Some((id, token)) = users.bootstrap_admin().await.map_err(|e| e.to_string())? {
-        let _ = match lang {
-            Lang::Zh => writeln!(
-                out,
-                "首次启动：已创建管理员用户 {id}。其访问令牌只显示这一次，请妥善保存：\n\n    {}\n\n\
-                 用它添加其他用户：bangfu users add <用户名> --role caseworker（或 POST /v1/users）",
-                token.expose()
-            ),
-            Lang::En => writeln!(
-                out,
-                "First start: created the admin user {id}. Its token is shown this once; keep it safe:\n\n    {}\n\n\
-                 Add other users with it: bangfu users add <user> --role caseworker (or POST /v1/users)",
-                token.expose()
-            ),
-        };
+    let bootstrapped = users
+        .bootstrap_admin("bangfu serve (first start)")
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some((id, token)) = bootstrapped {
+        let _ = crate::users::print_bootstrap(out, &id, &token, lang);
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

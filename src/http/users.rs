@@ -1,6 +1,8 @@
 //! `/v1/me` for everyone, and user management for admins: add a user (the
-//! token is in the response, once), list users, revoke one. The CLI's
-//! `bangfu users add|list|revoke` does the same on the database file.
+//! token is in the response, once), list users, revoke one, issue a new
+//! token (re-enabling a revoked user), replace a user's roles. The CLI's
+//! `bangfu users add|list|revoke|reset-token|roles` does the same on the
+//! database file.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -21,7 +23,7 @@ use super::{ApiState, Caller};
 use crate::users::{normalise_roles, UsersError};
 
 /// Largest user-management request body.
-const MAX_USER_BODY_BYTES: usize = 4 * 1024;
+pub const MAX_USER_BODY_BYTES: usize = 4 * 1024;
 
 /// Who is calling.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -39,9 +41,19 @@ pub struct Me {
 /// A user to add.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_id": "lin.xiaomei", "roles": ["caseworker"]}))]
 pub struct NewUser {
     /// 1–64 of A–Z a–z 0–9 . _ / - (e.g. `lin.xiaomei`).
     pub user_id: String,
+    /// At least one of caseworker, approver, finance, auditor, admin.
+    pub roles: Vec<String>,
+}
+
+/// A user's new set of roles.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"roles": ["caseworker", "approver"]}))]
+pub struct NewRoles {
     /// At least one of caseworker, approver, finance, auditor, admin.
     pub roles: Vec<String>,
 }
@@ -107,6 +119,28 @@ fn users_error(e: UsersError, lang: Lang) -> ApiError {
         .with_field("roles"),
         other => ApiError::unavailable(lang, &other),
     }
+}
+
+/// Parses role names, 422 naming the first unknown one; sorted, deduplicated.
+fn parse_roles(names: &[String], lang: Lang) -> Result<Vec<Role>, ApiError> {
+    let mut roles = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let role = Role::parse(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "input.invalid_field",
+                lang,
+                lang.pick(
+                    "未知角色（caseworker、approver、finance、auditor、admin）",
+                    "unknown role (caseworker, approver, finance, auditor, admin)",
+                )
+                .to_string(),
+            )
+            .with_field(format!("roles[{i}]"))
+        })?;
+        roles.push(role);
+    }
+    Ok(normalise_roles(roles))
 }
 
 /// The caller's identity and role.
@@ -192,24 +226,7 @@ async fn add_user(State(state): State<ApiState>, caller: Caller, body: Body) -> 
                 lang,
             )
         })?;
-        let mut roles = Vec::new();
-        for (i, name) in new.roles.iter().enumerate() {
-            let role = Role::parse(name).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "input.invalid_field",
-                    lang,
-                    lang.pick(
-                        "未知角色（caseworker、approver、finance、auditor、admin）",
-                        "unknown role (caseworker, approver, finance, auditor, admin)",
-                    )
-                    .to_string(),
-                )
-                .with_field(format!("roles[{i}]"))
-            })?;
-            roles.push(role);
-        }
-        let roles = normalise_roles(roles);
+        let roles = parse_roles(&new.roles, lang)?;
         let token = state
             .users()
             .add(&id, &roles, caller.user.id.as_str())
@@ -259,10 +276,94 @@ async fn revoke_user(
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Issues a new token for a user and re-enables them if revoked (admins
+/// only); the old token stops working at once.
+#[utoipa::path(post, path = "/v1/users/{user_id}/token", tag = "users",
+    summary = "重新签发令牌 Issue a new token (re-enables a revoked user)",
+    params(("user_id" = String, Path, description = "The user")),
+    responses(
+        (status = 200, body = IssuedToken),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn reset_token(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Response {
+    let lang = caller.lang;
+    let run = async {
+        caller.require(Action::ManageUsers, "users")?;
+        let users = state.users();
+        let token = users
+            .reset_token(&user_id)
+            .await
+            .map_err(|e| users_error(e, lang))?;
+        let roles = users
+            .list()
+            .await
+            .map_err(|e| users_error(e, lang))?
+            .into_iter()
+            .find(|u| u.id == user_id)
+            .map(|u| role_names(&u.roles))
+            .unwrap_or_default();
+        Ok::<_, ApiError>(
+            Json(IssuedToken {
+                user_id,
+                roles,
+                token: token.expose().to_string(),
+            })
+            .into_response(),
+        )
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Replaces a user's roles (admins only); the token stays.
+#[utoipa::path(put, path = "/v1/users/{user_id}/roles", tag = "users",
+    summary = "更改角色 Replace a user's roles",
+    params(("user_id" = String, Path, description = "The user")),
+    request_body(content = NewRoles, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Roles replaced"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn set_roles(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    body: Body,
+) -> Response {
+    let lang = caller.lang;
+    let run = async {
+        caller.require(Action::ManageUsers, "users")?;
+        let bytes = super::commands::read_body(body, MAX_USER_BODY_BYTES, lang).await?;
+        let new: NewRoles = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
+            .map_err(|e| ApiError::input(&e, lang))?;
+        let roles = parse_roles(&new.roles, lang)?;
+        state
+            .users()
+            .set_roles(&user_id, &roles)
+            .await
+            .map_err(|e| users_error(e, lang))?;
+        Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
 /// The user routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(list_users, add_user))
         .routes(routes!(revoke_user))
+        .routes(routes!(reset_token))
+        .routes(routes!(set_roles))
 }

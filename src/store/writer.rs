@@ -64,12 +64,16 @@ pub struct WriteStats {
     pub batches: u64,
     /// Commands those transactions committed (refused ones not counted).
     pub commands: u64,
+    /// Time spent in the batches' final round trip — the last statements
+    /// and `COMMIT`, whose fsync dominates it — in microseconds, summed.
+    pub commit_micros: u64,
 }
 
 #[derive(Default)]
 pub(super) struct Counters {
     batches: AtomicU64,
     commands: AtomicU64,
+    commit_micros: AtomicU64,
     /// Appends submitted to the writer and not yet answered.
     pub pending: AtomicU64,
 }
@@ -79,6 +83,7 @@ impl Counters {
         WriteStats {
             batches: self.batches.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
+            commit_micros: self.commit_micros.load(Ordering::Relaxed),
         }
     }
 }
@@ -209,6 +214,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
         }
 
         let nothing_written = group.is_empty() && !results.iter().any(|r| matches!(r, Some(Ok(_))));
+        let (started, mut commit_micros) = (std::time::Instant::now(), 0);
         let outcome: Result<(), String> = match broken {
             Some(reason) => Err(reason),
             // Every command was refused: nothing to make durable.
@@ -225,7 +231,9 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 } else {
                     "COMMIT"
                 };
-                flush(&mut conn, &batch, &mut group, &mut results, tail).await
+                let flushed = flush(&mut conn, &batch, &mut group, &mut results, tail).await;
+                commit_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                flushed
             }
         };
         match &outcome {
@@ -234,6 +242,9 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 let committed = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count() as u64;
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.commands.fetch_add(committed, Ordering::Relaxed);
+                counters
+                    .commit_micros
+                    .fetch_add(commit_micros, Ordering::Relaxed);
                 tracing::debug!(commands = batch.len(), committed, "batch committed");
             }
             Err(reason) => {
