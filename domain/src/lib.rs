@@ -13,6 +13,7 @@
 //! - [`hardship`]: the hardship file (困难职工档案), one per household.
 //! - [`mutual_aid`]: medical mutual-aid plan periods and claims (职工医疗互助).
 //! - [`donation`]: one-day-donation campaigns (一日捐).
+//! - [`upcast`]: how stored events of older versions are read in today's shape.
 
 #![forbid(unsafe_code)]
 
@@ -24,13 +25,14 @@ pub mod i18n;
 pub mod mutual_aid;
 pub mod reservation;
 pub mod services;
+pub mod upcast;
 pub mod values;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 /// The version string every event type starts at. Changing an event's shape
-/// bumps its version and adds an upcaster in the store.
+/// bumps its version by adding an upcaster to [`upcast::UPCASTERS`].
 pub const EVENT_VERSION_1: &str = "1.0";
 
 /// The keys an event takes or releases, read from its stored JSON: the store's
