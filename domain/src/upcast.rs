@@ -110,6 +110,20 @@ pub fn is_current(aggregate_type: &str, event_type: &str, version: &str) -> bool
     version == current_version(aggregate_type, event_type)
 }
 
+/// True when the chain leads from `version` to the current version (a
+/// current version included): an event of this version can be read.
+pub fn can_read(aggregate_type: &str, event_type: &str, version: &str) -> bool {
+    let current = current_version(aggregate_type, event_type);
+    let mut at = version;
+    while at != current {
+        match step(aggregate_type, event_type, at) {
+            Some(next) => at = next.to,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Brings a stored event's payload from `version` to its type's current
 /// version. A current payload is returned unchanged.
 pub fn upcast(
@@ -191,6 +205,10 @@ mod tests {
         // Types that never changed are at 1.0 and read nothing else.
         assert_eq!(current_version("hardship_file", "FileOpened"), "1.0");
         assert!(upcast("hardship_file", "FileOpened", "2.0", json!({})).is_err());
+        assert!(can_read("mutual_aid_claim", "ClaimApproved", "1.0"));
+        assert!(can_read("mutual_aid_claim", "ClaimApproved", "2.0"));
+        assert!(!can_read("mutual_aid_claim", "ClaimApproved", "3.0"));
+        assert!(!can_read("hardship_file", "FileOpened", "0.9"));
         // An old payload that is not tagged as its type cannot be upcast.
         let err = upcast("mutual_aid_claim", "ClaimApproved", "1.0", json!("ClaimApproved"));
         assert!(matches!(err, Err(UpcastError::NotTagged { .. })), "{err:?}");

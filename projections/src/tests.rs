@@ -331,6 +331,45 @@ fn decode_refuses_what_it_cannot_read() {
 }
 
 #[test]
+fn decode_upcasts_an_approval_stored_at_version_1_0() {
+    // The golden files of both versions: 1.0 has no `fund`, 2.0 does.
+    let v1 = include_str!("../../domain/tests/golden/mutual_aid_claim/ClaimApproved@1.0.json");
+    let v2 = include_str!("../../domain/tests/golden/mutual_aid_claim/ClaimApproved.json");
+    let claim = aggregate_types::MUTUAL_AID_CLAIM;
+    let current = decode(claim, "ClaimApproved", "2.0", v2).unwrap();
+    let CaseEvent::MutualAidClaim(domain::mutual_aid::MutualAidClaimEvent::ClaimApproved {
+        fund, ..
+    }) = &current
+    else {
+        panic!("not an approval: {current:?}")
+    };
+    assert_eq!(*fund, Fund::MutualAid);
+    assert_eq!(decode(claim, "ClaimApproved", "1.0", v1), Ok(current));
+    // Without the upcaster the 1.0 text is not a 2.0 event.
+    assert!(matches!(
+        decode(claim, "ClaimApproved", "2.0", v1),
+        Err(DecodeError::Payload { .. })
+    ));
+    // A newer version than this build knows stops, and says which.
+    let newer = decode(claim, "ClaimApproved", "3.0", v2).unwrap_err();
+    assert!(matches!(newer, DecodeError::UnsupportedVersion { .. }));
+    let message = newer.to_string();
+    assert!(
+        message.contains("version 3.0") && message.contains("reads version 2.0"),
+        "{message}"
+    );
+    // The old path still checks the tag against the stored type.
+    assert!(matches!(
+        decode(claim, "ClaimApproved", "1.0", "\"ClaimApproved\""),
+        Err(DecodeError::Payload { .. })
+    ));
+    assert_eq!(
+        decode("payout_batch", "ClaimApproved", "1.0", v1),
+        Err(DecodeError::UnknownAggregateType("payout_batch".into()))
+    );
+}
+
+#[test]
 fn decode_reads_the_payload_text_however_it_is_spaced() {
     // SQLite keeps the text as written; PostgreSQL's jsonb prints spaces.
     let event = appropriated(Fund::Festival, yuan(12), "BK-7");
