@@ -557,9 +557,10 @@ where
     };
     table.set_header(headers);
     for e in &events {
-        let read = domain::upcast::upcast(A::TYPE, &e.event_type, &e.event_version, e.payload.clone())
-            .map_err(|err| err.to_string())
-            .and_then(|v| serde_json::from_value::<A::Event>(v).map_err(|err| err.to_string()));
+        let read =
+            domain::upcast::upcast(A::TYPE, &e.event_type, &e.event_version, e.payload.clone())
+                .map_err(|err| err.to_string())
+                .and_then(|v| serde_json::from_value::<A::Event>(v).map_err(|err| err.to_string()));
         let (label, summary) = match read {
             Ok(ev) => (
                 A::event_label(&ev, lang).to_string(),

@@ -88,9 +88,9 @@ pub enum UpcastError {
 }
 
 fn step(aggregate_type: &str, event_type: &str, from: &str) -> Option<&'static Upcaster> {
-    UPCASTERS
-        .iter()
-        .find(|u| u.aggregate_type == aggregate_type && u.event_type == event_type && u.from == from)
+    UPCASTERS.iter().find(|u| {
+        u.aggregate_type == aggregate_type && u.event_type == event_type && u.from == from
+    })
 }
 
 /// The version the current code writes and reads for this event type: the
@@ -169,11 +169,16 @@ mod tests {
             let twins = UPCASTERS
                 .iter()
                 .filter(|o| {
-                    (o.aggregate_type, o.event_type, o.from) == (u.aggregate_type, u.event_type, u.from)
+                    (o.aggregate_type, o.event_type, o.from)
+                        == (u.aggregate_type, u.event_type, u.from)
                 })
                 .count();
             assert_eq!(twins, 1, "two upcasters from {} {}", u.event_type, u.from);
-            assert_ne!(u.from, u.to, "{} upcasts {} to itself", u.event_type, u.from);
+            assert_ne!(
+                u.from, u.to,
+                "{} upcasts {} to itself",
+                u.event_type, u.from
+            );
             assert_eq!(current_version(u.aggregate_type, u.event_type), u.to);
         }
     }
@@ -210,7 +215,12 @@ mod tests {
         assert!(!can_read("mutual_aid_claim", "ClaimApproved", "3.0"));
         assert!(!can_read("hardship_file", "FileOpened", "0.9"));
         // An old payload that is not tagged as its type cannot be upcast.
-        let err = upcast("mutual_aid_claim", "ClaimApproved", "1.0", json!("ClaimApproved"));
+        let err = upcast(
+            "mutual_aid_claim",
+            "ClaimApproved",
+            "1.0",
+            json!("ClaimApproved"),
+        );
         assert!(matches!(err, Err(UpcastError::NotTagged { .. })), "{err:?}");
     }
 }

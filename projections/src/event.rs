@@ -196,7 +196,9 @@ fn decode_old(
     payload: &str,
 ) -> Result<CaseEvent, DecodeError> {
     if !aggregate_types::ALL.contains(&aggregate_type) {
-        return Err(DecodeError::UnknownAggregateType(aggregate_type.to_string()));
+        return Err(DecodeError::UnknownAggregateType(
+            aggregate_type.to_string(),
+        ));
     }
     // An unknown version says so, whatever its payload.
     if !domain::upcast::can_read(aggregate_type, event_type, event_version) {

@@ -338,7 +338,8 @@ fn decode_upcasts_an_approval_stored_at_version_1_0() {
     let claim = aggregate_types::MUTUAL_AID_CLAIM;
     let current = decode(claim, "ClaimApproved", "2.0", v2).unwrap();
     let CaseEvent::MutualAidClaim(domain::mutual_aid::MutualAidClaimEvent::ClaimApproved {
-        fund, ..
+        fund,
+        ..
     }) = &current
     else {
         panic!("not an approval: {current:?}")

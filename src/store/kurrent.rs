@@ -504,8 +504,13 @@ impl KurrentStore {
         let mut takes = Vec::new();
         let mut releases = Vec::new();
         for event in events {
-            let declared = (self.reservations)(aggregate_type, &event.event_type, &event.payload)
-                .map_err(|reason| {
+            let declared = (self.reservations)(
+                aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(|reason| {
                 PersistenceError::DeserializationError(
                     format!(
                         "cannot read reservations of {aggregate_type} event {}: {reason}",

@@ -250,8 +250,13 @@ impl PgStore {
             .await
             .map_err(insert_error)?;
 
-            let declared = (self.reservations)(aggregate_type, &event.event_type, &event.payload)
-                .map_err(|reason| {
+            let declared = (self.reservations)(
+                aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(|reason| {
                 PersistenceError::DeserializationError(
                     format!(
                         "cannot read reservations of {aggregate_type} event {}: {reason}",
@@ -609,9 +614,13 @@ impl PgStore {
                 },
             )
             .await?;
-            let declared =
-                (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
-                    .map_err(StoreError::Import)?;
+            let declared = (self.reservations)(
+                &event.aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(StoreError::Import)?;
             for reservation in declared {
                 apply_reservation(
                     &mut tx,

@@ -62,15 +62,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Events buffered between a replay stream's reader task and its consumer.
 const STREAM_CHANNEL_SIZE: usize = 200;
 
-/// The keys an event takes or releases, given its aggregate type, event type
-/// and JSON payload. The domain provides one for its aggregates; an `Err`
-/// (the payload is not an event of that type) fails the commit.
-pub type ReservationExtractor = fn(&str, &str, &Value) -> Result<Vec<Reservation>, String>;
+/// The keys an event takes or releases, given its aggregate type, event type,
+/// event version and JSON payload as stored (the version lets the domain
+/// upcast an older event, e.g. one imported by `store copy`). The domain
+/// provides one for its aggregates; an `Err` (the payload is not an event of
+/// that type) fails the commit.
+pub type ReservationExtractor = fn(&str, &str, &str, &Value) -> Result<Vec<Reservation>, String>;
 
 /// A [`ReservationExtractor`] for stores whose events reserve nothing.
 pub fn no_reservations(
     _aggregate_type: &str,
     _event_type: &str,
+    _event_version: &str,
     _payload: &Value,
 ) -> Result<Vec<Reservation>, String> {
     Ok(Vec::new())
@@ -288,18 +291,21 @@ impl SqliteStore {
                 payload: &event.payload,
                 metadata: &metadata,
             });
-            let reservations =
-                (self.reservations)(aggregate_type, &event.event_type, &event.payload).map_err(
-                    |reason| {
-                        PersistenceError::DeserializationError(
-                            format!(
-                                "cannot read reservations of {aggregate_type} event {}: {reason}",
-                                event.event_type
-                            )
-                            .into(),
-                        )
-                    },
-                )?;
+            let reservations = (self.reservations)(
+                aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(|reason| {
+                PersistenceError::DeserializationError(
+                    format!(
+                        "cannot read reservations of {aggregate_type} event {}: {reason}",
+                        event.event_type
+                    )
+                    .into(),
+                )
+            })?;
             prepared.push(PreparedEvent {
                 event_id,
                 sequence: event.sequence,
@@ -625,9 +631,13 @@ impl SqliteStore {
             .bind(&event.hash)
             .fetch_one(&mut *tx)
             .await?;
-            let declared =
-                (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
-                    .map_err(StoreError::Import)?;
+            let declared = (self.reservations)(
+                &event.aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(StoreError::Import)?;
             for reservation in declared {
                 writer::apply_reservation(
                     &mut tx,

@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod demo;
+mod evolve;
 mod http;
 mod pg;
 mod postgres;

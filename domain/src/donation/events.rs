@@ -402,7 +402,11 @@ impl DomainEvent for DonationCampaignEvent {
 
     /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::upcast::current_version(<super::DonationCampaign as cqrs_es::Aggregate>::TYPE, &self.event_type()).to_string()
+        crate::upcast::current_version(
+            <super::DonationCampaign as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 

@@ -103,8 +103,12 @@ pub(crate) fn check_codes(aggregate_type: &str, declared: &[&str], reported: &[&
 fn check_old_versions(aggregate_type: &str, dir: &std::path::Path) -> Vec<String> {
     let read = |stem: &str| -> serde_json::Value {
         let path = dir.join(format!("{stem}.json"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (keep the old version's golden file)", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (keep the old version's golden file)",
+                path.display()
+            )
+        });
         serde_json::from_str(&text).unwrap()
     };
     let mut stems = Vec::new();

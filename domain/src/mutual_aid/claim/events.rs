@@ -192,7 +192,11 @@ impl DomainEvent for MutualAidClaimEvent {
 
     /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::upcast::current_version(<super::MutualAidClaim as cqrs_es::Aggregate>::TYPE, &self.event_type()).to_string()
+        crate::upcast::current_version(
+            <super::MutualAidClaim as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 

@@ -96,7 +96,11 @@ impl DomainEvent for MutualAidPlanEvent {
 
     /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::upcast::current_version(<super::MutualAidPlan as cqrs_es::Aggregate>::TYPE, &self.event_type()).to_string()
+        crate::upcast::current_version(
+            <super::MutualAidPlan as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 
