@@ -4,6 +4,7 @@
 mod app;
 mod backends;
 mod bench_harness;
+mod bounds;
 mod cli;
 mod concurrency;
 mod conformance;

@@ -35,8 +35,12 @@ pub const MAX_TIERS: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Lower bound of net self-paid cost, inclusive.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub from_fen: Fen,
     /// Fixed subsidy of this tier, before uplifts.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub amount_fen: Fen,
 }
 
@@ -55,6 +59,8 @@ pub struct Policy {
     /// Stable identifier of these terms (e.g. `putian-07-v1`), recorded by every assessment.
     pub version: Code,
     /// 起点: the net self-paid cost from which a subsidy is paid. Equals the first tier's `from_fen`.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub threshold_fen: Fen,
     /// The tier table, ascending by `from_fen`.
     pub tiers: Vec<Tier>,
@@ -63,6 +69,8 @@ pub struct Policy {
     /// Further uplift for migrant workers (农民工), applied after the period uplift.
     pub migrant_uplift_bp: BasisPoints,
     /// Most one member may receive from this period, over all their claims.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub cap_per_member_fen: Fen,
 }
 
