@@ -610,10 +610,11 @@ impl HardshipFileEvent {
     }
 }
 
-/// The plan total for a summary line; an overflow (impossible for a plan the
-/// handler accepted) shows as the largest amount rather than failing.
+/// The plan total for a summary line. Bounded: at most `MAX_MEASURES`
+/// measures of at most [`crate::values::MAX_AMOUNT_FEN`] each.
 fn planned_total(measures: &[MeasureSpec]) -> Fen {
-    Fen::checked_sum(measures.iter().map(|m| m.planned_amount_fen)).unwrap_or(Fen::MAX)
+    Fen::checked_sum(measures.iter().map(|m| m.planned_amount_fen))
+        .expect("invariant broken: a plan's measures are bounded amounts, few of them")
 }
 
 impl DomainEvent for HardshipFileEvent {

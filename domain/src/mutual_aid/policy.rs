@@ -425,7 +425,7 @@ pub fn assess(policy: &Policy, facts: &AssessmentFacts) -> Result<Assessment, Mo
     };
     let cap_remaining = policy
         .cap_per_member_fen
-        .saturating_sub(facts.already_subsidised_in_period_fen);
+        .room_after(facts.already_subsidised_in_period_fen);
     if cap_remaining.is_zero() {
         return ineligible(RejectReason::CapReached);
     }
@@ -815,7 +815,7 @@ mod tests {
         #[test]
         fn subsidy_never_exceeds_cap_remaining(p in arb_policy(), f in arb_facts()) {
             let a = assess(&p, &f).unwrap();
-            let remaining = p.cap_per_member_fen.saturating_sub(f.already_subsidised_in_period_fen);
+            let remaining = p.cap_per_member_fen.room_after(f.already_subsidised_in_period_fen);
             prop_assert!(a.subsidy_fen() <= remaining);
             if let Assessment::Eligible { subsidy_fen, after_migrant_uplift_fen, capped, .. } = a {
                 prop_assert!(!subsidy_fen.is_zero());

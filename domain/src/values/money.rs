@@ -150,9 +150,33 @@ impl Fen {
         }
     }
 
-    /// `max(self - rhs, 0)`.
-    pub fn saturating_sub(self, rhs: Fen) -> Fen {
-        Fen((self.0 - rhs.0).max(0))
+    /// `self + rhs` where a handler has already refused every command whose
+    /// effect could overflow: for `apply` and views (TigerBeetle style).
+    /// Overflow means `invariant` is broken: a panic naming it, never a
+    /// clamped (wrong) amount.
+    #[track_caller]
+    pub fn add_asserted(self, rhs: Fen, invariant: &str) -> Fen {
+        match self.checked_add(rhs) {
+            Ok(sum) => sum,
+            Err(_) => panic!("invariant broken: {invariant} ({self} + {rhs} overflows)"),
+        }
+    }
+
+    /// `self - rhs` where `rhs ≤ self` is an invariant (reversals never
+    /// exceed what they reverse, …); see [`Fen::add_asserted`].
+    #[track_caller]
+    pub fn sub_asserted(self, rhs: Fen, invariant: &str) -> Fen {
+        match self.checked_sub(rhs) {
+            Ok(difference) => difference,
+            Err(_) => panic!("invariant broken: {invariant} ({self} - {rhs} is negative)"),
+        }
+    }
+
+    /// What is left of `self` after `used`: zero once `used` reaches it (a
+    /// cap's remaining room, a threshold not reached). Not arithmetic that
+    /// could lose money, so not an error.
+    pub fn room_after(self, used: Fen) -> Fen {
+        self.checked_sub(used).unwrap_or(Fen::ZERO)
     }
 
     /// `self × n`, or `Overflow`.

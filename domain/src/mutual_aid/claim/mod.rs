@@ -347,7 +347,7 @@ impl Aggregate for MutualAidClaim {
                 let already = services
                     .subsidies_in_period(&claim.plan_id, &claim.member, claim.claim_id.as_str())
                     .await?;
-                let remaining = record.policy.cap_per_member_fen.saturating_sub(already);
+                let remaining = record.policy.cap_per_member_fen.room_after(already);
                 if subsidy > remaining {
                     return Err(E::CapExceeded {
                         cap_remaining_fen: remaining,

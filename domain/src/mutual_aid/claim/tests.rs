@@ -1143,7 +1143,7 @@ proptest! {
             let record = live.assessment().unwrap();
             prop_assert!(record.outcome.is_eligible());
             prop_assert_eq!(payment.amount_fen, record.outcome.subsidy_fen());
-            prop_assert!(payment.amount_fen <= yuan(6_000).saturating_sub(Fen::new(already).unwrap()));
+            prop_assert!(payment.amount_fen <= yuan(6_000).room_after(Fen::new(already).unwrap()));
             prop_assert_ne!(&live.approval().unwrap().approved_by, &record.assessed_by);
         }
     }
