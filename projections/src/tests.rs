@@ -201,6 +201,26 @@ fn appropriated(fund: Fund, amount: Fen, id: &str) -> CaseEvent {
     })
 }
 
+/// A fund total past i64 is a broken invariant (amounts are bounded at
+/// input, so accepted events cannot get here): the view stops with the
+/// invariant's message instead of showing a saturated balance.
+#[test]
+#[should_panic(expected = "view totals stay inside i64")]
+fn a_fund_total_that_would_overflow_stops_the_view_instead_of_saturating() {
+    build(&[
+        stream(
+            aggregate_types::FUND_ACCOUNT,
+            "fe-1",
+            vec![appropriated(Fund::Festival, Fen::MAX, "BK-1")],
+        ),
+        stream(
+            aggregate_types::FUND_ACCOUNT,
+            "fe-2",
+            vec![appropriated(Fund::Festival, yuan(1), "BK-2")],
+        ),
+    ]);
+}
+
 #[test]
 fn a_fund_paying_more_than_it_received_is_flagged_not_negative() {
     // The sample file pays 6,000 from special assistance and 800 from the

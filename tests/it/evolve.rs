@@ -8,7 +8,7 @@
 //! a message naming it.
 
 use bangfu::app::{execute_json, App, CaseAggregate};
-use bangfu::engine::{Engine, ExecError};
+use bangfu::engine::{Committed, Engine, ExecError};
 use bangfu::projector::ProjectorError;
 use chrono::{NaiveDate, TimeZone, Utc};
 use cqrs_es::persist::SerializedEvent;
@@ -75,7 +75,13 @@ fn ctx(who: (&str, Role), day: &str) -> CommandContext {
     }
 }
 
-async fn run<A>(engine: &Engine<A>, id: &str, who: (&str, Role), day: &str, body: Value)
+async fn run<A>(
+    engine: &Engine<A>,
+    id: &str,
+    who: (&str, Role),
+    day: &str,
+    body: Value,
+) -> Committed<A>
 where
     A: CaseAggregate,
     A::Error: ErrorCode,
@@ -83,7 +89,7 @@ where
     let bytes = serde_json::to_vec(&body).unwrap();
     execute_json(engine, id, &bytes, ctx(who, day))
         .await
-        .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()));
+        .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()))
 }
 
 /// A plan period and claim `claim_id` of member 1, assessed (260.00 yuan)
@@ -189,7 +195,7 @@ async fn a_version_1_approval_is_read_in_todays_shape(w: World) {
     }
 
     // A command decided on the folded state: paying the approved subsidy.
-    run(
+    let paid = run(
         &app.claims,
         "C1",
         WU,
@@ -197,11 +203,19 @@ async fn a_version_1_approval_is_read_in_todays_shape(w: World) {
         json!({"MarkPaid": {"paid_on": "2026-04-20", "reference": "BOC-9", "card": null}}),
     )
     .await;
+    let last = paid.last_log_position.expect("events written");
     let paid = app.claims.load("C1").await.unwrap();
     assert_eq!(paid.aggregate.status(), Some(ClaimStatus::Paid));
 
     // Projecting: the claim's approval and payment reach the views.
-    app.projector.catch_up().await.expect("views catch up");
+    // On PostgreSQL a commit becomes readable once older transactions in
+    // the cluster end: wait for this one, as `bangfu run` does.
+    let at = app
+        .projector
+        .catch_up_to(last)
+        .await
+        .expect("views catch up");
+    assert!(at >= last, "views at {at}, the payment at {last}");
     let report = app.projector.verify(&|_, _| {}).await.unwrap();
     assert!(report.is_ok(), "projections verify: {report:?}");
 
@@ -260,10 +274,12 @@ async fn a_newer_version_stops_loading_and_projecting(w: World) {
         json!({"Appropriated": {"appropriation_id": "BK-2"}}),
         serde_json::to_value(ctx(WU, "2026-01-06").metadata()).unwrap(),
     );
-    app.store
+    let appended = app
+        .store
         .append("fund_account", &[newer], None)
         .await
         .expect("a fund account's events reserve nothing");
+    let newer_at = appended[0].log_position;
 
     match app.funds.load("MA").await {
         Err(ExecError::Corrupt(message)) => {
@@ -271,8 +287,9 @@ async fn a_newer_version_stops_loading_and_projecting(w: World) {
         }
         other => panic!("expected a corrupt-data error, got {other:?}"),
     }
-    match app.projector.catch_up().await {
-        Err(ProjectorError::Projection { source, .. }) => {
+    match app.projector.catch_up_to(newer_at).await {
+        Err(ProjectorError::Projection { source, position }) => {
+            assert_eq!(position, newer_at);
             let message = source.to_string();
             assert!(
                 message.contains("version 2.0") && message.contains("reads version 1.0"),
