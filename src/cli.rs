@@ -572,7 +572,11 @@ where
     };
     table.set_header(headers);
     for e in &events {
-        let (label, summary) = match serde_json::from_value::<A::Event>(e.payload.clone()) {
+        let read =
+            domain::upcast::upcast(A::TYPE, &e.event_type, &e.event_version, e.payload.clone())
+                .map_err(|err| err.to_string())
+                .and_then(|v| serde_json::from_value::<A::Event>(v).map_err(|err| err.to_string()));
+        let (label, summary) = match read {
             Ok(ev) => (
                 A::event_label(&ev, lang).to_string(),
                 A::event_describe(&ev, lang),

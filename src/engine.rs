@@ -21,7 +21,8 @@
 //!   log by position instead, so they survive restarts and never miss a commit.
 //!
 //! So the engine keeps cqrs-es's loading (`PersistedEventStore::load_aggregate`:
-//! snapshot, remaining events, upcasters) and commits itself through
+//! snapshot, remaining events, upcasters — the domain's chain,
+//! [`DomainUpcaster`]) and commits itself through
 //! [`EventStore::append`](crate::store::EventStore::append), snapshotting the handled aggregate as it is.
 //!
 //! # The aggregate cache
@@ -196,6 +197,69 @@ impl<A> Cache<A> {
     }
 }
 
+/// The domain's upcaster chain ([`domain::upcast`]) for one aggregate type,
+/// as cqrs-es's `EventUpcaster`: every event not at its type's current
+/// version is brought to it, so loading, folding and the engine's cache all
+/// read one shape. Installed by [`Engine::new`] for `A::TYPE`.
+///
+/// `EventUpcaster::upcast` cannot fail, yet a version the chain cannot reach
+/// (written by a newer build) must not be read as if it were current. Such
+/// an event's payload is replaced by a string naming the problem, which no
+/// event enum deserializes: the load fails as `ExecError::Corrupt` with that
+/// message instead of folding a guess.
+pub struct DomainUpcaster {
+    aggregate_type: &'static str,
+}
+
+impl DomainUpcaster {
+    /// The chain for `aggregate_type`.
+    pub fn new(aggregate_type: &'static str) -> Self {
+        Self { aggregate_type }
+    }
+}
+
+impl EventUpcaster for DomainUpcaster {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        !domain::upcast::is_current(self.aggregate_type, event_type, event_version)
+    }
+
+    fn upcast(&self, event: SerializedEvent) -> SerializedEvent {
+        let current = domain::upcast::current_version(self.aggregate_type, &event.event_type);
+        let payload = domain::upcast::upcast(
+            self.aggregate_type,
+            &event.event_type,
+            &event.event_version,
+            event.payload,
+        )
+        .unwrap_or_else(|e| serde_json::Value::String(format!("unreadable event: {e}")));
+        SerializedEvent {
+            event_version: current.to_string(),
+            payload,
+            ..event
+        }
+    }
+}
+
+/// cqrs-es's loader for `A` on `store` with the domain's upcaster chain: for
+/// reads outside an [`Engine`] (the aggregates' services), so they read the
+/// same shape the engine does.
+pub fn loader<A: Aggregate>(store: AnyStore) -> PersistedEventStore<AnyStore, A> {
+    PersistedEventStore::new_event_store(store)
+        .with_upcasters(vec![Box::new(DomainUpcaster::new(A::TYPE))])
+}
+
+/// One stored event of `A`, upcast to its current shape and deserialized:
+/// for showing a stream's history (labels, summaries). `None` if it cannot
+/// be read (then the caller shows the stored type and payload).
+pub fn read_event<A: Aggregate>(
+    event_type: &str,
+    event_version: &str,
+    payload: &serde_json::Value,
+) -> Option<A::Event> {
+    let current = domain::upcast::upcast(A::TYPE, event_type, event_version, payload.clone());
+    serde_json::from_value(current.ok()?).ok()
+}
+
 /// Lets the loader and the engine share upcasters (`EventUpcaster` is not `Clone`).
 struct SharedUpcaster(Arc<[Box<dyn EventUpcaster>]>, usize);
 
@@ -237,11 +301,20 @@ impl<A: Aggregate + Clone> Engine<A> {
                 clock: 0,
             }),
         }
+        .install(Vec::new())
     }
 
-    /// Upcasters applied to stored events before they are deserialized
-    /// (an event type's schema changed: its version was bumped).
+    /// Upcasters applied to stored events before they are deserialized, in
+    /// order, ahead of the domain's chain (which [`Engine::new`] installs
+    /// and every production event type relies on: [`domain::upcast`]).
     pub fn with_upcasters(self, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+        self.install(upcasters)
+    }
+
+    /// `upcasters`, then the domain's chain for `A::TYPE`, for the loader
+    /// and for catching cached states up.
+    fn install(self, mut upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+        upcasters.push(Box::new(DomainUpcaster::new(A::TYPE)));
         let upcasters: Arc<[Box<dyn EventUpcaster>]> = Arc::from(upcasters);
         let for_loader = (0..upcasters.len())
             .map(|i| Box::new(SharedUpcaster(Arc::clone(&upcasters), i)) as Box<dyn EventUpcaster>)

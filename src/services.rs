@@ -22,7 +22,7 @@ use domain::services::ServiceError;
 use domain::values::{Code, Fen, ResidentId};
 
 use crate::app::{PLAN_CACHE_STREAMS, PLAN_SNAPSHOT_EVERY};
-use crate::engine::Engine;
+use crate::engine::{self, Engine};
 use crate::store::AnyStore;
 
 /// `Services` for every aggregate, over one store.
@@ -40,8 +40,8 @@ impl StoreServices {
         StoreServices {
             plans: Engine::new(store.clone(), (), Some(PLAN_SNAPSHOT_EVERY))
                 .with_cache(PLAN_CACHE_STREAMS),
-            files: PersistedEventStore::new_event_store(store.clone()),
-            claims: PersistedEventStore::new_event_store(store.clone()),
+            files: engine::loader(store.clone()),
+            claims: engine::loader(store.clone()),
             store,
         }
     }

@@ -1311,9 +1311,12 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
         t.add_row(vec![
             f.fund.label(lang).to_string(),
             y(f.contributions_fen),
-            y(f.donations_fen.saturating_sub(f.donations_reversed_fen)),
-            y(f.appropriations_fen
-                .saturating_sub(f.appropriations_reversed_fen)),
+            y(f.donations_fen
+                .sub_asserted(f.donations_reversed_fen, "reversals never exceed donations")),
+            y(f.appropriations_fen.sub_asserted(
+                f.appropriations_reversed_fen,
+                "reversals never exceed appropriations",
+            )),
             y(f.transfers_in_fen),
             y(f.grants_paid_fen),
             y(f.claims_paid_fen),

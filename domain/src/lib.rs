@@ -13,6 +13,7 @@
 //! - [`hardship`]: the hardship file (困难职工档案), one per household.
 //! - [`mutual_aid`]: medical mutual-aid plan periods and claims (职工医疗互助).
 //! - [`donation`]: one-day-donation campaigns (一日捐).
+//! - [`upcast`]: how stored events of older versions are read in today's shape.
 
 #![forbid(unsafe_code)]
 
@@ -24,22 +25,26 @@ pub mod i18n;
 pub mod mutual_aid;
 pub mod reservation;
 pub mod services;
+pub mod upcast;
 pub mod values;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 /// The version string every event type starts at. Changing an event's shape
-/// bumps its version and adds an upcaster in the store.
+/// bumps its version by adding an upcaster to [`upcast::UPCASTERS`].
 pub const EVENT_VERSION_1: &str = "1.0";
 
-/// The keys an event takes or releases, read from its stored JSON: the store's
+/// The keys an event takes or releases, read from its stored JSON (brought
+/// to its current shape first: [`upcast`]): the store's
 /// `ReservationExtractor`. Only hardship files and claims reserve keys; other
 /// aggregates' events reserve nothing. An `Err` means the payload is not an
-/// event of that aggregate type, and fails the commit.
+/// event of that aggregate type (or of a version this build reads), and
+/// fails the commit.
 pub fn reservations_of(
     aggregate_type: &str,
-    _event_type: &str,
+    event_type: &str,
+    event_version: &str,
     payload: &serde_json::Value,
 ) -> Result<Vec<reservation::Reservation>, String> {
     use cqrs_es::Aggregate;
@@ -52,9 +57,23 @@ pub fn reservations_of(
             .map(|e| e.reservations())
             .map_err(|e| e.to_string())
     }
+    let reserves = [
+        hardship::HardshipFile::TYPE,
+        mutual_aid::MutualAidClaim::TYPE,
+    ];
+    if !reserves.contains(&aggregate_type) {
+        return Ok(Vec::new());
+    }
+    let upcast;
+    let payload = if upcast::is_current(aggregate_type, event_type, event_version) {
+        payload
+    } else {
+        upcast = upcast::upcast(aggregate_type, event_type, event_version, payload.clone())
+            .map_err(|e| e.to_string())?;
+        &upcast
+    };
     match aggregate_type {
         hardship::HardshipFile::TYPE => read::<hardship::HardshipFileEvent>(payload),
-        mutual_aid::MutualAidClaim::TYPE => read::<mutual_aid::MutualAidClaimEvent>(payload),
-        _ => Ok(Vec::new()),
+        _ => read::<mutual_aid::MutualAidClaimEvent>(payload),
     }
 }

@@ -25,6 +25,14 @@ pub mod aggregate_types {
     pub const DONATION_CAMPAIGN: &str = "donation_campaign";
     /// [`domain::fund::account::FundAccount`].
     pub const FUND_ACCOUNT: &str = "fund_account";
+    /// Every one of them.
+    pub const ALL: [&str; 5] = [
+        HARDSHIP_FILE,
+        MUTUAL_AID_PLAN,
+        MUTUAL_AID_CLAIM,
+        DONATION_CAMPAIGN,
+        FUND_ACCOUNT,
+    ];
 }
 
 /// An event of any aggregate bangfu projects.
@@ -105,7 +113,8 @@ impl std::fmt::Display for DecodeError {
                 event_version,
             } => write!(
                 f,
-                "{aggregate_type} event {event_type} has version {event_version}, which projections cannot read"
+                "{aggregate_type} event {event_type} has version {event_version}, which projections cannot read (this build reads version {}; no upcaster leads from {event_version})",
+                domain::upcast::current_version(aggregate_type, event_type)
             ),
             DecodeError::Payload {
                 aggregate_type,
@@ -125,13 +134,15 @@ impl std::fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Decodes one stored event from its JSON text (the payload column as
-/// stored). Version `1.0` is the only version so far; upcasters for later
-/// versions go here.
+/// stored). An event of an older version is first brought to its type's
+/// current shape by the domain's upcaster chain ([`domain::upcast`], the one
+/// aggregate loading uses too); a version the chain cannot reach is
+/// [`DecodeError::UnsupportedVersion`].
 ///
-/// The payload is deserialised straight into the typed event, without an
-/// intermediate `serde_json::Value`: a rebuild decodes every event of the
+/// A current payload is deserialised straight into the typed event, without
+/// an intermediate `serde_json::Value`: a rebuild decodes every event of the
 /// log, and the tree of maps and strings a `Value` allocates cost more than
-/// the decoding itself.
+/// the decoding itself. Only old versions take the `Value` path.
 pub fn decode(
     aggregate_type: &str,
     event_type: &str,
@@ -139,12 +150,8 @@ pub fn decode(
     payload: &str,
 ) -> Result<CaseEvent, DecodeError> {
     use aggregate_types::*;
-    if event_version != domain::EVENT_VERSION_1 {
-        return Err(DecodeError::UnsupportedVersion {
-            aggregate_type: aggregate_type.to_string(),
-            event_type: event_type.to_string(),
-            event_version: event_version.to_string(),
-        });
+    if !domain::upcast::is_current(aggregate_type, event_type, event_version) {
+        return decode_old(aggregate_type, event_type, event_version, payload);
     }
     fn read<E: for<'de> Deserialize<'de>>(
         aggregate_type: &str,
@@ -178,6 +185,40 @@ pub fn decode(
         FUND_ACCOUNT => CaseEvent::FundAccount(read(aggregate_type, event_type, payload)?),
         other => return Err(DecodeError::UnknownAggregateType(other.to_string())),
     })
+}
+
+/// [`decode`] for an event stored at an older version: upcast to the
+/// current shape, then decoded as a current event (tag checks included).
+fn decode_old(
+    aggregate_type: &str,
+    event_type: &str,
+    event_version: &str,
+    payload: &str,
+) -> Result<CaseEvent, DecodeError> {
+    if !aggregate_types::ALL.contains(&aggregate_type) {
+        return Err(DecodeError::UnknownAggregateType(
+            aggregate_type.to_string(),
+        ));
+    }
+    // An unknown version says so, whatever its payload.
+    if !domain::upcast::can_read(aggregate_type, event_type, event_version) {
+        return Err(DecodeError::UnsupportedVersion {
+            aggregate_type: aggregate_type.to_string(),
+            event_type: event_type.to_string(),
+            event_version: event_version.to_string(),
+        });
+    }
+    let payload_error = |message: String| DecodeError::Payload {
+        aggregate_type: aggregate_type.to_string(),
+        event_type: event_type.to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| payload_error(e.to_string()))?;
+    let upcast = domain::upcast::upcast(aggregate_type, event_type, event_version, value)
+        .map_err(|e| payload_error(e.to_string()))?;
+    let current = domain::upcast::current_version(aggregate_type, event_type);
+    decode(aggregate_type, event_type, current, &upcast.to_string())
 }
 
 /// The variant tag of an externally tagged event's JSON text: the first key

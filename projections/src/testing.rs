@@ -321,6 +321,7 @@ fn claim_events(
                 plan_id: code(plan_id),
                 member: member.clone(),
                 subsidy_fen: subsidy,
+                fund: Fund::MutualAid,
                 policy_version: policy.version.clone(),
                 approved_by: code("huang.min"),
                 approved_at: at(minute + 3),

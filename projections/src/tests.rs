@@ -201,6 +201,26 @@ fn appropriated(fund: Fund, amount: Fen, id: &str) -> CaseEvent {
     })
 }
 
+/// A fund total past i64 is a broken invariant (amounts are bounded at
+/// input, so accepted events cannot get here): the view stops with the
+/// invariant's message instead of showing a saturated balance.
+#[test]
+#[should_panic(expected = "view totals stay inside i64")]
+fn a_fund_total_that_would_overflow_stops_the_view_instead_of_saturating() {
+    build(&[
+        stream(
+            aggregate_types::FUND_ACCOUNT,
+            "fe-1",
+            vec![appropriated(Fund::Festival, Fen::MAX, "BK-1")],
+        ),
+        stream(
+            aggregate_types::FUND_ACCOUNT,
+            "fe-2",
+            vec![appropriated(Fund::Festival, yuan(1), "BK-2")],
+        ),
+    ]);
+}
+
 #[test]
 fn a_fund_paying_more_than_it_received_is_flagged_not_negative() {
     // The sample file pays 6,000 from special assistance and 800 from the
@@ -328,6 +348,46 @@ fn decode_refuses_what_it_cannot_read() {
         decode(aggregate_types::HARDSHIP_FILE, &ty, "1.0", &payload),
         Err(DecodeError::Payload { .. })
     ));
+}
+
+#[test]
+fn decode_upcasts_an_approval_stored_at_version_1_0() {
+    // The golden files of both versions: 1.0 has no `fund`, 2.0 does.
+    let v1 = include_str!("../../domain/tests/golden/mutual_aid_claim/ClaimApproved@1.0.json");
+    let v2 = include_str!("../../domain/tests/golden/mutual_aid_claim/ClaimApproved.json");
+    let claim = aggregate_types::MUTUAL_AID_CLAIM;
+    let current = decode(claim, "ClaimApproved", "2.0", v2).unwrap();
+    let CaseEvent::MutualAidClaim(domain::mutual_aid::MutualAidClaimEvent::ClaimApproved {
+        fund,
+        ..
+    }) = &current
+    else {
+        panic!("not an approval: {current:?}")
+    };
+    assert_eq!(*fund, Fund::MutualAid);
+    assert_eq!(decode(claim, "ClaimApproved", "1.0", v1), Ok(current));
+    // Without the upcaster the 1.0 text is not a 2.0 event.
+    assert!(matches!(
+        decode(claim, "ClaimApproved", "2.0", v1),
+        Err(DecodeError::Payload { .. })
+    ));
+    // A newer version than this build knows stops, and says which.
+    let newer = decode(claim, "ClaimApproved", "3.0", v2).unwrap_err();
+    assert!(matches!(newer, DecodeError::UnsupportedVersion { .. }));
+    let message = newer.to_string();
+    assert!(
+        message.contains("version 3.0") && message.contains("reads version 2.0"),
+        "{message}"
+    );
+    // The old path still checks the tag against the stored type.
+    assert!(matches!(
+        decode(claim, "ClaimApproved", "1.0", "\"ClaimApproved\""),
+        Err(DecodeError::Payload { .. })
+    ));
+    assert_eq!(
+        decode("payout_batch", "ClaimApproved", "1.0", v1),
+        Err(DecodeError::UnknownAggregateType("payout_batch".into()))
+    );
 }
 
 #[test]

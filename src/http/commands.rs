@@ -585,14 +585,17 @@ where
             events: mine
                 .iter()
                 .map(|e| {
-                    let (label, summary) =
-                        match serde_json::from_value::<A::Event>(e.payload.clone()) {
-                            Ok(ev) => (
-                                A::event_label(&ev, lang).to_string(),
-                                A::event_describe(&ev, lang),
-                            ),
-                            Err(_) => (e.event_type.clone(), String::new()),
-                        };
+                    let (label, summary) = match crate::engine::read_event::<A>(
+                        &e.event_type,
+                        &e.event_version,
+                        &e.payload,
+                    ) {
+                        Some(ev) => (
+                            A::event_label(&ev, lang).to_string(),
+                            A::event_describe(&ev, lang),
+                        ),
+                        None => (e.event_type.clone(), String::new()),
+                    };
                     CommittedEvent {
                         sequence: e.sequence,
                         event_type: e.event_type.clone(),

@@ -414,7 +414,7 @@ impl Summarise for HardshipFile {
             plan_revision: self.plan_revision(),
             measures: self.measures().len(),
             planned_fen: Fen::checked_sum(self.measures().iter().map(|m| m.planned_fen()))
-                .unwrap_or(Fen::MAX),
+                .expect("invariant broken: a plan's measures are few bounded amounts"),
             paid_fen: self.paid_total_fen(),
             outstanding_grants: self.outstanding_grants_count(),
             visits: self.visits_count(),

@@ -22,15 +22,18 @@ use uuid::Uuid;
 use super::hash::{canonical_event, chain_hash, HashedEvent, GENESIS_HASH};
 use super::{LogPosition, StoredEvent};
 
-/// The keys an event takes or releases, given its aggregate type, event type
-/// and JSON payload. The domain provides one for its aggregates; an `Err`
-/// (the payload is not an event of that type) fails the commit.
-pub type ReservationExtractor = fn(&str, &str, &Value) -> Result<Vec<Reservation>, String>;
+/// The keys an event takes or releases, given its aggregate type, event type,
+/// event version and JSON payload as stored (the version lets the domain
+/// upcast an older event, e.g. one imported by `store copy`). The domain
+/// provides one for its aggregates; an `Err` (the payload is not an event of
+/// that type) fails the commit.
+pub type ReservationExtractor = fn(&str, &str, &str, &Value) -> Result<Vec<Reservation>, String>;
 
 /// A [`ReservationExtractor`] for stores whose events reserve nothing.
 pub fn no_reservations(
     _aggregate_type: &str,
     _event_type: &str,
+    _event_version: &str,
     _payload: &Value,
 ) -> Result<Vec<Reservation>, String> {
     Ok(Vec::new())
@@ -212,16 +215,21 @@ fn prepare_event(
         payload: &event.payload,
         metadata: &metadata,
     });
-    let reservations =
-        reservations(aggregate_type, &event.event_type, &event.payload).map_err(|reason| {
-            PersistenceError::DeserializationError(
-                format!(
-                    "cannot read reservations of {aggregate_type} event {}: {reason}",
-                    event.event_type
-                )
-                .into(),
+    let reservations = reservations(
+        aggregate_type,
+        &event.event_type,
+        &event.event_version,
+        &event.payload,
+    )
+    .map_err(|reason| {
+        PersistenceError::DeserializationError(
+            format!(
+                "cannot read reservations of {aggregate_type} event {}: {reason}",
+                event.event_type
             )
-        })?;
+            .into(),
+        )
+    })?;
     Ok(PreparedEvent {
         event_id,
         sequence: event.sequence,

@@ -1025,8 +1025,13 @@ impl EventStore for KurrentStore {
             let mut reservations = Vec::new();
             for event in run {
                 reservations.extend(
-                    (self.reservations)(&event.aggregate_type, &event.event_type, &event.payload)
-                        .map_err(StoreError::Import)?,
+                    (self.reservations)(
+                        &event.aggregate_type,
+                        &event.event_type,
+                        &event.event_version,
+                        &event.payload,
+                    )
+                    .map_err(StoreError::Import)?,
                 );
             }
             self.write_with_reservations(run, reservations, head.map(|r| r.revision))

@@ -426,8 +426,13 @@ where
                 hash: &event.hash,
             };
             let (position, _) = Self::insert_event(conn, &row).await?;
-            let declared = reservations(&event.aggregate_type, &event.event_type, &event.payload)
-                .map_err(StoreError::Import)?;
+            let declared = reservations(
+                &event.aggregate_type,
+                &event.event_type,
+                &event.event_version,
+                &event.payload,
+            )
+            .map_err(StoreError::Import)?;
             for reservation in &declared {
                 Self::apply_reservation(
                     conn,

@@ -124,6 +124,7 @@ impl Aggregate for Counter {
 pub fn counter_reservations(
     aggregate_type: &str,
     _event_type: &str,
+    _event_version: &str,
     payload: &Value,
 ) -> Result<Vec<Reservation>, String> {
     if aggregate_type != Counter::TYPE {

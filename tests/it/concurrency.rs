@@ -28,6 +28,7 @@ use crate::support::{metadata, raw_connection, temp_store, TestStore};
 fn key_reservations(
     _aggregate_type: &str,
     event_type: &str,
+    _event_version: &str,
     payload: &Value,
 ) -> Result<Vec<Reservation>, String> {
     Ok(match (event_type, payload["key"].as_str()) {

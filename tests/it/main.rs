@@ -4,10 +4,12 @@
 mod app;
 mod backends;
 mod bench_harness;
+mod bounds;
 mod cli;
 mod concurrency;
 mod conformance;
 mod demo;
+mod evolve;
 mod http;
 mod ops;
 mod pg;

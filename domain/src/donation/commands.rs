@@ -58,6 +58,8 @@ pub enum DonationCampaignCommand {
         /// How many people gave: ≥ 1, and exactly 1 when `donor` is named.
         donor_count: u32,
         /// Amount received, > 0.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         amount_fen: Fen,
         /// How the money came in.
         channel: Channel,
@@ -83,6 +85,8 @@ pub enum DonationCampaignCommand {
         /// Where the money goes.
         target: AllocationTarget,
         /// Amount, > 0 and ≤ what is still available.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         amount_fen: Fen,
         /// What for.
         note: ShortText,

@@ -400,8 +400,13 @@ impl DomainEvent for DonationCampaignEvent {
         t.to_string()
     }
 
+    /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_string()
+        crate::upcast::current_version(
+            <super::DonationCampaign as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 

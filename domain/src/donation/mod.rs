@@ -147,7 +147,10 @@ pub struct UnitTally {
 impl UnitTally {
     /// Received net of reversals.
     pub fn net_received_fen(&self) -> Fen {
-        self.received_fen.saturating_sub(self.reversed_fen)
+        self.received_fen.sub_asserted(
+            self.reversed_fen,
+            "a unit's reversals never exceed its receipts",
+        )
     }
 
     /// Donors ÷ headcount, see [`participation_rate`].
@@ -253,7 +256,8 @@ impl DonationCampaign {
 
     /// Received net of reversals: the money the campaign actually has.
     pub fn net_received_fen(&self) -> Fen {
-        self.received_fen.saturating_sub(self.reversed_fen)
+        self.received_fen
+            .sub_asserted(self.reversed_fen, "reversals never exceed receipts")
     }
 
     /// Donors, net of reversals.
@@ -303,14 +307,18 @@ impl DonationCampaign {
 
     /// Allocated: pending plus approved. Never above [`Self::net_received_fen`].
     pub fn allocated_fen(&self) -> Fen {
-        self.pending_fen
-            .checked_add(self.approved_fen)
-            .unwrap_or(Fen::MAX)
+        self.pending_fen.add_asserted(
+            self.approved_fen,
+            "handle refuses an allocation that overflows the campaign",
+        )
     }
 
     /// What may still be allocated: net received minus allocated.
     pub fn available_fen(&self) -> Fen {
-        self.net_received_fen().saturating_sub(self.allocated_fen())
+        self.net_received_fen().sub_asserted(
+            self.allocated_fen(),
+            "allocations never exceed net receipts (reversals are refused past them)",
+        )
     }
 
     /// All allocations, rejected ones included, in id order.
@@ -681,9 +689,28 @@ impl DonationCampaign {
     }
 }
 
+/// `a + b` in `apply`: the handlers refused every command that could
+/// overflow a campaign's totals, so overflow is a broken invariant.
+#[track_caller]
 fn add(a: Fen, b: Fen) -> Fen {
-    // `apply` trusts validated events; saturate rather than panic.
-    a.checked_add(b).unwrap_or(Fen::MAX)
+    a.add_asserted(
+        b,
+        "handle refuses amounts that overflow the campaign's totals",
+    )
+}
+
+/// `count ± n` in `apply`: donor counts are bounded by the donations'
+/// `u32` counts and never go below zero (a reversal removes what its
+/// donation added).
+#[track_caller]
+fn count(total: u64, n: u32, add: bool) -> u64 {
+    let n = u64::from(n);
+    let next = if add {
+        total.checked_add(n)
+    } else {
+        total.checked_sub(n)
+    };
+    next.expect("invariant broken: a donor count overflows or goes below zero")
 }
 
 impl Aggregate for DonationCampaign {
@@ -752,10 +779,10 @@ impl Aggregate for DonationCampaign {
                 ..
             } => {
                 self.received_fen = add(self.received_fen, amount_fen);
-                self.donor_count = self.donor_count.saturating_add(u64::from(donor_count));
+                self.donor_count = count(self.donor_count, donor_count, true);
                 if let Some(unit) = self.units.get_mut(&unit_id) {
                     unit.received_fen = add(unit.received_fen, amount_fen);
-                    unit.donor_count = unit.donor_count.saturating_add(u64::from(donor_count));
+                    unit.donor_count = count(unit.donor_count, donor_count, true);
                 }
                 self.donations.insert(
                     receipt_no,
@@ -778,10 +805,10 @@ impl Aggregate for DonationCampaign {
                     entry.reversed = true;
                 }
                 self.reversed_fen = add(self.reversed_fen, amount_fen);
-                self.donor_count = self.donor_count.saturating_sub(u64::from(donor_count));
+                self.donor_count = count(self.donor_count, donor_count, false);
                 if let Some(unit) = self.units.get_mut(&unit_id) {
                     unit.reversed_fen = add(unit.reversed_fen, amount_fen);
-                    unit.donor_count = unit.donor_count.saturating_sub(u64::from(donor_count));
+                    unit.donor_count = count(unit.donor_count, donor_count, false);
                 }
             }
             CampaignClosed {
@@ -833,7 +860,10 @@ impl Aggregate for DonationCampaign {
                         a.status = AllocationStatus::Approved;
                         a.decided_by = Some(approved_by);
                         a.decided_at = Some(approved_at);
-                        self.pending_fen = self.pending_fen.saturating_sub(a.amount_fen);
+                        self.pending_fen = self.pending_fen.sub_asserted(
+                            a.amount_fen,
+                            "a pending allocation is in the pending total",
+                        );
                         self.approved_fen = add(self.approved_fen, a.amount_fen);
                     }
                 }
@@ -851,7 +881,10 @@ impl Aggregate for DonationCampaign {
                         a.decided_by = Some(rejected_by);
                         a.decided_at = Some(rejected_at);
                         a.rejection_reason = Some(reason);
-                        self.pending_fen = self.pending_fen.saturating_sub(a.amount_fen);
+                        self.pending_fen = self.pending_fen.sub_asserted(
+                            a.amount_fen,
+                            "a pending allocation is in the pending total",
+                        );
                     }
                 }
             }

@@ -90,6 +90,8 @@ pub enum HardshipFileCommand {
         /// The measure the money is for.
         measure_id: Code,
         /// How much (more than zero, at most what the measure has left).
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         amount_fen: Fen,
         /// Who receives it and how.
         payee: Payee,
@@ -159,8 +161,12 @@ pub struct Household {
     /// The other members; the head is not repeated here. At most [`MAX_MEMBERS`].
     pub members: Vec<HouseholdMember>,
     /// 家庭人均月收入.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub monthly_income_per_capita_fen: Fen,
     /// 当地最低生活保障标准 (monthly, per person).
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub local_minimum_standard_fen: Fen,
     /// 致困原因: at least one, no repeats.
     pub causes: Vec<HardshipCause>,
@@ -400,6 +406,8 @@ pub struct CashHandover {
     /// The approved, unpaid cash grant paid out.
     pub grant_id: Code,
     /// The amount on the signed receipt; must equal the grant's amount.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub amount_fen: Fen,
     /// Who signed for the household.
     pub signed_by: PersonName,
@@ -434,6 +442,8 @@ pub struct MeasureSpec {
     /// What exactly.
     pub description: ShortText,
     /// Planned amount; more than zero unless the kind is non-monetary.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub planned_amount_fen: Fen,
     /// Where the money comes from.
     pub fund: Fund,

@@ -610,10 +610,11 @@ impl HardshipFileEvent {
     }
 }
 
-/// The plan total for a summary line; an overflow (impossible for a plan the
-/// handler accepted) shows as the largest amount rather than failing.
+/// The plan total for a summary line. Bounded: at most `MAX_MEASURES`
+/// measures of at most [`crate::values::MAX_AMOUNT_FEN`] each.
 fn planned_total(measures: &[MeasureSpec]) -> Fen {
-    Fen::checked_sum(measures.iter().map(|m| m.planned_amount_fen)).unwrap_or(Fen::MAX)
+    Fen::checked_sum(measures.iter().map(|m| m.planned_amount_fen))
+        .expect("invariant broken: a plan's measures are bounded amounts, few of them")
 }
 
 impl DomainEvent for HardshipFileEvent {
@@ -621,8 +622,9 @@ impl DomainEvent for HardshipFileEvent {
         self.type_name().to_string()
     }
 
+    /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_string()
+        crate::upcast::current_version(super::TYPE, &self.event_type()).to_string()
     }
 }
 

@@ -166,12 +166,13 @@ impl Measure {
 
     /// Pending + approved + paid.
     pub fn committed_fen(&self) -> Fen {
-        self.try_committed().unwrap_or(Fen::MAX)
+        self.try_committed()
+            .expect("invariant broken: handle refuses grants that overflow a measure's commitments")
     }
 
     /// What new grants may still ask for: planned − committed (never below zero).
     pub fn remaining_fen(&self) -> Fen {
-        self.planned_fen().saturating_sub(self.committed_fen())
+        self.planned_fen().room_after(self.committed_fen())
     }
 
     /// Whether grants are pending or approved but unpaid.
@@ -361,7 +362,7 @@ impl HardshipFile {
             GrantStatus::Paid { .. } => Some(g.amount_fen),
             _ => None,
         }))
-        .unwrap_or(Fen::MAX)
+        .expect("invariant broken: a file's payments are bounded by its measures' planned amounts")
     }
 
     /// The visits, in the order logged.
@@ -751,9 +752,7 @@ impl HardshipFile {
                 if amount_fen.is_zero() {
                     return Err(E::AmountMustBePositive { measure_id });
                 }
-                let remaining = measure
-                    .planned_fen()
-                    .saturating_sub(measure.try_committed()?);
+                let remaining = measure.planned_fen().room_after(measure.try_committed()?);
                 if amount_fen > remaining {
                     return Err(E::ExceedsMeasureRemaining {
                         measure_id,
@@ -928,6 +927,15 @@ fn first_repeat<T: PartialEq>(items: &[T]) -> Option<&T> {
     first_repeat_position(items).and_then(|p| items.get(p.saturating_sub(1)))
 }
 
+/// Invariants of a measure's money, asserted in `apply`: a grant is pending,
+/// then approved or declined, then paid; each step moves exactly its amount,
+/// and the handler refused any grant that would overflow the measure.
+const PENDING: &str = "a measure's pending total holds each pending grant once";
+/// See [`PENDING`].
+const APPROVED: &str = "a measure's approved total holds each approved, unpaid grant once";
+/// See [`PENDING`].
+const PAID: &str = "a measure's paid total is bounded by its planned amount";
+
 /// The 1-based position of the first element equal to an earlier one.
 fn first_repeat_position<T: PartialEq>(items: &[T]) -> Option<usize> {
     items
@@ -1048,9 +1056,10 @@ impl Aggregate for HardshipFile {
                 requested_at,
                 note,
             } => {
-                if let Some(m) = self.measure_mut(&measure_id) {
-                    m.pending_fen = m.pending_fen.checked_add(amount_fen).unwrap_or(Fen::MAX);
-                }
+                let m = self
+                    .measure_mut(&measure_id)
+                    .expect("invariant: a grant names a measure of the plan");
+                m.pending_fen = m.pending_fen.add_asserted(amount_fen, PENDING);
                 self.grants.push(Grant {
                     grant_id,
                     measure_id,
@@ -1070,10 +1079,11 @@ impl Aggregate for HardshipFile {
                 approved_by,
                 ..
             } => {
-                if let Some(m) = self.measure_mut(&measure_id) {
-                    m.pending_fen = m.pending_fen.saturating_sub(amount_fen);
-                    m.approved_fen = m.approved_fen.checked_add(amount_fen).unwrap_or(Fen::MAX);
-                }
+                let m = self
+                    .measure_mut(&measure_id)
+                    .expect("invariant: a grant names a measure of the plan");
+                m.pending_fen = m.pending_fen.sub_asserted(amount_fen, PENDING);
+                m.approved_fen = m.approved_fen.add_asserted(amount_fen, APPROVED);
                 if let Some(g) = self.grant_mut(&grant_id) {
                     g.status = GrantStatus::Approved { approved_by };
                 }
@@ -1086,9 +1096,10 @@ impl Aggregate for HardshipFile {
                 declined_by,
                 ..
             } => {
-                if let Some(m) = self.measure_mut(&measure_id) {
-                    m.pending_fen = m.pending_fen.saturating_sub(amount_fen);
-                }
+                let m = self
+                    .measure_mut(&measure_id)
+                    .expect("invariant: a grant names a measure of the plan");
+                m.pending_fen = m.pending_fen.sub_asserted(amount_fen, PENDING);
                 if let Some(g) = self.grant_mut(&grant_id) {
                     g.status = GrantStatus::Declined {
                         reason,
@@ -1104,10 +1115,11 @@ impl Aggregate for HardshipFile {
                 paid_on,
                 ..
             } => {
-                if let Some(m) = self.measure_mut(&measure_id) {
-                    m.approved_fen = m.approved_fen.saturating_sub(amount_fen);
-                    m.paid_fen = m.paid_fen.checked_add(amount_fen).unwrap_or(Fen::MAX);
-                }
+                let m = self
+                    .measure_mut(&measure_id)
+                    .expect("invariant: a grant names a measure of the plan");
+                m.approved_fen = m.approved_fen.sub_asserted(amount_fen, APPROVED);
+                m.paid_fen = m.paid_fen.add_asserted(amount_fen, PAID);
                 if let Some(g) = self.grant_mut(&grant_id) {
                     let approved_by = match &g.status {
                         GrantStatus::Approved { approved_by } => approved_by.clone(),
@@ -1131,7 +1143,10 @@ impl Aggregate for HardshipFile {
                 next_review_on,
                 ..
             } => {
-                self.reviews_count = self.reviews_count.saturating_add(1);
+                self.reviews_count = self
+                    .reviews_count
+                    .checked_add(1)
+                    .expect("invariant broken: reviews are bounded by days");
                 self.last_review = Some(ReviewSummary {
                     reviewed_on,
                     outcome,
@@ -1145,7 +1160,10 @@ impl Aggregate for HardshipFile {
                 self.status = FileStatus::Open { verified: false };
                 self.opened_by = Some(reopened_by);
                 self.verification_visit_since_open = false;
-                self.times_reopened = self.times_reopened.saturating_add(1);
+                self.times_reopened = self
+                    .times_reopened
+                    .checked_add(1)
+                    .expect("invariant broken: reopenings are bounded by closings");
             }
         }
     }

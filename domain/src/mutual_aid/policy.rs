@@ -35,8 +35,12 @@ pub const MAX_TIERS: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Lower bound of net self-paid cost, inclusive.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub from_fen: Fen,
     /// Fixed subsidy of this tier, before uplifts.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub amount_fen: Fen,
 }
 
@@ -55,6 +59,8 @@ pub struct Policy {
     /// Stable identifier of these terms (e.g. `putian-07-v1`), recorded by every assessment.
     pub version: Code,
     /// 起点: the net self-paid cost from which a subsidy is paid. Equals the first tier's `from_fen`.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub threshold_fen: Fen,
     /// The tier table, ascending by `from_fen`.
     pub tiers: Vec<Tier>,
@@ -63,6 +69,8 @@ pub struct Policy {
     /// Further uplift for migrant workers (农民工), applied after the period uplift.
     pub migrant_uplift_bp: BasisPoints,
     /// Most one member may receive from this period, over all their claims.
+    #[serde(deserialize_with = "crate::values::amount")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
     pub cap_per_member_fen: Fen,
 }
 
@@ -417,7 +425,7 @@ pub fn assess(policy: &Policy, facts: &AssessmentFacts) -> Result<Assessment, Mo
     };
     let cap_remaining = policy
         .cap_per_member_fen
-        .saturating_sub(facts.already_subsidised_in_period_fen);
+        .room_after(facts.already_subsidised_in_period_fen);
     if cap_remaining.is_zero() {
         return ineligible(RejectReason::CapReached);
     }
@@ -807,7 +815,7 @@ mod tests {
         #[test]
         fn subsidy_never_exceeds_cap_remaining(p in arb_policy(), f in arb_facts()) {
             let a = assess(&p, &f).unwrap();
-            let remaining = p.cap_per_member_fen.saturating_sub(f.already_subsidised_in_period_fen);
+            let remaining = p.cap_per_member_fen.room_after(f.already_subsidised_in_period_fen);
             prop_assert!(a.subsidy_fen() <= remaining);
             if let Assessment::Eligible { subsidy_fen, after_migrant_uplift_fen, capped, .. } = a {
                 prop_assert!(!subsidy_fen.is_zero());

@@ -45,12 +45,19 @@ pub(crate) fn check_golden<E: DomainEvent>(aggregate_type: &str, events: &[E], a
         );
         let back: E = serde_json::from_str(&golden).unwrap();
         assert_eq!(&back, event, "{ty} does not deserialize back");
+        assert_eq!(
+            event.event_version(),
+            crate::upcast::current_version(aggregate_type, &ty),
+            "{ty}: event_version() is not where its upcaster chain ends"
+        );
     }
     let expected: BTreeSet<String> = all_types.iter().map(|t| t.to_string()).collect();
     assert_eq!(
         seen, expected,
         "sample_events must contain every event type"
     );
+    let old_versions = check_old_versions(aggregate_type, &dir);
+    let expected: BTreeSet<String> = expected.into_iter().chain(old_versions).collect();
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| {
@@ -87,4 +94,38 @@ pub(crate) fn check_codes(aggregate_type: &str, declared: &[&str], reported: &[&
     }
     let reported: BTreeSet<&str> = reported.iter().copied().collect();
     assert_eq!(reported, unique, "CODES and code() disagree");
+}
+
+/// Every upcaster of `aggregate_type` keeps the golden file of the version
+/// it reads, `<EventType>@<from>.json`, and turns it into the next version —
+/// through the whole chain, into the current golden file
+/// `<EventType>.json`. Returns the old versions' file stems.
+fn check_old_versions(aggregate_type: &str, dir: &std::path::Path) -> Vec<String> {
+    let read = |stem: &str| -> serde_json::Value {
+        let path = dir.join(format!("{stem}.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (keep the old version's golden file)",
+                path.display()
+            )
+        });
+        serde_json::from_str(&text).unwrap()
+    };
+    let mut stems = Vec::new();
+    for u in crate::upcast::UPCASTERS
+        .iter()
+        .filter(|u| u.aggregate_type == aggregate_type)
+    {
+        let stem = format!("{}@{}", u.event_type, u.from);
+        let upcast = crate::upcast::upcast(aggregate_type, u.event_type, u.from, read(&stem))
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        assert_eq!(
+            upcast,
+            read(u.event_type),
+            "{stem} does not upcast to the current {}",
+            u.event_type
+        );
+        stems.push(stem);
+    }
+    stems
 }

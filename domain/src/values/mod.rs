@@ -7,11 +7,11 @@
 mod ids;
 mod money;
 #[cfg(feature = "openapi")]
-mod schema;
+pub mod schema;
 mod text;
 
 pub use ids::{BankCard, MobileNumber, ResidentId};
-pub use money::{BasisPoints, Fen, MoneyError};
+pub use money::{amount, BasisPoints, Fen, MoneyError, MAX_AMOUNT_FEN, MAX_EVENTS};
 pub use text::{Code, LongText, OrgName, PersonName, ShortText};
 
 use crate::i18n::{default_lang, ErrorCode, Lang, Localize};
@@ -57,6 +57,9 @@ pub enum ValueError {
     /// A number outside the representable range.
     #[error("{}", self.localize(default_lang()))]
     OutOfRange { what: &'static str },
+    /// A single amount above [`money::MAX_AMOUNT_FEN`].
+    #[error("{}", self.localize(default_lang()))]
+    AmountTooLarge,
 }
 
 fn expected_zh(expected: &str) -> &str {
@@ -137,6 +140,16 @@ impl Localize for ValueError {
             }
             (OutOfRange { what }, Lang::Zh) => format!("{}超出允许范围", what_zh(what)),
             (OutOfRange { what }, Lang::En) => format!("{what} is out of range"),
+            (AmountTooLarge, Lang::Zh) => format!(
+                "金额超过上限：单笔最多 {} 元（{} 分）",
+                Fen::MAX_AMOUNT.to_yuan_grouped(),
+                money::MAX_AMOUNT_FEN
+            ),
+            (AmountTooLarge, Lang::En) => format!(
+                "amount exceeds the limit: at most {} yuan ({} fen) per amount",
+                Fen::MAX_AMOUNT.to_yuan_grouped(),
+                money::MAX_AMOUNT_FEN
+            ),
         }
     }
 }
@@ -155,6 +168,7 @@ impl ErrorCode for ValueError {
             NegativeAmount => "value.negative_amount",
             BadYuan => "value.bad_yuan",
             OutOfRange { .. } => "value.out_of_range",
+            AmountTooLarge => "value.amount_too_large",
         }
     }
 }

@@ -4,6 +4,22 @@
 //! event with a positive amount, never a negative one. Every operation is
 //! checked; overflow is an error, never a wrap. The one rounding rule of the
 //! system lives in [`Fen::apply_bp`]: half up (half away from zero) to the fen.
+//!
+//! # Upper bounds: why no sum can overflow
+//!
+//! Every single amount a person enters (a command's amount, a policy's
+//! tier, threshold or cap) is at most [`MAX_AMOUNT_FEN`] = 10¹⁰ fen
+//! (100,000,000.00 yuan, 一亿元), refused at parse otherwise
+//! ([`Fen::amount`], [`amount`], [`Fen::from_yuan_str`]), with the field
+//! named. A sum adds at most one amount per event, and a store holds at most
+//! [`MAX_EVENTS`] = 10⁸ events (a nation's hardship casework for decades is
+//! well below: the province-scale benchmark is 1.4 × 10⁶), so any sum —
+//! a fund's balance, a ledger's total, a campaign's receipts — is at most
+//! 10⁸ × 10¹⁰ = 10¹⁸ fen < `i64::MAX` ≈ 9.22 × 10¹⁸. Derived amounts stay
+//! inside too: an uplift is at most 100× ([`BasisPoints::MAX`]) of a bounded
+//! tier (≤ 10¹² fen). So arithmetic on money is checked everywhere, and a
+//! check that fails in `apply` or a view is a broken invariant: an
+//! assertion, never a clamped (wrong) number.
 
 use std::fmt;
 use std::iter::Sum;
@@ -11,6 +27,16 @@ use std::iter::Sum;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ValueError;
+
+/// The largest single amount accepted as input: 10¹⁰ fen = 100,000,000.00
+/// yuan. See the module docs for why this keeps every sum inside `i64`.
+pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
+
+/// The number of events the bound [`MAX_AMOUNT_FEN`] is sized for: any sum
+/// of up to this many single amounts fits in `i64` (10⁸ × 10¹⁰ = 10¹⁸).
+pub const MAX_EVENTS: i64 = 100_000_000;
+
+const _: () = assert!(MAX_AMOUNT_FEN.checked_mul(MAX_EVENTS).is_some());
 
 /// A non-negative amount of money in fen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,6 +59,19 @@ impl Fen {
     pub const ZERO: Fen = Fen(0);
     /// The largest amount.
     pub const MAX: Fen = Fen(i64::MAX);
+    /// The largest single amount accepted as input ([`MAX_AMOUNT_FEN`]).
+    pub const MAX_AMOUNT: Fen = Fen(MAX_AMOUNT_FEN);
+
+    /// A single input amount of `fen`: refuses negatives and anything above
+    /// [`MAX_AMOUNT_FEN`].
+    pub fn amount(fen: i64) -> Result<Fen, ValueError> {
+        let fen = Fen::new(fen)?;
+        if fen > Fen::MAX_AMOUNT {
+            Err(ValueError::AmountTooLarge)
+        } else {
+            Ok(fen)
+        }
+    }
 
     /// An amount of `fen`; refuses negatives.
     pub fn new(fen: i64) -> Result<Fen, ValueError> {
@@ -51,7 +90,7 @@ impl Fen {
     }
 
     /// Parses a yuan string: `58917.86`, `5000`, `0.5`. At most two decimals,
-    /// no sign, no exponent, no separators.
+    /// no sign, no exponent, no separators; at most [`MAX_AMOUNT_FEN`] fen.
     pub fn from_yuan_str(s: &str) -> Result<Fen, ValueError> {
         let s = s.trim();
         if s.starts_with('-') {
@@ -68,9 +107,7 @@ impl Fen {
         if s.contains('.') && frac.is_empty() {
             return Err(ValueError::BadYuan);
         }
-        let yuan: i64 = int
-            .parse()
-            .map_err(|_| ValueError::OutOfRange { what: "amount" })?;
+        let yuan: i64 = int.parse().map_err(|_| ValueError::AmountTooLarge)?;
         let mut cents: i64 = if frac.is_empty() {
             0
         } else {
@@ -79,10 +116,11 @@ impl Fen {
         if frac.len() == 1 {
             cents *= 10;
         }
-        yuan.checked_mul(100)
+        let fen = yuan
+            .checked_mul(100)
             .and_then(|f| f.checked_add(cents))
-            .map(Fen)
-            .ok_or(ValueError::OutOfRange { what: "amount" })
+            .ok_or(ValueError::AmountTooLarge)?;
+        Fen::amount(fen)
     }
 
     /// The amount in fen.
@@ -112,9 +150,33 @@ impl Fen {
         }
     }
 
-    /// `max(self - rhs, 0)`.
-    pub fn saturating_sub(self, rhs: Fen) -> Fen {
-        Fen((self.0 - rhs.0).max(0))
+    /// `self + rhs` where a handler has already refused every command whose
+    /// effect could overflow: for `apply` and views (TigerBeetle style).
+    /// Overflow means `invariant` is broken: a panic naming it, never a
+    /// clamped (wrong) amount.
+    #[track_caller]
+    pub fn add_asserted(self, rhs: Fen, invariant: &str) -> Fen {
+        match self.checked_add(rhs) {
+            Ok(sum) => sum,
+            Err(_) => panic!("invariant broken: {invariant} ({self} + {rhs} overflows)"),
+        }
+    }
+
+    /// `self - rhs` where `rhs ≤ self` is an invariant (reversals never
+    /// exceed what they reverse, …); see [`Fen::add_asserted`].
+    #[track_caller]
+    pub fn sub_asserted(self, rhs: Fen, invariant: &str) -> Fen {
+        match self.checked_sub(rhs) {
+            Ok(difference) => difference,
+            Err(_) => panic!("invariant broken: {invariant} ({self} - {rhs} is negative)"),
+        }
+    }
+
+    /// What is left of `self` after `used`: zero once `used` reaches it (a
+    /// cap's remaining room, a threshold not reached). Not arithmetic that
+    /// could lose money, so not an error.
+    pub fn room_after(self, used: Fen) -> Fen {
+        self.checked_sub(used).unwrap_or(Fen::ZERO)
     }
 
     /// `self × n`, or `Overflow`.
@@ -185,6 +247,15 @@ impl<'de> Deserialize<'de> for Fen {
         let v = i64::deserialize(d)?;
         Fen::new(v).map_err(serde::de::Error::custom)
     }
+}
+
+/// A single input amount in JSON: integer fen, `0..=`[`MAX_AMOUNT_FEN`].
+/// For `#[serde(deserialize_with = "crate::values::amount")]` on every
+/// amount a command (or a policy) carries; stored sums deserialize as plain
+/// [`Fen`], which has no upper bound below `i64::MAX`.
+pub fn amount<'de, D: Deserializer<'de>>(d: D) -> Result<Fen, D::Error> {
+    let v = i64::deserialize(d)?;
+    Fen::amount(v).map_err(serde::de::Error::custom)
 }
 
 impl Sum<Fen> for Option<Fen> {
@@ -278,6 +349,39 @@ mod tests {
         }
         assert_eq!(Fen::from_yuan_str("-3"), Err(ValueError::NegativeAmount));
         assert!(Fen::from_yuan_str("99999999999999999999").is_err());
+        // The bound: 100,000,000.00 yuan is accepted, a fen more is not.
+        assert_eq!(
+            Fen::from_yuan_str("100000000.00").unwrap().fen(),
+            MAX_AMOUNT_FEN
+        );
+        assert_eq!(
+            Fen::from_yuan_str("100000000.01"),
+            Err(ValueError::AmountTooLarge)
+        );
+        assert_eq!(
+            Fen::from_yuan_str("92233720368547758.07"),
+            Err(ValueError::AmountTooLarge)
+        );
+    }
+
+    #[test]
+    fn input_amounts_are_bounded() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Input {
+            #[serde(deserialize_with = "amount")]
+            amount_fen: Fen,
+        }
+        let read = |n: &str| serde_json::from_str::<Input>(&format!("{{\"amount_fen\": {n}}}"));
+        assert_eq!(read("10000000000").unwrap().amount_fen, Fen::MAX_AMOUNT);
+        let err = read("10000000001").unwrap_err().to_string();
+        assert!(err.contains("100,000,000.00"), "{err}");
+        assert!(read("9223372036854775807").is_err());
+        assert!(read("-1").is_err());
+        // Stored sums are plain Fen: no bound below i64::MAX.
+        assert_eq!(
+            serde_json::from_str::<Fen>("9223372036854775807").unwrap(),
+            Fen::MAX
+        );
     }
 
     #[test]
@@ -370,7 +474,7 @@ mod tests {
         }
 
         #[test]
-        fn yuan_string_round_trips(a in 0i64..=i64::MAX) {
+        fn yuan_string_round_trips(a in 0i64..=MAX_AMOUNT_FEN) {
             let f = Fen::new(a).unwrap();
             prop_assert_eq!(Fen::from_yuan_str(&f.to_string()).unwrap(), f);
         }

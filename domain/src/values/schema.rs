@@ -10,6 +10,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
+use super::MAX_AMOUNT_FEN;
 use super::{BankCard, BasisPoints, Code, Fen, LongText, MobileNumber, OrgName, PersonName};
 use super::{ResidentId, ShortText};
 
@@ -47,6 +48,24 @@ schema!(
         .examples([150_000])
         .into()
 );
+/// The schema of a single input amount (`#[schema(schema_with = …)]` on
+/// every field read with [`super::amount`]): [`Fen`]'s, with its maximum.
+pub fn amount() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
+        .maximum(Some(MAX_AMOUNT_FEN))
+        .description(Some(
+            "金额，单位：分（整数，不可为负，单笔最多 10000000000 分 = 100,000,000.00 元）。\
+             Money in fen (1/100 yuan): a non-negative integer, at most 10000000000 \
+             (100,000,000.00 yuan) per amount; fractions, negative and larger amounts are \
+             refused. 150000 = 1,500.00 yuan.",
+        ))
+        .examples([150_000])
+        .into()
+}
+
 schema!(
     BasisPoints,
     ObjectBuilder::new()

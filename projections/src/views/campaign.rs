@@ -93,7 +93,8 @@ pub struct CampaignRow {
 impl CampaignRow {
     /// Received net of reversals.
     pub fn net_received_fen(&self) -> Fen {
-        self.received_fen.saturating_sub(self.reversed_fen)
+        self.received_fen
+            .sub_asserted(self.reversed_fen, "reversals never exceed receipts")
     }
 
     /// Donors ÷ headcount.
@@ -108,7 +109,10 @@ impl CampaignRow {
 
     /// Net received minus allocated.
     pub fn unallocated_fen(&self) -> Fen {
-        self.net_received_fen().saturating_sub(self.allocated_fen())
+        self.net_received_fen().sub_asserted(
+            self.allocated_fen(),
+            "allocations never exceed net receipts",
+        )
     }
 }
 
@@ -141,7 +145,8 @@ pub struct CampaignUnitRow {
 impl CampaignUnitRow {
     /// Received net of reversals.
     pub fn net_received_fen(&self) -> Fen {
-        self.received_fen.saturating_sub(self.reversed_fen)
+        self.received_fen
+            .sub_asserted(self.reversed_fen, "reversals never exceed receipts")
     }
 
     /// Donors ÷ headcount.
@@ -256,9 +261,10 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
                     launched_at: *launched_at,
                     closed_at: None,
                     units: u64::try_from(units.len()).unwrap_or(u64::MAX),
-                    headcount: units
-                        .iter()
-                        .fold(0u64, |n, u| n.saturating_add(u64::from(u.headcount))),
+                    headcount: units.iter().fold(0u64, |n, u| {
+                        n.checked_add(u64::from(u.headcount))
+                            .expect(crate::views::COUNTED)
+                    }),
                     donations: 0,
                     received_fen: Fen::ZERO,
                     reversals: 0,
@@ -279,14 +285,14 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         } => {
             let donors = u64::from(*donor_count);
             if let Some(c) = rows.get_mut::<CampaignRow>(&ckey)? {
-                c.donations = c.donations.saturating_add(1);
+                c.donations = c.donations.checked_add(1).expect(crate::views::COUNTED);
                 c.received_fen = add(c.received_fen, *amount_fen);
-                c.donors = c.donors.saturating_add(donors);
+                c.donors = c.donors.checked_add(donors).expect(crate::views::COUNTED);
             }
             if let Some(u) = rows.get_mut::<CampaignUnitRow>(&unit_key(id, unit_id.as_str()))? {
-                u.donations = u.donations.saturating_add(1);
+                u.donations = u.donations.checked_add(1).expect(crate::views::COUNTED);
                 u.received_fen = add(u.received_fen, *amount_fen);
-                u.donors = u.donors.saturating_add(donors);
+                u.donors = u.donors.checked_add(donors).expect(crate::views::COUNTED);
             }
             Ok(())
         }
@@ -298,14 +304,14 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         } => {
             let donors = u64::from(*donor_count);
             if let Some(c) = rows.get_mut::<CampaignRow>(&ckey)? {
-                c.reversals = c.reversals.saturating_add(1);
+                c.reversals = c.reversals.checked_add(1).expect(crate::views::COUNTED);
                 c.reversed_fen = add(c.reversed_fen, *amount_fen);
-                c.donors = c.donors.saturating_sub(donors);
+                c.donors = c.donors.checked_sub(donors).expect(crate::views::COUNTED);
             }
             if let Some(u) = rows.get_mut::<CampaignUnitRow>(&unit_key(id, unit_id.as_str()))? {
-                u.reversals = u.reversals.saturating_add(1);
+                u.reversals = u.reversals.checked_add(1).expect(crate::views::COUNTED);
                 u.reversed_fen = add(u.reversed_fen, *amount_fen);
-                u.donors = u.donors.saturating_sub(donors);
+                u.donors = u.donors.checked_sub(donors).expect(crate::views::COUNTED);
             }
             Ok(())
         }
@@ -318,21 +324,25 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         }
         Ev::AllocationProposed { amount_fen, .. } => {
             if let Some(c) = rows.get_mut::<CampaignRow>(&ckey)? {
-                c.allocations = c.allocations.saturating_add(1);
+                c.allocations = c.allocations.checked_add(1).expect(crate::views::COUNTED);
                 c.pending_fen = add(c.pending_fen, *amount_fen);
             }
             Ok(())
         }
         Ev::AllocationApproved { amount_fen, .. } => {
             if let Some(c) = rows.get_mut::<CampaignRow>(&ckey)? {
-                c.pending_fen = c.pending_fen.saturating_sub(*amount_fen);
+                c.pending_fen = c
+                    .pending_fen
+                    .sub_asserted(*amount_fen, "a pending allocation is in the pending total");
                 c.approved_fen = add(c.approved_fen, *amount_fen);
             }
             Ok(())
         }
         Ev::AllocationRejected { amount_fen, .. } => {
             if let Some(c) = rows.get_mut::<CampaignRow>(&ckey)? {
-                c.pending_fen = c.pending_fen.saturating_sub(*amount_fen);
+                c.pending_fen = c
+                    .pending_fen
+                    .sub_asserted(*amount_fen, "a pending allocation is in the pending total");
                 c.rejected_fen = add(c.rejected_fen, *amount_fen);
             }
             Ok(())

@@ -114,10 +114,13 @@ impl FundBalanceRow {
         // A reversal takes back money that came in; were reversals ever to
         // exceed the gross inflow, the excess counts as an outflow so the
         // shortfall still shows.
-        self.inflow_fen = gross_in.saturating_sub(reversed);
-        let out = add(self.outflow_fen, reversed.saturating_sub(gross_in));
-        self.balance_fen = self.inflow_fen.saturating_sub(out);
-        self.overdrawn_fen = out.saturating_sub(self.inflow_fen);
+        // Balance and overdraft are the two signs of inflow − outflow, each
+        // kept non-negative (`room_after`): no amount is lost, the shortfall
+        // is its own column. The sums above assert they fit in i64.
+        self.inflow_fen = gross_in.room_after(reversed);
+        let out = add(self.outflow_fen, reversed.room_after(gross_in));
+        self.balance_fen = self.inflow_fen.room_after(out);
+        self.overdrawn_fen = out.room_after(self.inflow_fen);
         self.overdrawn = !self.overdrawn_fen.is_zero();
     }
 }

@@ -205,7 +205,7 @@ pub struct MeasureView {
 impl MeasureView {
     /// Planned minus requested: what new grants may still ask for.
     pub fn remaining_fen(&self) -> Fen {
-        self.planned_fen.saturating_sub(self.requested_fen)
+        self.planned_fen.room_after(self.requested_fen)
     }
 
     fn from_spec(spec: &MeasureSpec) -> MeasureView {
@@ -394,15 +394,26 @@ impl HouseholdFileRow {
 
 crate::view_row_impl!(HouseholdFileRow, HouseholdFile);
 
-/// Sums amounts; a total beyond the largest amount (impossible for amounts
-/// the aggregates accepted) shows as the largest amount.
+/// The invariant every sum in a view relies on: each amount is at most
+/// `MAX_AMOUNT_FEN` (10¹⁰ fen, refused at input beyond) and a store holds at
+/// most `MAX_EVENTS` (10⁸) of them, so no total reaches `i64::MAX`
+/// (`domain::values` module docs). A sum that overflows means that broke:
+/// the projector stops with this message rather than store a wrong total.
+pub(crate) const BOUNDED: &str =
+    "view totals stay inside i64 (every amount ≤ 10^10 fen, at most 10^8 events)";
+
+/// Sums amounts, asserting [`BOUNDED`].
+#[track_caller]
 pub(crate) fn sum(amounts: impl IntoIterator<Item = Fen>) -> Fen {
-    Fen::checked_sum(amounts).unwrap_or(Fen::MAX)
+    amounts
+        .into_iter()
+        .fold(Fen::ZERO, |total, a| total.add_asserted(a, BOUNDED))
 }
 
-/// `a + b`, saturating at the largest amount.
+/// `a + b`, asserting [`BOUNDED`].
+#[track_caller]
 pub(crate) fn add(a: Fen, b: Fen) -> Fen {
-    a.checked_add(b).unwrap_or(Fen::MAX)
+    a.add_asserted(b, BOUNDED)
 }
 
 /// The key of a file's row.
@@ -664,7 +675,9 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
             ..
         } => {
             if let Some(m) = file.measure_mut(measure_id.as_str()) {
-                m.requested_fen = m.requested_fen.saturating_sub(*amount_fen);
+                m.requested_fen = m
+                    .requested_fen
+                    .sub_asserted(*amount_fen, "a declined grant was requested");
                 m.declined_fen = add(m.declined_fen, *amount_fen);
             }
             if let Some(g) = file.grant_mut(grant_id.as_str()) {
@@ -713,7 +726,7 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
             reviewed_by,
             ..
         } => {
-            file.reviews = file.reviews.saturating_add(1);
+            file.reviews = file.reviews.checked_add(1).expect(crate::views::COUNTED);
             file.last_review = Some(ReviewView {
                 reviewed_on: *reviewed_on,
                 outcome: *outcome,

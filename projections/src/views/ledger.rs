@@ -623,7 +623,7 @@ impl StateSums {
             PayoutState::Declined => &mut self.declined_fen,
         };
         *slot = add(*slot, row.amount_fen);
-        self.payouts = self.payouts.saturating_add(1);
+        self.payouts = self.payouts.checked_add(1).expect(crate::views::COUNTED);
     }
 
     /// The amount in `state`.
@@ -656,7 +656,7 @@ impl LedgerTotals {
     /// Counts one row.
     pub fn add(&mut self, row: &PayoutRow) {
         if row.transfer {
-            self.transfers = self.transfers.saturating_add(1);
+            self.transfers = self.transfers.checked_add(1).expect(crate::views::COUNTED);
             return;
         }
         self.by_fund

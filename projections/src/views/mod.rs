@@ -123,3 +123,9 @@ impl std::fmt::Display for ViewName {
         f.write_str(self.cli_name())
     }
 }
+
+/// The invariant behind every count in a view: counts go up by one event at
+/// a time (bounded by the log, far below `u64::MAX`) and down only by what
+/// an earlier event added (a reversal, a roster removal), so they never
+/// overflow or go below zero. Asserted; a breach stops the projector.
+pub(crate) const COUNTED: &str = "invariant broken: a view's count overflows or goes below zero";

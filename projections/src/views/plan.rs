@@ -269,8 +269,11 @@ fn apply_plan(
             ..
         } => {
             if let Some(p) = rows.get_mut::<PlanPeriodRow>(&pkey)? {
-                p.units = p.units.saturating_add(1);
-                p.members = p.members.saturating_add(count(members.len()));
+                p.units = p.units.checked_add(1).expect(crate::views::COUNTED);
+                p.members = p
+                    .members
+                    .checked_add(count(members.len()))
+                    .expect(crate::views::COUNTED);
                 p.contributions_fen = add(p.contributions_fen, *contribution_fen);
             }
             rows.put(
@@ -300,18 +303,22 @@ fn apply_plan(
             if let Some(p) = rows.get_mut::<PlanPeriodRow>(&pkey)? {
                 p.members = p
                     .members
-                    .saturating_add(count(added.len()))
-                    .saturating_sub(count(removed.len()));
+                    .checked_add(count(added.len()))
+                    .expect(crate::views::COUNTED)
+                    .checked_sub(count(removed.len()))
+                    .expect(crate::views::COUNTED);
                 p.contributions_fen = add(p.contributions_fen, *additional_contribution_fen);
-                p.amendments = p.amendments.saturating_add(1);
+                p.amendments = p.amendments.checked_add(1).expect(crate::views::COUNTED);
             }
             if let Some(u) = rows.get_mut::<PlanUnitRow>(&unit_key(plan_id, unit_id.as_str()))? {
                 u.members = u
                     .members
-                    .saturating_add(count(added.len()))
-                    .saturating_sub(count(removed.len()));
+                    .checked_add(count(added.len()))
+                    .expect(crate::views::COUNTED)
+                    .checked_sub(count(removed.len()))
+                    .expect(crate::views::COUNTED);
                 u.contribution_fen = add(u.contribution_fen, *additional_contribution_fen);
-                u.amendments = u.amendments.saturating_add(1);
+                u.amendments = u.amendments.checked_add(1).expect(crate::views::COUNTED);
             }
             Ok(())
         }
@@ -352,7 +359,7 @@ fn apply_claim(
                 admitted_on: s.admitted_on,
                 discharged_on: s.discharged_on,
                 total_cost_fen: s.total_cost_fen,
-                net_self_paid_fen: s.total_cost_fen.saturating_sub(reimbursed),
+                net_self_paid_fen: s.total_cost_fen.room_after(reimbursed),
                 status: ClaimStatus::Submitted,
                 documents_complete: None,
                 assessment: None,
@@ -517,13 +524,13 @@ impl PlanPeriodReport {
     /// Counts one claim of the period.
     pub fn add_claim(&mut self, claim: &PlanClaimRow) {
         use ClaimStatus as S;
-        self.claims = self.claims.saturating_add(1);
+        self.claims = self.claims.checked_add(1).expect(crate::views::COUNTED);
         if let Some(s) = self
             .claims_by_state
             .iter_mut()
             .find(|s| s.status == claim.status)
         {
-            s.claims = s.claims.saturating_add(1);
+            s.claims = s.claims.checked_add(1).expect(crate::views::COUNTED);
         }
         if matches!(claim.status, S::Assessed | S::Approved | S::Paid) {
             if let Some(a) = &claim.assessment {
@@ -531,7 +538,10 @@ impl PlanPeriodReport {
             }
         }
         if matches!(claim.status, S::Approved | S::Paid) {
-            self.claims_with_subsidy = self.claims_with_subsidy.saturating_add(1);
+            self.claims_with_subsidy = self
+                .claims_with_subsidy
+                .checked_add(1)
+                .expect(crate::views::COUNTED);
             self.subsidies_approved_fen = add(
                 self.subsidies_approved_fen,
                 claim.approved_fen.unwrap_or(Fen::ZERO),
@@ -544,7 +554,7 @@ impl PlanPeriodReport {
             .binary_search_by(|u| u.unit.unit_id.as_str().cmp(claim.unit_id.as_str()))
         {
             if let Some(u) = self.units.get_mut(i) {
-                u.claims = u.claims.saturating_add(1);
+                u.claims = u.claims.checked_add(1).expect(crate::views::COUNTED);
                 u.subsidies_paid_fen = add(u.subsidies_paid_fen, paid);
             }
         }
@@ -553,8 +563,8 @@ impl PlanPeriodReport {
 
     fn settle(&mut self) {
         let contributions = self.period.contributions_fen;
-        self.fund_balance_fen = contributions.saturating_sub(self.subsidies_paid_fen);
-        self.overdrawn_fen = self.subsidies_paid_fen.saturating_sub(contributions);
+        self.fund_balance_fen = contributions.room_after(self.subsidies_paid_fen);
+        self.overdrawn_fen = self.subsidies_paid_fen.room_after(contributions);
     }
 
     /// Claims in `status`.
@@ -573,8 +583,8 @@ impl PlanPeriodReport {
 
     /// Σ members over the unit rows.
     pub fn units_members(&self) -> u64 {
-        self.units
-            .iter()
-            .fold(0u64, |n, u| n.saturating_add(u.unit.members))
+        self.units.iter().fold(0u64, |n, u| {
+            n.checked_add(u.unit.members).expect(crate::views::COUNTED)
+        })
     }
 }

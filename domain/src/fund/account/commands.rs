@@ -25,6 +25,8 @@ pub enum FundAccountCommand {
         /// account's fund; later ones must name the same fund.
         fund: Fund,
         /// More than zero.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         amount_fen: Fen,
         /// Who appropriated it (上级工会, 财政…).
         source: OrgName,

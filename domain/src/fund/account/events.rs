@@ -139,8 +139,9 @@ impl DomainEvent for FundAccountEvent {
         self.type_name().to_string()
     }
 
+    /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_string()
+        crate::upcast::current_version(super::TYPE, &self.event_type()).to_string()
     }
 }
 

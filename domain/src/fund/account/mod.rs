@@ -79,7 +79,10 @@ impl FundAccount {
 
     /// Appropriated net of reversals.
     pub fn net_fen(&self) -> Fen {
-        self.appropriated_fen.saturating_sub(self.reversed_fen)
+        self.appropriated_fen.sub_asserted(
+            self.reversed_fen,
+            "an account reverses only what was appropriated",
+        )
     }
 
     /// One appropriation.
@@ -186,10 +189,10 @@ impl Aggregate for FundAccount {
                 ..
             } => {
                 self.fund = Some(fund);
-                self.appropriated_fen = self
-                    .appropriated_fen
-                    .checked_add(amount_fen)
-                    .unwrap_or(Fen::MAX);
+                self.appropriated_fen = self.appropriated_fen.add_asserted(
+                    amount_fen,
+                    "handle refuses an appropriation that overflows the account",
+                );
                 self.appropriations.insert(
                     appropriation_id,
                     AppropriationEntry {
@@ -203,13 +206,15 @@ impl Aggregate for FundAccount {
                 amount_fen,
                 ..
             } => {
-                self.reversed_fen = self
-                    .reversed_fen
-                    .checked_add(amount_fen)
-                    .unwrap_or(Fen::MAX);
-                if let Some(entry) = self.appropriations.get_mut(&appropriation_id) {
-                    entry.reversed = true;
-                }
+                self.reversed_fen = self.reversed_fen.add_asserted(
+                    amount_fen,
+                    "reversals never exceed the appropriations they reverse",
+                );
+                let entry = self
+                    .appropriations
+                    .get_mut(&appropriation_id)
+                    .expect("invariant: a reversal names a recorded appropriation");
+                entry.reversed = true;
             }
         }
     }

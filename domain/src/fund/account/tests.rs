@@ -195,6 +195,17 @@ fn appropriate_beyond_the_largest_amount_is_refused() {
     );
 }
 
+/// `apply` asserts rather than clamps: a total past i64 (which the handler
+/// refuses, above) is a broken invariant, not a saturated balance.
+#[test]
+#[should_panic(expected = "invariant broken: handle refuses an appropriation that overflows")]
+fn apply_asserts_instead_of_saturating() {
+    fold([
+        appropriated("BK-1", Fund::Festival, Fen::MAX),
+        appropriated("BK-2", Fund::Festival, yuan(1)),
+    ]);
+}
+
 #[test]
 fn appropriate_beyond_the_most_appropriations_is_refused() {
     let given: Vec<Ev> = (0..MAX_APPROPRIATIONS)

@@ -37,10 +37,16 @@ pub enum MutualAidClaimCommand {
         /// Diagnosis (health data: shown only to roles that need it).
         diagnosis: ShortText,
         /// Total medical cost of the stay.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         total_cost_fen: Fen,
         /// Paid by basic medical insurance.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         basic_insurance_fen: Fen,
         /// Other reimbursements.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         other_reimbursement_fen: Fen,
         /// Documents handed in, at most [`MAX_DOCUMENTS`].
         documents: Vec<ShortText>,

@@ -98,6 +98,9 @@ pub enum MutualAidClaimEvent {
         member: ResidentId,
         /// Approved subsidy.
         subsidy_fen: Fen,
+        /// The fund that owes it: always [`Fund::MutualAid`]. Since version
+        /// 2.0; a 1.0 approval is upcast with [`Fund::MutualAid`].
+        fund: Fund,
         /// The policy version that decided it.
         policy_version: Code,
         /// Who.
@@ -187,8 +190,13 @@ impl DomainEvent for MutualAidClaimEvent {
         t.to_string()
     }
 
+    /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_string()
+        crate::upcast::current_version(
+            <super::MutualAidClaim as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 

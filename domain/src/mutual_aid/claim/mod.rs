@@ -347,7 +347,7 @@ impl Aggregate for MutualAidClaim {
                 let already = services
                     .subsidies_in_period(&claim.plan_id, &claim.member, claim.claim_id.as_str())
                     .await?;
-                let remaining = record.policy.cap_per_member_fen.saturating_sub(already);
+                let remaining = record.policy.cap_per_member_fen.room_after(already);
                 if subsidy > remaining {
                     return Err(E::CapExceeded {
                         cap_remaining_fen: remaining,
@@ -358,6 +358,7 @@ impl Aggregate for MutualAidClaim {
                     plan_id: claim.plan_id.clone(),
                     member: claim.member.clone(),
                     subsidy_fen: subsidy,
+                    fund: Fund::MutualAid,
                     policy_version: record.policy.version.clone(),
                     approved_by: by,
                     approved_at: at,
@@ -737,6 +738,7 @@ pub fn sample_events() -> Vec<MutualAidClaimEvent> {
             plan_id: plan_id.clone(),
             member: member.clone(),
             subsidy_fen,
+            fund: Fund::MutualAid,
             policy_version: code("putian-07-v1"),
             approved_by: code("zhao.qiang"),
             approved_at: at(2_880),

@@ -38,6 +38,8 @@ pub enum MutualAidPlanCommand {
         /// 1..=[`MAX_ROSTER`] members, none listed twice, none enrolled already.
         members: Vec<Enrolee>,
         /// Contribution (互助金) paid for the roster.
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         contribution_fen: Fen,
         /// Who paid it.
         paid_by: Payer,
@@ -51,6 +53,8 @@ pub enum MutualAidPlanCommand {
         /// Members to remove; all enrolled through this unit.
         remove: Vec<ResidentId>,
         /// Contribution paid for the change (may be zero).
+        #[serde(deserialize_with = "crate::values::amount")]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::values::schema::amount))]
         additional_contribution_fen: Fen,
         /// Why.
         reason: ShortText,

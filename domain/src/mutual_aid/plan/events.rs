@@ -94,8 +94,13 @@ impl DomainEvent for MutualAidPlanEvent {
         t.to_string()
     }
 
+    /// Where this type's upcaster chain ends ([`crate::upcast`]).
     fn event_version(&self) -> String {
-        crate::EVENT_VERSION_1.to_string()
+        crate::upcast::current_version(
+            <super::MutualAidPlan as cqrs_es::Aggregate>::TYPE,
+            &self.event_type(),
+        )
+        .to_string()
     }
 }
 

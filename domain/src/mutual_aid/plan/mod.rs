@@ -216,7 +216,7 @@ impl Aggregate for MutualAidPlan {
                 }
                 // Both lists are distinct, adds are new and removes are in the
                 // unit, so this is the exact size after the amendment.
-                let count = (unit.member_count + add.len()).saturating_sub(remove.len());
+                let count = unit.member_count + add.len() - remove.len();
                 if count > MAX_ROSTER {
                     return Err(MutualAidPlanError::RosterTooLarge { count });
                 }
@@ -251,8 +251,11 @@ impl Aggregate for MutualAidPlan {
     }
 
     fn apply(&mut self, event: Self::Event) {
-        // Sums saturate: the handler refused anything that would overflow.
-        let add = |a: Fen, b: Fen| a.checked_add(b).unwrap_or(Fen::MAX);
+        // The handler refused anything that would overflow: overflow here is
+        // a broken invariant, asserted, never a clamped total.
+        let add = |a: Fen, b: Fen| {
+            a.add_asserted(b, "handle refuses contributions that overflow the period")
+        };
         match event {
             MutualAidPlanEvent::PeriodOpened {
                 name,
@@ -330,10 +333,9 @@ impl Aggregate for MutualAidPlan {
                 self.total_contributions_fen =
                     add(self.total_contributions_fen, additional_contribution_fen);
                 if let Some(unit) = self.units.get_mut(&unit_id) {
-                    unit.member_count = unit
-                        .member_count
-                        .saturating_add(added_count)
-                        .saturating_sub(removed_count);
+                    unit.member_count = (unit.member_count + added_count)
+                        .checked_sub(removed_count)
+                        .expect("invariant broken: an amendment removes only members of the unit");
                     unit.contribution_fen = add(unit.contribution_fen, additional_contribution_fen);
                 }
             }
