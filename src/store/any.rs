@@ -177,6 +177,11 @@ impl AnyStore {
         delegate!(self, s => s.append(aggregate_type, events, snapshot).await)
     }
 
+    /// See [`SqliteStore::money_balances`].
+    pub async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        delegate!(self, s => s.money_balances().await)
+    }
+
     /// See [`SqliteStore::reservation_holder`].
     pub async fn reservation_holder(
         &self,

@@ -20,6 +20,7 @@ mod any;
 pub mod copy;
 pub mod hash;
 mod kurrent;
+mod money;
 mod postgres;
 mod sqlite;
 mod writer;
@@ -142,6 +143,9 @@ pub enum StoreError {
     /// Imported events do not continue the target's streams (see `import`).
     #[error("import refused: {0}")]
     Import(String),
+    /// The money balances of an older store could not be computed from its log.
+    #[error(transparent)]
+    Backfill(#[from] money::BackfillError),
     /// A log position that this store did not issue.
     #[error("log position {0} was not issued by this store")]
     ForeignPosition(LogPosition),

@@ -108,6 +108,10 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let replayed = super::money::backfill_pg(&pool).await?;
+        if replayed > 0 {
+            tracing::info!(events = replayed, "money balances backfilled from the log");
+        }
         let location = PathBuf::from(redact(url));
         tracing::debug!(location = %location.display(), "event store opened");
         Ok(Self {
@@ -196,6 +200,7 @@ impl PgStore {
         }
 
         let mut appended = Vec::with_capacity(events.len());
+        let mut movements = Vec::new();
         for (event, expected_sequence) in events.iter().zip(last_sequence + 1..) {
             if event.aggregate_id != aggregate_id
                 || event.aggregate_type != aggregate_type
@@ -264,6 +269,15 @@ impl PgStore {
                 apply_reservation(conn, aggregate_type, aggregate_id, position, reservation)
                     .await?;
             }
+            movements.extend(
+                super::money::movements_of(
+                    aggregate_type,
+                    aggregate_id,
+                    &event.event_type,
+                    &event.payload,
+                )
+                .map_err(|reason| PersistenceError::DeserializationError(reason.into()))?,
+            );
             let position = to_u64(position)?;
             appended.push(Appended {
                 sequence: event.sequence,
@@ -275,6 +289,13 @@ impl PgStore {
                 },
             });
             prev_hash = hash;
+        }
+        // Money once for the command, in this transaction: accounts locked
+        // in sorted order, so racing commands are checked one after the other.
+        if !movements.is_empty() {
+            super::money::apply(&mut *conn, &movements, true)
+                .await
+                .map_err(|e| e.into_persistence(persistence_error))?;
         }
 
         if let Some((snapshot_id, state, number)) = snapshot {
@@ -308,6 +329,14 @@ impl PgStore {
             }
         }
         Ok(appended)
+    }
+
+    /// Every balance the money check keeps, `(kind, key, fen)` in key order
+    /// (see `store::money`).
+    pub async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(super::money::BALANCES)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The id of the aggregate holding `key` in `scope`, if any.
@@ -623,6 +652,7 @@ impl PgStore {
                 .await
                 .map_err(|e| StoreError::Import(e.to_string()))?;
             }
+            super::money::import_event(&mut *tx, event).await?;
             heads.insert(stream, (event.sequence as u64, event.hash.clone()));
         }
         tx.commit().await?;

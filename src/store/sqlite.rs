@@ -137,6 +137,11 @@ impl SqliteStore {
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        // Before the writer starts: balances of a store made by an earlier version.
+        let replayed = super::money::backfill_sqlite(&writer).await?;
+        if replayed > 0 {
+            tracing::info!(events = replayed, "money balances backfilled from the log");
+        }
         // Opened after the writer so the file exists and is already in WAL mode.
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
@@ -300,6 +305,13 @@ impl SqliteStore {
                         )
                     },
                 )?;
+            let movements = super::money::movements_of(
+                aggregate_type,
+                aggregate_id,
+                &event.event_type,
+                &event.payload,
+            )
+            .map_err(|reason| PersistenceError::DeserializationError(reason.into()))?;
             prepared.push(PreparedEvent {
                 event_id,
                 sequence: event.sequence,
@@ -310,6 +322,7 @@ impl SqliteStore {
                 recorded_at,
                 canonical,
                 reservations,
+                movements,
             });
         }
         let snapshot = match snapshot {
@@ -336,6 +349,14 @@ impl SqliteStore {
     /// Batches and commands the writer has committed since the store opened.
     pub fn write_stats(&self) -> WriteStats {
         self.counters.read()
+    }
+
+    /// Every balance the money check keeps, `(kind, key, fen)` in key order
+    /// (see `store::money`).
+    pub async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(super::money::BALANCES)
+            .fetch_all(&self.reader)
+            .await?)
     }
 
     /// The id of the aggregate holding `key` in `scope`, if any. For the
@@ -639,6 +660,7 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::Import(e.to_string()))?;
             }
+            super::money::import_event(&mut *tx, event).await?;
             heads.insert(stream, (event.sequence as u64, event.hash.clone()));
         }
         tx.commit().await?;

@@ -10,8 +10,8 @@
 //! else is queued (up to [`MAX_BATCH`]), reads the heads of all the batch's
 //! streams in one query, and runs each command with exactly the checks it
 //! would have alone — optimistic concurrency against its stream head,
-//! hash-chain link, reservations, snapshot number — against the batch's
-//! earlier commands too. A command refused by the head check has written
+//! hash-chain link, reservations, money (`store::money`), snapshot number —
+//! against the batch's earlier commands too. A command refused by the head check has written
 //! nothing; one that can be refused after writing (several events,
 //! reservations, a snapshot) runs inside its own `SAVEPOINT` and is rolled
 //! back to it, so one command's refusal never touches the others. A
@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cqrs_es::persist::PersistenceError;
+use domain::money::Movement;
 use domain::reservation::Reservation;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
@@ -63,6 +64,8 @@ pub(super) struct PreparedEvent {
     /// The event's canonical JSON, the second half of its hash input.
     pub canonical: String,
     pub reservations: Vec<Reservation>,
+    /// The money it moves (`store::money`).
+    pub movements: Vec<Movement>,
 }
 
 /// One `append` call: one stream's consecutive events and its snapshot.
@@ -182,7 +185,10 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 }
             };
             if let [event] = commit.events.as_slice() {
-                if commit.snapshot.is_none() && event.reservations.is_empty() {
+                if commit.snapshot.is_none()
+                    && event.reservations.is_empty()
+                    && event.movements.is_empty()
+                {
                     let hash = chain_hash(&start.1, &event.canonical);
                     heads.insert(stream, (event.sequence, hash.clone()));
                     group.push(Pending {
@@ -356,6 +362,17 @@ async fn write_commit(
             log_position: super::LogPosition::at(position),
         });
         prev_hash = hash;
+    }
+    // Money last, once for the whole command: its net effect per account is checked.
+    let movements: Vec<Movement> = commit
+        .events
+        .iter()
+        .flat_map(|e| e.movements.iter().cloned())
+        .collect();
+    if !movements.is_empty() {
+        super::money::apply(&mut *conn, &movements, true)
+            .await
+            .map_err(|e| e.into_persistence(persistence_error))?;
     }
 
     if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
