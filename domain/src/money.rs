@@ -362,7 +362,7 @@ pub fn movements_of(
 /// (negative only for an account that an imported history overdrew);
 /// `asked_fen` is what the commit's debits add up to.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{} would go below zero: {available_fen} fen available, {asked_fen} fen asked", account.kind())]
+#[error("{}", self.localize(Lang::En))]
 pub struct InsufficientFunds {
     /// The account.
     pub account: Account,
@@ -470,7 +470,9 @@ mod tests {
             refused.localize(Lang::Zh),
             "送温暖资金不足：可用 1000.00 元，本次需要 5000.00 元，未作任何变更"
         );
-        assert!(refused.localize(Lang::En).contains("festival condolence fund"));
+        assert!(refused
+            .localize(Lang::En)
+            .contains("festival condolence fund"));
         assert_eq!(yuan(-5), "-0.05");
     }
 

@@ -64,13 +64,20 @@ const BACKFILL_PAGE_EVENTS: i64 = 2_048;
 #[async_trait::async_trait]
 pub(super) trait MoneyConn: Send {
     /// Runs a statement with text and integer parameters.
-    async fn exec(&mut self, sql: &'static str, text: &[&str], int: Option<i64>)
-        -> Result<(), sqlx::Error>;
+    async fn exec(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+        int: Option<i64>,
+    ) -> Result<(), sqlx::Error>;
     /// One integer, if a row matches.
     async fn int(&mut self, sql: &'static str, text: &[&str]) -> Result<Option<i64>, sqlx::Error>;
     /// One text, if a row matches.
-    async fn text(&mut self, sql: &'static str, text: &[&str])
-        -> Result<Option<String>, sqlx::Error>;
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+    ) -> Result<Option<String>, sqlx::Error>;
     /// `BALANCE`, locking the row until the transaction ends where that is needed.
     async fn lock_balance(&mut self, kind: &str, key: &str) -> Result<Option<i64>, sqlx::Error>;
 }
@@ -294,9 +301,10 @@ async fn settle<C: MoneyConn + ?Sized>(
     };
     conn.exec(ENSURE_ACCOUNT, &[kind, &key], Some(opening))
         .await?;
-    let balance = conn.lock_balance(kind, &key).await?.ok_or_else(|| {
-        MoneyError::Database(sqlx::Error::RowNotFound)
-    })?;
+    let balance = conn
+        .lock_balance(kind, &key)
+        .await?
+        .ok_or_else(|| MoneyError::Database(sqlx::Error::RowNotFound))?;
     let overflow = || MoneyError::Overflow(account.clone());
     let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
     let after = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
@@ -320,8 +328,9 @@ pub(super) fn movements_of(
     event_type: &str,
     payload: &serde_json::Value,
 ) -> Result<Vec<Movement>, String> {
-    domain::movements_of(aggregate_type, aggregate_id, event_type, payload)
-        .map_err(|reason| format!("cannot read the money movements of {aggregate_type} event {event_type}: {reason}"))
+    domain::movements_of(aggregate_type, aggregate_id, event_type, payload).map_err(|reason| {
+        format!("cannot read the money movements of {aggregate_type} event {event_type}: {reason}")
+    })
 }
 
 /// Every stored balance, `(kind, key, balance_fen)` (for checks and tests).
@@ -338,12 +347,11 @@ pub(super) async fn backfill_sqlite(pool: &sqlx::SqlitePool) -> Result<u64, Back
     let mut after = 0_i64;
     let mut replayed = 0_u64;
     loop {
-        let rows: Vec<(i64, String, String, String, String)> =
-            sqlx::query_as(BACKFILL_PAGE_SQLITE)
-                .bind(after)
-                .bind(BACKFILL_PAGE_EVENTS)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(BACKFILL_PAGE_SQLITE)
+            .bind(after)
+            .bind(BACKFILL_PAGE_EVENTS)
+            .fetch_all(&mut *tx)
+            .await?;
         let Some(last) = rows.last() else { break };
         after = last.0;
         for (_, aggregate_type, aggregate_id, event_type, payload) in &rows {

@@ -654,6 +654,15 @@ fn refused_as(r: &Resp, role: Role, four_eyes_code: &str) {
 async fn nobody_approves_their_own_grant_whatever_their_roles() {
     let api = api().await;
     let staff = staff(&api).await;
+    // Money for every approval below (the store checks the fund).
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 5_000_000),
+    )
+    .await;
     file_with_plan(&api, &staff, "HF-4E", 11).await;
     for role in bangfu::users::ROLES {
         let grant = format!("G-{}", role.as_str());
@@ -694,6 +703,43 @@ async fn nobody_approves_their_own_grant_whatever_their_roles() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn an_approval_the_fund_cannot_cover_is_422_naming_the_fund_and_writes_nothing() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    file_with_plan(&api, &staff, "HF-M", 12).await;
+    api.ok(&staff.caseworker, None, FILES, "HF-M", request_grant("G1"))
+        .await;
+    let before = api.events().await;
+    let approve = json!({"ApproveGrant": {"grant_id": "G1"}});
+    let r = api
+        .cmd(&staff.approver, None, FILES, "HF-M", approve.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "money.insufficient_funds"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["money"],
+        json!({"account": "fund", "fund": "special_assistance", "available_fen": 0, "asked_fen": 10000})
+    );
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("帮扶专项资金不足"), "{detail}");
+    assert_eq!(api.events().await, before);
+    // Once the money is there, the same approval commits.
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 10_000),
+    )
+    .await;
+    api.ok(&staff.approver, None, FILES, "HF-M", approve).await;
 }
 
 #[tokio::test]
@@ -1695,6 +1741,15 @@ fn cli_view(path: &Path, args: &[&str]) -> Value {
 /// claim, and a closed campaign (5,000 yuan) with 10 yuan allocated to the
 /// file's measure. Returns the last command's outcome.
 async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
+    // Money first: the store counts G1 against its fund when it is approved.
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 5_000_000),
+    )
+    .await;
     file_with_plan(api, staff, "HF-V", 41).await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G1"))
         .await;
@@ -1716,14 +1771,6 @@ async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
     .await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))
         .await;
-    api.ok(
-        &staff.finance,
-        None,
-        FUNDS,
-        "special-2026",
-        appropriate("BK-1", 5_000_000),
-    )
-    .await;
     plan_period(api, staff, "putian-07").await;
     reviewed_claim(api, staff, "putian-07", "C1", 1, 2).await;
     api.ok(&staff.approver, None, CLAIMS, "C1", json!({"Assess": {}}))
