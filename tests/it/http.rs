@@ -1772,6 +1772,19 @@ async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))
         .await;
     plan_period(api, staff, "putian-07").await;
+    // C1's 676 yuan counts against the mutual-aid fund at approval; the
+    // unit's 300 yuan contribution does not cover it.
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "mutual-aid-2026",
+        json!({"Appropriate": {
+            "appropriation_id": "BK-MA-1", "fund": "mutual_aid", "amount_fen": 100_000,
+            "source": "莆田市总工会", "received_on": "2026-01-05", "note": null
+        }}),
+    )
+    .await;
     reviewed_claim(api, staff, "putian-07", "C1", 1, 2).await;
     api.ok(&staff.approver, None, CLAIMS, "C1", json!({"Assess": {}}))
         .await;
@@ -1936,7 +1949,10 @@ async fn every_view_gives_the_figures_the_cli_gives() {
     assert_eq!(fund(funds, "special_assistance")["balance_fen"], 4_991_000);
     assert_eq!(fund(funds, "special_assistance")["transfers_in_fen"], 1000);
     assert_eq!(fund(funds, "donation")["balance_fen"], 499_000);
-    assert_eq!(fund(funds, "mutual_aid")["balance_fen"], 30000);
+    // Mutual aid: 300 contributed + 1,000 appropriated; C1's 676 approved, unpaid.
+    assert_eq!(fund(funds, "mutual_aid")["balance_fen"], 130000);
+    assert_eq!(fund(funds, "mutual_aid")["committed_fen"], 67600);
+    assert_eq!(fund(funds, "mutual_aid")["available_fen"], 62400);
     assert_eq!(fund(funds, "festival")["balance_fen"], 0);
 
     // Absent rows are 404 with the view named.
