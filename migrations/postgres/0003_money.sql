@@ -4,7 +4,7 @@
 -- The same tables as on SQLite (migrations/sqlite/0012_money.sql).
 --
 -- Amounts are whole fen, written only from Rust's checked i64 arithmetic.
--- Concurrent commits lock the account rows they move (SELECT … FOR UPDATE,
+-- Concurrent commits lock the account rows they move (an upsert's row lock,
 -- in sorted order), so two racing debits are checked one after the other.
 
 -- One row per account: kind `fund` (key: the fund's code), `member_cap`

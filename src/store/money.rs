@@ -12,8 +12,8 @@
 //! `migrations/postgres/0003_money.sql`). The arithmetic is Rust's checked
 //! `i64`, never SQL's. The check is per command: an account's balance after
 //! all of the command's credits and debits must not be negative if the
-//! command debits it. Accounts are locked (`FOR UPDATE` on PostgreSQL; the
-//! single writer on SQLite) in sorted order, so racing commands are checked
+//! command debits it. Accounts are locked (an upsert's row lock on
+//! PostgreSQL; the single writer on SQLite) in sorted order, so racing commands are checked
 //! one after the other and cannot deadlock on each other's accounts.
 //!
 //! History is never refused: an import (`store copy`) and the one-time
@@ -38,8 +38,14 @@ const SET_MEASURE_FUND: &str =
      ON CONFLICT (file_id, measure_id) DO UPDATE SET fund = excluded.fund";
 const MEASURE_FUND: &str =
     "SELECT fund FROM money_measure_funds WHERE file_id = $1 AND measure_id = $2";
-const ENSURE_ACCOUNT: &str = "INSERT INTO money_accounts (kind, key, balance_fen)
-     VALUES ($1, $2, $3) ON CONFLICT (kind, key) DO NOTHING";
+/// Creates the account at `$3` if it is new, and returns its balance with
+/// the row locked until the transaction ends: PostgreSQL's `ON CONFLICT DO
+/// UPDATE` locks the row and waits for, then reads, a concurrent commit's
+/// version (a no-op update, no arithmetic); on SQLite the writer is alone.
+/// One statement, the same on both stores.
+const OPEN_BALANCE: &str = "INSERT INTO money_accounts (kind, key, balance_fen) VALUES ($1, $2, $3)
+     ON CONFLICT (kind, key) DO UPDATE SET balance_fen = money_accounts.balance_fen
+     RETURNING balance_fen";
 const SET_BALANCE: &str = "UPDATE money_accounts SET balance_fen = $3 WHERE kind = $1 AND key = $2";
 const BACKFILL_DONE: &str = "SELECT done FROM money_backfill WHERE id = 1";
 const MARK_BACKFILLED: &str = "UPDATE money_backfill SET done = 1 WHERE id = 1";
@@ -59,8 +65,7 @@ const BACKFILL_PAGE_PG: &str =
 const BACKFILL_PAGE_EVENTS: i64 = 2_048;
 
 /// The statements the check needs, on one connection. The SQL is the same
-/// on both stores (`$n` placeholders, which SQLite accepts too); PostgreSQL
-/// locks the balance rows it reads.
+/// on both stores (`$n` placeholders, which SQLite accepts too).
 #[async_trait::async_trait]
 pub(super) trait MoneyConn: Send {
     /// Runs a statement with text and integer parameters.
@@ -72,14 +77,19 @@ pub(super) trait MoneyConn: Send {
     ) -> Result<(), sqlx::Error>;
     /// One integer, if a row matches.
     async fn int(&mut self, sql: &'static str, text: &[&str]) -> Result<Option<i64>, sqlx::Error>;
+    /// One integer from a statement with text parameters and then `int`.
+    async fn int_with(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+        int: i64,
+    ) -> Result<Option<i64>, sqlx::Error>;
     /// One text, if a row matches.
     async fn text(
         &mut self,
         sql: &'static str,
         text: &[&str],
     ) -> Result<Option<String>, sqlx::Error>;
-    /// `BALANCE`, locking the row until the transaction ends where that is needed.
-    async fn lock_balance(&mut self, kind: &str, key: &str) -> Result<Option<i64>, sqlx::Error>;
 }
 
 /// Binds text parameters, then the integer, in `$n` order.
@@ -97,7 +107,7 @@ macro_rules! bound {
 }
 
 macro_rules! money_conn {
-    ($conn:ty, $lock:literal) => {
+    ($conn:ty) => {
         #[async_trait::async_trait]
         impl MoneyConn for $conn {
             async fn exec(
@@ -120,6 +130,16 @@ macro_rules! money_conn {
                     .fetch_optional(&mut *self)
                     .await
             }
+            async fn int_with(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+                int: i64,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                bound!(sqlx::query_scalar(sql), text, Some(int))
+                    .fetch_optional(&mut *self)
+                    .await
+            }
             async fn text(
                 &mut self,
                 sql: &'static str,
@@ -129,33 +149,12 @@ macro_rules! money_conn {
                     .fetch_optional(&mut *self)
                     .await
             }
-            async fn lock_balance(
-                &mut self,
-                kind: &str,
-                key: &str,
-            ) -> Result<Option<i64>, sqlx::Error> {
-                sqlx::query_scalar(concat_balance!($lock))
-                    .bind(kind)
-                    .bind(key)
-                    .fetch_optional(&mut *self)
-                    .await
-            }
         }
     };
 }
 
-macro_rules! concat_balance {
-    ($lock:literal) => {
-        concat!(
-            "SELECT balance_fen FROM money_accounts WHERE kind = $1 AND key = $2",
-            $lock
-        )
-    };
-}
-
-// SQLite has one writer: the transaction already excludes every other.
-money_conn!(SqliteConnection, "");
-money_conn!(PgConnection, " FOR UPDATE");
+money_conn!(SqliteConnection);
+money_conn!(PgConnection);
 
 /// Why movements could not be applied.
 #[derive(Debug)]
@@ -299,12 +298,10 @@ async fn settle<C: MoneyConn + ?Sized>(
         Account::MemberCap { plan_id, .. } => conn.int(CAP, &[plan_id]).await?.unwrap_or(0),
         _ => 0,
     };
-    conn.exec(ENSURE_ACCOUNT, &[kind, &key], Some(opening))
-        .await?;
     let balance = conn
-        .lock_balance(kind, &key)
+        .int_with(OPEN_BALANCE, &[kind, &key], opening)
         .await?
-        .ok_or_else(|| MoneyError::Database(sqlx::Error::RowNotFound))?;
+        .ok_or(MoneyError::Database(sqlx::Error::RowNotFound))?;
     let overflow = || MoneyError::Overflow(account.clone());
     let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
     let after = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
