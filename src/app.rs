@@ -286,6 +286,10 @@ pub enum AppError {
     /// A key (resident ID of an open file, a hospital stay) is held by another aggregate.
     #[error("{0}")]
     Reservation(crate::store::ReservationConflict),
+    /// The store refused the command: it would take a fund, a member's cap or
+    /// a campaign's unallocated money below zero. A business rule.
+    #[error("{0}")]
+    InsufficientFunds(domain::money::InsufficientFunds),
     /// The store failed.
     #[error("storage: {0}")]
     Storage(String),
@@ -298,6 +302,7 @@ impl ErrorCode for AppError {
             AppError::Rejected { code, .. } => code,
             AppError::Conflict => "store.conflict",
             AppError::Reservation(_) => "store.reservation_conflict",
+            AppError::InsufficientFunds(refused) => refused.code(),
             AppError::Storage(_) => "store.unavailable",
         }
     }
@@ -319,6 +324,7 @@ impl Localize for AppError {
                 };
                 format!("{what}（{}）", c.held_by)
             }
+            (AppError::InsufficientFunds(refused), _) => refused.localize(lang),
             (AppError::Storage(e), Lang::Zh) => format!("存储不可用：{e}"),
             (e, Lang::En) => e.to_string(),
         }
@@ -335,6 +341,7 @@ impl<E: ErrorCode + std::error::Error> From<ExecError<E>> for AppError {
             },
             ExecError::Conflict => AppError::Conflict,
             ExecError::Reservation(c) => AppError::Reservation(c),
+            ExecError::InsufficientFunds(refused) => AppError::InsufficientFunds(refused),
             ExecError::Storage(s) | ExecError::Corrupt(s) => AppError::Storage(s),
         }
     }

@@ -161,7 +161,7 @@ impl ExitKind {
     pub fn of(e: &AppError) -> ExitKind {
         match e {
             AppError::Input(_) => ExitKind::Input,
-            AppError::Rejected { .. } => ExitKind::Rejected,
+            AppError::Rejected { .. } | AppError::InsufficientFunds(_) => ExitKind::Rejected,
             AppError::Conflict | AppError::Reservation(_) => ExitKind::Conflict,
             AppError::Storage(_) => ExitKind::Failure,
         }

@@ -255,8 +255,8 @@ pub async fn run(app: &App, lang: Lang, out: &mut dyn std::io::Write) -> Result<
         out,
         "\n▶ {}",
         lang.pick(
-            "资金拨入：帮扶专项资金与送温暖资金",
-            "Appropriations into the special-assistance and festival funds"
+            "资金拨入：帮扶专项资金、送温暖资金与上年结转捐赠资金",
+            "Appropriations into the special-assistance and festival funds, and last year's donations carried over"
         )
     )
     .map_err(io)?;
@@ -317,6 +317,20 @@ async fn appropriations(app: &App, run: &Run, out: &mut dyn std::io::Write) -> R
         json!({"Appropriate": {
             "appropriation_id": "BK-2026-002", "fund": "festival", "amount_fen": yuan(20_000),
             "source": "莆田市总工会", "received_on": "2026-01-05", "note": "2026年送温暖资金"
+        }}),
+    )
+    .await?;
+    // The store counts a grant against its fund when it is approved: the
+    // education grant from the donation fund (August) comes before this
+    // year's campaign, so last year's donations are carried over first.
+    run.step(
+        e,
+        &run.id("fund-donation-2026"),
+        FINANCE,
+        "2026-01-06 10:20",
+        json!({"Appropriate": {
+            "appropriation_id": "JZ-2025-001", "fund": "donation", "amount_fen": yuan(10_000),
+            "source": "莆田市总工会", "received_on": "2026-01-05", "note": "2025年“一日捐”结转资金"
         }}),
     )
     .await

@@ -57,6 +57,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use domain::command::metadata_keys;
+use domain::money::InsufficientFunds;
 
 use crate::store::{AnyStore, LogPosition, ReservationConflict};
 
@@ -73,6 +74,10 @@ pub enum ExecError<E: std::error::Error> {
     /// An event would take a key another aggregate holds. Nothing was written.
     #[error(transparent)]
     Reservation(ReservationConflict),
+    /// The command would take a fund, a member's cap or a campaign's
+    /// unallocated money below zero (checked by the store). Nothing was written.
+    #[error(transparent)]
+    InsufficientFunds(InsufficientFunds),
     /// The database could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
@@ -652,7 +657,10 @@ fn from_persistence_error<E: std::error::Error>(error: PersistenceError) -> Exec
         PersistenceError::DeserializationError(e) => ExecError::Corrupt(e.to_string()),
         PersistenceError::UnknownError(e) => match e.downcast::<ReservationConflict>() {
             Ok(conflict) => ExecError::Reservation(*conflict),
-            Err(e) => ExecError::Storage(e.to_string()),
+            Err(e) => match e.downcast::<InsufficientFunds>() {
+                Ok(refused) => ExecError::InsufficientFunds(*refused),
+                Err(e) => ExecError::Storage(e.to_string()),
+            },
         },
     }
 }

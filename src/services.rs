@@ -98,6 +98,9 @@ impl MutualAidClaimServices for StoreServices {
             .map_err(unavailable)
     }
 
+    /// Advisory, for the precise early refusal (and the assessment's input):
+    /// two approvals racing could both pass it. The store's member-cap
+    /// account (`domain::money`) is the guarantee.
     async fn subsidies_in_period(
         &self,
         plan_id: &Code,

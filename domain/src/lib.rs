@@ -22,6 +22,7 @@ pub mod donation;
 pub mod fund;
 pub mod hardship;
 pub mod i18n;
+pub mod money;
 pub mod mutual_aid;
 pub mod reservation;
 pub mod services;
@@ -34,6 +35,8 @@ pub mod testing;
 /// The version string every event type starts at. Changing an event's shape
 /// bumps its version by adding an upcaster to [`upcast::UPCASTERS`].
 pub const EVENT_VERSION_1: &str = "1.0";
+
+pub use money::movements_of;
 
 /// The keys an event takes or releases, read from its stored JSON (brought
 /// to its current shape first: [`upcast`]): the store's

@@ -10,7 +10,7 @@
 //! | 404 | no such aggregate or route |
 //! | 409 | version conflict (with `current_version`), a key held elsewhere, an idempotency key reused for another request |
 //! | 413 | body over the limit |
-//! | 422 | well-formed JSON with an invalid field, or a business rule refused the command |
+//! | 422 | well-formed JSON with an invalid field, or a business rule refused the command (also the store's money check: `money.*`, with `money`) |
 //! | 503 | the store or the views are unavailable, the views did not reach `min_position` in time, the server is busy or shutting down |
 //!
 //! Titles and details are Chinese unless the request asked for English
@@ -49,6 +49,45 @@ pub struct Problem {
     /// On a version conflict: the aggregate's current version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<usize>,
+    /// On a refusal for want of money: which account, what it holds, what was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub money: Option<MoneyProblem>,
+}
+
+/// The account a command would have overdrawn (`money.*` codes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct MoneyProblem {
+    /// `fund`, `member_cap` or `campaign`.
+    pub account: String,
+    /// The fund's code, for a fund (`special_assistance`, `mutual_aid`, `donation`, `festival`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fund: Option<String>,
+    /// The campaign or plan period (a member's resident ID is never shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// What the account holds, in fen (the command's own credits included).
+    pub available_fen: i64,
+    /// What the command's debits add up to, in fen.
+    pub asked_fen: i64,
+}
+
+impl MoneyProblem {
+    fn of(refused: &domain::money::InsufficientFunds) -> MoneyProblem {
+        use domain::money::Account;
+        let (fund, of) = match &refused.account {
+            Account::Fund(f) => (Some(domain::money::fund_code(*f).to_string()), None),
+            Account::Measure { file_id, .. } => (None, Some(file_id.clone())),
+            Account::MemberCap { plan_id, .. } => (None, Some(plan_id.clone())),
+            Account::Campaign { campaign_id } => (None, Some(campaign_id.clone())),
+        };
+        MoneyProblem {
+            account: refused.account.kind().to_string(),
+            fund,
+            of,
+            available_fen: refused.available_fen,
+            asked_fen: refused.asked_fen,
+        }
+    }
 }
 
 /// An error response: status, code and messages already in the request's language.
@@ -73,6 +112,7 @@ impl ApiError {
                 code: code.to_string(),
                 field: None,
                 current_version: None,
+                money: None,
             }),
         }
     }
@@ -190,6 +230,16 @@ impl ApiError {
             }
             AppError::Reservation(_) => {
                 ApiError::new(StatusCode::CONFLICT, e.code(), lang, e.localize(lang))
+            }
+            AppError::InsufficientFunds(refused) => {
+                let mut error = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.code(),
+                    lang,
+                    e.localize(lang),
+                );
+                error.problem.money = Some(MoneyProblem::of(refused));
+                error
             }
             AppError::Storage(cause) => ApiError::unavailable(lang, cause),
         }

@@ -543,6 +543,7 @@ async fn problemize(request: Request, next: Next) -> Response {
             code: code.to_string(),
             field: None,
             current_version: None,
+            money: None,
         },
     );
     for (name, value) in response.headers() {

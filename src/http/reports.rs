@@ -455,8 +455,10 @@ async fn campaign(
 #[utoipa::path(get, path = "/v1/views/fund-balances", tag = "views",
     summary = "资金余额 Fund balances",
     description = "Inflows (contributions, donations, appropriations, transfers in) and outflows \
-(grants and subsidies paid, designated allocations, transfers out) per fund. A balance is never \
-negative: an overdrawn fund shows zero with overdrawn_fen and overdrawn = true.",
+(grants and subsidies paid, designated allocations, transfers out) per fund; committed_fen is \
+approved and not yet paid, available_fen what new approvals may still take (the store refuses \
+any that would overdraw it). A balance is never negative: an overdrawn fund (only possible in \
+history imported from before that check) shows zero with overdrawn_fen and overdrawn = true.",
     params(
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position"),
     ),

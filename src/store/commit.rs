@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::hash::{canonical_event, chain_hash, HashedEvent, GENESIS_HASH};
 use super::{LogPosition, StoredEvent};
+use domain::money::Movement;
 
 /// The keys an event takes or releases, given its aggregate type, event type,
 /// event version and JSON payload as stored (the version lets the domain
@@ -65,6 +66,9 @@ pub struct PreparedEvent {
     /// The keys this event takes and releases, applied in the commit's
     /// transaction after the event's row.
     pub reservations: Vec<Reservation>,
+    /// The money it moves (`store::money`), checked once per commit after
+    /// its events' rows.
+    pub movements: Vec<Movement>,
 }
 
 impl PreparedEvent {
@@ -230,6 +234,14 @@ fn prepare_event(
             .into(),
         )
     })?;
+    let movements = super::money::movements_of(
+        aggregate_type,
+        &event.aggregate_id,
+        &event.event_type,
+        &event.event_version,
+        &event.payload,
+    )
+    .map_err(|reason| PersistenceError::DeserializationError(reason.into()))?;
     Ok(PreparedEvent {
         event_id,
         sequence: event.sequence,
@@ -240,6 +252,7 @@ fn prepare_event(
         recorded_at,
         canonical,
         reservations,
+        movements,
     })
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Events are copied as stored (ids, metadata, hashes), in the source's log
 //! order, a batch per target transaction (`import`, which also rebuilds the
-//! reservations). Snapshots are not copied: they are caches, taken again at
+//! reservations and replays money movements, unchecked: history is never
+//! refused). Snapshots are not copied: they are caches, taken again at
 //! the next boundary.
 //!
 //! Resuming needs no bookkeeping of its own: batches commit in source order,

@@ -73,6 +73,10 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
         key: &str,
     ) -> Result<Option<String>, StoreError>;
 
+    /// Every balance the money check keeps, `(kind, key, fen)` in key order
+    /// (`store::money`; none on a store that keeps none).
+    async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+
     /// One stream's events after sequence `after` (0: all), in sequence
     /// order, as cqrs-es loads them.
     async fn stream_events_after(

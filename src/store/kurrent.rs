@@ -759,6 +759,7 @@ impl EventStore for KurrentStore {
         };
         let (_, prev_hash) = commit.check_head(head_event.map(|e| (e.sequence, e.hash)))?;
         let stored = commit.stored_events(&prev_hash)?;
+        refuse_debits(&stored)?;
         let reservations = commit
             .events
             .iter()
@@ -783,6 +784,11 @@ impl EventStore for KurrentStore {
                 },
             })
             .collect())
+    }
+
+    /// Balances kept for the money check: none on KurrentDB (see [`refuse_debits`]).
+    async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(Vec::new())
     }
 
     /// The id of the aggregate holding `key` in `scope`, if any.
@@ -1073,12 +1079,67 @@ impl EventStore for KurrentStore {
     }
 }
 
+/// KurrentDB has no transaction across streams, so no balance can be
+/// checked and moved atomically with the events that spend it (a check
+/// before the append races; a balance stream appended after it can be lost
+/// to a crash in between). Rather than let money rules go unenforced, a
+/// command whose events debit a fund, a member's cap or a campaign is
+/// refused on this store; credits (contributions, donations,
+/// appropriations) and everything else are written. `store copy` from
+/// KurrentDB to a SQL store replays the movements there.
+fn refuse_debits(events: &[StoredEvent]) -> Result<(), PersistenceError> {
+    for event in events {
+        let movements = super::money::movements_of(
+            &event.aggregate_type,
+            &event.aggregate_id,
+            &event.event_type,
+            &event.event_version,
+            &event.payload,
+        )
+        .map_err(|reason| PersistenceError::DeserializationError(reason.into()))?;
+        if movements
+            .iter()
+            .any(|m| matches!(m, domain::money::Movement::Debit { .. }))
+        {
+            return Err(PersistenceError::UnknownError(
+                format!(
+                    "KurrentDB cannot enforce money limits in the commit: {} {} is refused \
+                     on this store (it spends money); use SQLite or PostgreSQL",
+                    event.aggregate_type, event.event_type
+                )
+                .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::hash::{event_hash, HashedEvent};
     use kurrentdb::CurrentRevision;
     use serde_json::json;
+
+    #[test]
+    fn money_that_is_spent_is_refused_and_money_that_comes_in_is_not() {
+        let mut approved = sample();
+        approved.event_type = "GrantApproved".into();
+        approved.payload = json!({"GrantApproved": {
+            "grant_id": "g1", "measure_id": "m1", "amount_fen": 500, "fund": "festival",
+            "approved_by": "a", "approved_at": "2026-01-01T00:00:00Z"}});
+        let refused = refuse_debits(&[sample(), approved.clone()]).unwrap_err();
+        assert!(refused.to_string().contains("GrantApproved"), "{refused}");
+
+        let mut appropriated = approved;
+        appropriated.aggregate_type = "fund_account".into();
+        appropriated.event_type = "Appropriated".into();
+        appropriated.payload = json!({"Appropriated": {
+            "appropriation_id": "a1", "fund": "festival", "amount_fen": 500,
+            "source": "市总工会", "received_on": "2026-01-01", "note": null,
+            "recorded_by": "a", "recorded_at": "2026-01-01T00:00:00Z"}});
+        assert!(refuse_debits(&[sample(), appropriated]).is_ok());
+    }
 
     fn sample() -> StoredEvent {
         let event_id = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);

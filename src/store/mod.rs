@@ -24,6 +24,7 @@ pub mod copy;
 pub mod hash;
 mod kernel;
 mod kurrent;
+mod money;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -150,6 +151,9 @@ pub enum StoreError {
     /// Imported events do not continue the target's streams (see `import`).
     #[error("import refused: {0}")]
     Import(String),
+    /// The money balances of an older store could not be computed from its log.
+    #[error(transparent)]
+    Backfill(#[from] money::BackfillError),
     /// A log position that this store did not issue.
     #[error("log position {0} was not issued by this store")]
     ForeignPosition(LogPosition),

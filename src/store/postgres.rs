@@ -84,6 +84,10 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let replayed = super::money::backfill_pg(&pool).await?;
+        if replayed > 0 {
+            tracing::info!(events = replayed, "money balances backfilled from the log");
+        }
         let location = PathBuf::from(super::redact(url));
         tracing::debug!(location = %location.display(), "event store opened");
         Ok(Self {
@@ -304,6 +308,12 @@ impl EventStore for PgStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         Sql::<Postgres>::reservation_holder(&self.pool, scope.as_str(), key).await
+    }
+
+    async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(super::money::BALANCES)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn stream_events_after(

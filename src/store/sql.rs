@@ -22,10 +22,12 @@ use uuid::Uuid;
 
 use super::commit::{Head, PreparedCommit, PreparedEvent, ReservationExtractor};
 use super::hash::GENESIS_HASH;
+use super::money::{self, MoneyConn};
 use super::{
     check_continues, Appended, ChainReport, ChainRow, ChainVerifier, LogPosition,
     ReservationConflict, StoreError, StoredEvent, StreamHead,
 };
+use domain::money::Movement;
 
 /// A reservation freed by a concurrent commit between our INSERT and SELECT
 /// is retried this often before giving up (PostgreSQL; SQLite has one writer).
@@ -154,6 +156,7 @@ where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
+    DB::Connection: MoneyConn,
 {
     /// Writes one prepared commit from its stream's head `start` (checked
     /// with [`PreparedCommit::check_head`]) inside the caller's transaction: each event with
@@ -185,6 +188,7 @@ where
             });
             prev_hash = hash;
         }
+        Self::apply_movements(conn, commit).await?;
         if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
             Self::write_snapshot(conn, commit, last.sequence, *number, state).await?;
         }
@@ -211,6 +215,26 @@ where
             .await?;
         }
         Ok(())
+    }
+
+    /// The money the commit's events move, once for the whole commit (its
+    /// net effect per account is what is checked), in its transaction: a
+    /// debit an account cannot cover refuses the commit (`store::money`).
+    async fn apply_movements(
+        conn: &mut DB::Connection,
+        commit: &PreparedCommit,
+    ) -> Result<(), PersistenceError> {
+        let movements: Vec<Movement> = commit
+            .events
+            .iter()
+            .flat_map(|e| e.movements.iter().cloned())
+            .collect();
+        if movements.is_empty() {
+            return Ok(());
+        }
+        money::apply(conn, &movements, true)
+            .await
+            .map_err(|e| e.into_persistence(persistence_error))
     }
 
     /// Inserts the first snapshot, or replaces number − 1, inside the events'
@@ -444,6 +468,7 @@ where
                 .await
                 .map_err(|e| StoreError::Import(e.to_string()))?;
             }
+            money::import_event(conn, event).await?;
             heads.insert(stream, (event.sequence as u64, event.hash.clone()));
         }
         Ok(())

@@ -114,6 +114,11 @@ impl SqliteStore {
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        // Before the writer starts: balances of a store made by an earlier version.
+        let replayed = super::money::backfill_sqlite(&writer).await?;
+        if replayed > 0 {
+            tracing::info!(events = replayed, "money balances backfilled from the log");
+        }
         // Opened after the writer so the file exists and is already in WAL mode.
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
@@ -364,6 +369,12 @@ impl EventStore for SqliteStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         Sql::<Sqlite>::reservation_holder(&self.reader, scope.as_str(), key).await
+    }
+
+    async fn money_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(super::money::BALANCES)
+            .fetch_all(&self.reader)
+            .await?)
     }
 
     async fn stream_events_after(

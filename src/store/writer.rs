@@ -163,7 +163,10 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 }
             };
             if let [event] = commit.events.as_slice() {
-                if commit.snapshot.is_none() && event.reservations.is_empty() {
+                if commit.snapshot.is_none()
+                    && event.reservations.is_empty()
+                    && event.movements.is_empty()
+                {
                     let hash = event.hash_after(&start.1);
                     heads.insert(stream, (event.sequence, hash.clone()));
                     group.push(Pending {

@@ -492,7 +492,24 @@ async fn plan(app: &App, body: MutualAidPlanCommand) {
 }
 
 /// Period 7 with one unit: members 1 (local), 2 and 3 (migrant workers).
+/// The mutual-aid fund gets 100,000 yuan first: the store counts every
+/// approved subsidy against it, and the unit's contribution is small.
 async fn small_plan(app: &App) {
+    let appropriate = domain::fund::account::FundAccountCommand::Appropriate {
+        appropriation_id: code("BK-MA-1"),
+        fund: Fund::MutualAid,
+        amount_fen: yuan(100_000),
+        source: OrgName::parse("莆田市总工会").expect("valid name"),
+        received_on: date(2026, 1, 5),
+        note: None,
+    };
+    execute(
+        &app.funds,
+        "fund-ma",
+        cmd("wu.haiyan", Role::Finance, appropriate),
+    )
+    .await
+    .expect("appropriation accepted");
     plan(app, sample_open_period()).await;
     plan(
         app,

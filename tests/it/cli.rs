@@ -639,9 +639,48 @@ async fn business_rule_refusals_exit_4_with_their_code_and_write_nothing() {
     }
     assert_eq!(count_events(&db.path).await, before);
 
+    // Money: the fund holds nothing yet, so the store refuses the approval,
+    // naming the fund, what it has and what was asked.
+    let json = serde_json::to_vec(&approve).unwrap();
+    for (lang, text) in [
+        ("zh", "帮扶专项资金不足：可用 0.00 元，本次需要 1500.00 元"),
+        (
+            "en",
+            "special assistance fund: 0.00 yuan available, 1500.00 yuan asked",
+        ),
+    ] {
+        let out = run(
+            &db,
+            lang,
+            "hardship-file",
+            "HF-1",
+            "zheng.hua",
+            "approver",
+            &json,
+        );
+        assert_exit(&out, ExitKind::Rejected);
+        let err = stderr(&out);
+        assert!(err.contains("[money.insufficient_funds]"), "{err}");
+        assert!(err.contains(text), "{err}");
+    }
+    assert_eq!(count_events(&db.path).await, before);
+    let appropriate = serde_json::json!({"Appropriate": {
+        "appropriation_id": "BK-1", "fund": "special_assistance", "amount_fen": 150_000,
+        "source": "莆田市总工会", "received_on": "2026-01-05", "note": null}});
+    let out = run(
+        &db,
+        "zh",
+        "fund-account",
+        "FA-1",
+        "wu.haiyan",
+        "finance",
+        &serde_json::to_vec(&appropriate).unwrap(),
+    );
+    assert_exit(&out, ExitKind::Ok);
+
     let out = file(&db, "HF-1", "zheng.hua", "approver", &approve);
     assert_exit(&out, ExitKind::Ok);
-    assert_eq!(count_events(&db.path).await, before + 1);
+    assert_eq!(count_events(&db.path).await, before + 2);
 }
 
 // ---------------------------------------------------------------- reading

@@ -245,7 +245,7 @@ async fn a_version_1_approval_is_read_in_todays_shape(w: World) {
 
 /// A version no upcaster reaches: the store refuses to commit it where it
 /// must read it (a claim's reservations), and where an older build's row is
-/// there anyway (a fund account, which reserves nothing), loading and the
+/// there anyway (a campaign's closing, which the store does not read), loading and the
 /// projector stop, naming it.
 async fn a_newer_version_stops_loading_and_projecting(w: World) {
     let app = &w.app;
@@ -263,25 +263,45 @@ async fn a_newer_version_stops_loading_and_projecting(w: World) {
     assert!(refused.to_string().contains("version 3.0"), "{refused}");
     assert_eq!(app.store.count_events().await.unwrap(), before);
 
-    run(&app.funds, "MA", WU, "2026-01-05", json!({"Appropriate": {"appropriation_id": "BK-1", "fund": "mutual_aid", "amount_fen": 100_000, "source": "上级工会", "received_on": "2026-01-05", "note": null}})).await;
-    app.projector.catch_up().await.expect("views catch up");
-    let newer = SerializedEvent::new(
+    // Money events are read at commit too (their movements): refused.
+    let unreadable_money = SerializedEvent::new(
         "MA".to_string(),
-        2,
+        1,
         "fund_account".to_string(),
         "Appropriated".to_string(),
         "2.0".to_string(),
         json!({"Appropriated": {"appropriation_id": "BK-2"}}),
         serde_json::to_value(ctx(WU, "2026-01-06").metadata()).unwrap(),
     );
+    let refused = app
+        .store
+        .append("fund_account", &[unreadable_money], None)
+        .await
+        .expect_err("a money event this build cannot read is not committed");
+    assert!(refused.to_string().contains("version 2.0"), "{refused}");
+    assert_eq!(app.store.count_events().await.unwrap(), before);
+
+    run(&app.campaigns, "YRJ", LIN, "2026-04-01", json!({"Launch": {"name": "2026年一日捐", "year": 2026, "co_issuers": [], "units": [{"unit_id": "D1", "name": "市直机关", "headcount": 100}], "starts_on": "2026-04-01", "ends_on": "2026-06-30", "purpose": "general_fund"}})).await;
+    app.projector.catch_up().await.expect("views catch up");
+    // A campaign's closing moves no money and takes no key: the store does
+    // not read it, so an older build's row can be there.
+    let newer = SerializedEvent::new(
+        "YRJ".to_string(),
+        2,
+        "donation_campaign".to_string(),
+        "CampaignClosed".to_string(),
+        "2.0".to_string(),
+        json!({"CampaignClosed": {"note": "x"}}),
+        serde_json::to_value(ctx(WU, "2026-07-01").metadata()).unwrap(),
+    );
     let appended = app
         .store
-        .append("fund_account", &[newer], None)
+        .append("donation_campaign", &[newer], None)
         .await
-        .expect("a fund account's events reserve nothing");
+        .expect("a campaign's closing is not read at commit");
     let newer_at = appended[0].log_position;
 
-    match app.funds.load("MA").await {
+    match app.campaigns.load("YRJ").await {
         Err(ExecError::Corrupt(message)) => {
             assert!(message.contains("version 2.0"), "{message}")
         }

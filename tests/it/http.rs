@@ -654,6 +654,15 @@ fn refused_as(r: &Resp, role: Role, four_eyes_code: &str) {
 async fn nobody_approves_their_own_grant_whatever_their_roles() {
     let api = api().await;
     let staff = staff(&api).await;
+    // Money for every approval below (the store checks the fund).
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 5_000_000),
+    )
+    .await;
     file_with_plan(&api, &staff, "HF-4E", 11).await;
     for role in bangfu::users::ROLES {
         let grant = format!("G-{}", role.as_str());
@@ -694,6 +703,43 @@ async fn nobody_approves_their_own_grant_whatever_their_roles() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn an_approval_the_fund_cannot_cover_is_422_naming_the_fund_and_writes_nothing() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    file_with_plan(&api, &staff, "HF-M", 12).await;
+    api.ok(&staff.caseworker, None, FILES, "HF-M", request_grant("G1"))
+        .await;
+    let before = api.events().await;
+    let approve = json!({"ApproveGrant": {"grant_id": "G1"}});
+    let r = api
+        .cmd(&staff.approver, None, FILES, "HF-M", approve.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "money.insufficient_funds"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["money"],
+        json!({"account": "fund", "fund": "special_assistance", "available_fen": 0, "asked_fen": 10000})
+    );
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("帮扶专项资金不足"), "{detail}");
+    assert_eq!(api.events().await, before);
+    // Once the money is there, the same approval commits.
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 10_000),
+    )
+    .await;
+    api.ok(&staff.approver, None, FILES, "HF-M", approve).await;
 }
 
 #[tokio::test]
@@ -1693,6 +1739,15 @@ fn cli_view(path: &Path, args: &[&str]) -> Value {
 /// claim, and a closed campaign (5,000 yuan) with 10 yuan allocated to the
 /// file's measure. Returns the last command's outcome.
 async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
+    // Money first: the store counts G1 against its fund when it is approved.
+    api.ok(
+        &staff.finance,
+        None,
+        FUNDS,
+        "special-2026",
+        appropriate("BK-1", 5_000_000),
+    )
+    .await;
     file_with_plan(api, staff, "HF-V", 41).await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G1"))
         .await;
@@ -1714,15 +1769,20 @@ async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
     .await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))
         .await;
+    plan_period(api, staff, "putian-07").await;
+    // C1's 676 yuan counts against the mutual-aid fund at approval; the
+    // unit's 300 yuan contribution does not cover it.
     api.ok(
         &staff.finance,
         None,
         FUNDS,
-        "special-2026",
-        appropriate("BK-1", 5_000_000),
+        "mutual-aid-2026",
+        json!({"Appropriate": {
+            "appropriation_id": "BK-MA-1", "fund": "mutual_aid", "amount_fen": 100_000,
+            "source": "莆田市总工会", "received_on": "2026-01-05", "note": null
+        }}),
     )
     .await;
-    plan_period(api, staff, "putian-07").await;
     reviewed_claim(api, staff, "putian-07", "C1", 1, 2).await;
     api.ok(&staff.approver, None, CLAIMS, "C1", json!({"Assess": {}}))
         .await;
@@ -1890,7 +1950,10 @@ async fn every_view_gives_the_figures_the_cli_gives() {
     assert_eq!(fund(funds, "special_assistance")["balance_fen"], 4_991_000);
     assert_eq!(fund(funds, "special_assistance")["transfers_in_fen"], 1000);
     assert_eq!(fund(funds, "donation")["balance_fen"], 499_000);
-    assert_eq!(fund(funds, "mutual_aid")["balance_fen"], 30000);
+    // Mutual aid: 300 contributed + 1,000 appropriated; C1's 676 approved, unpaid.
+    assert_eq!(fund(funds, "mutual_aid")["balance_fen"], 130000);
+    assert_eq!(fund(funds, "mutual_aid")["committed_fen"], 67600);
+    assert_eq!(fund(funds, "mutual_aid")["available_fen"], 62400);
     assert_eq!(fund(funds, "festival")["balance_fen"], 0);
 
     // Absent rows are 404 with the view named.

@@ -419,6 +419,15 @@ async fn scenario(app: &App, catch_up: bool) {
         json!({"ReviewDocuments": {"complete": true, "note": "齐全"}})
     );
     go!(claims, "C2", LIN, "2026-03-17", json!({"Assess": {}}));
+    // 1,000 appropriated into the mutual-aid fund first: the store counts C2's
+    // 676 against the fund at approval, and 300 − 260 would not cover it.
+    go!(
+        funds,
+        "MA",
+        WU,
+        "2026-03-18",
+        json!({"Appropriate": {"appropriation_id": "BK-4", "fund": "mutual_aid", "amount_fen": yuan(1_000), "source": "莆田市总工会", "received_on": "2026-03-18", "note": null}})
+    );
     go!(claims, "C2", HUANG, "2026-03-18", json!({"Approve": {}}));
     // C3: D, net 2,000: below the threshold, rejected.
     go!(
@@ -629,7 +638,7 @@ async fn scenario(app: &App, catch_up: bool) {
 /// Events the scenario writes: funds 4, plan 4, file 4 + G1 3, claims 13, G2 2,
 /// G3 2 + its cash visit 2, C1 paid 1, campaign 6, G4 + revision + review 3,
 /// close 1, allocations 7.
-const SCENARIO_EVENTS: u64 = 52;
+const SCENARIO_EVENTS: u64 = 53;
 
 async fn ledger(app: &App, filter: RowFilter) -> (Vec<PayoutRow>, LedgerTotals) {
     let mut rows = Vec::new();
@@ -819,16 +828,22 @@ async fn assert_hand_figures(app: &App) {
         ),
         (y(10_000), y(1_000), y(2_500), y(8_500))
     );
-    // Mutual aid: 300 + 676 from A2 − 260 (C1) = 716.
+    // Mutual aid: 300 + 1,000 (BK-4) + 676 from A2 − 260 (C1) = 1,716; C2's
+    // 676 is approved and unpaid, so 1,040 is available.
     let ma = f(Fund::MutualAid);
     assert_eq!(
         (
             ma.contributions_fen,
+            ma.appropriations_fen,
             ma.transfers_in_fen,
             ma.claims_paid_fen,
             ma.balance_fen
         ),
-        (y(300), y(676), y(260), y(716))
+        (y(300), y(1_000), y(676), y(260), y(1_716))
+    );
+    assert_eq!(
+        (ma.claims_approved_fen, ma.committed_fen, ma.available_fen),
+        (y(936), y(676), y(1_040))
     );
     // Donation: 7,200 − 1,500 − 1,000 − 676 = 4,024 (A3 rejected, A4 pending, G4 unpaid).
     let dn = f(Fund::Donation);
@@ -853,6 +868,21 @@ async fn assert_hand_figures(app: &App) {
         (y(2_500), y(500), y(800), y(1_200))
     );
     assert!(funds.iter().all(|f| !f.overdrawn));
+    // G4 (donation fund) is pending: nothing committed but C2.
+    assert_eq!(
+        funds.iter().map(|f| f.committed_fen).collect::<Vec<_>>(),
+        [Fen::ZERO, y(676), Fen::ZERO, Fen::ZERO]
+    );
+    // What each fund has available is the store's balance, which commits check.
+    let balances = app.store.money_balances().await.unwrap();
+    for row in &funds {
+        let code = domain::money::fund_code(row.fund);
+        let stored = balances
+            .iter()
+            .find(|(kind, key, _)| kind == "fund" && key == code)
+            .map_or(0, |b| b.2);
+        assert_eq!(row.available_fen.fen(), stored, "{code}");
+    }
 
     // Ledger: 4 grants + 4 claims + 4 allocations (transfers, not in totals).
     let (rows, totals) = ledger(app, RowFilter::default()).await;
@@ -1205,23 +1235,28 @@ async fn verify_fails_naming_rows_altered_behind_its_back(w: World) {
 }
 
 async fn an_overdrawn_fund_is_flagged_and_fails_verify(w: World) {
-    // A grant paid from the festival fund, into which nothing was appropriated.
-    run(&w.app.funds, "SA", WU, "2026-01-05", json!({"Appropriate": {"appropriation_id": "BK-1", "fund": "special_assistance", "amount_fen": yuan(100), "source": "上级工会", "received_on": "2026-01-05", "note": null}})).await;
+    // The store refuses to overdraw a fund, so an overdrawn one can only come
+    // from history written before it checked: here, a log copied without the
+    // festival fund's appropriation (its own stream, so every chain holds).
+    let source = world().await;
+    let app = &source.app;
+    run(&app.funds, "SA", WU, "2026-01-05", json!({"Appropriate": {"appropriation_id": "BK-1", "fund": "special_assistance", "amount_fen": yuan(100), "source": "上级工会", "received_on": "2026-01-05", "note": null}})).await;
+    run(&app.funds, "FE", WU, "2026-01-05", json!({"Appropriate": {"appropriation_id": "BK-2", "fund": "festival", "amount_fen": yuan(300), "source": "上级工会", "received_on": "2026-01-05", "note": null}})).await;
     let household = json!({
         "head": {"name": "陈建国", "resident_id": rid(100), "phone": "13905941234", "employer_unit": "振兴", "grassroots_union": "振兴工会", "migrant_worker": false, "mobile_member": false},
         "members": [], "monthly_income_per_capita_fen": yuan(620), "local_minimum_standard_fen": yuan(800), "causes": ["illness"]
     });
     run(
-        &w.app.files,
+        &app.files,
         "HF-1",
         LIN,
         "2026-03-02",
         json!({"OpenFile": {"household": household, "opened_on": "2026-03-02"}}),
     )
     .await;
-    run(&w.app.files, "HF-1", LIN, "2026-03-03", json!({"LogVisit": {"visit_id": "V1", "visited_on": "2026-03-03", "kind": "verification", "caseworkers": ["林晓梅"], "findings": "属实", "facts_verified": [], "contact_card_issued": false, "cash_handover": null}})).await;
+    run(&app.files, "HF-1", LIN, "2026-03-03", json!({"LogVisit": {"visit_id": "V1", "visited_on": "2026-03-03", "kind": "verification", "caseworkers": ["林晓梅"], "findings": "属实", "facts_verified": [], "contact_card_issued": false, "cash_handover": null}})).await;
     run(
-        &w.app.files,
+        &app.files,
         "HF-1",
         HUANG,
         "2026-03-04",
@@ -1229,24 +1264,41 @@ async fn an_overdrawn_fund_is_flagged_and_fails_verify(w: World) {
     )
     .await;
     run(
-        &w.app.files,
+        &app.files,
         "HF-1",
         LIN,
         "2026-03-05",
         json!({"AdoptPlan": {"goal": "慰问", "measures": measures(1_000)}}),
     )
     .await;
-    run(&w.app.files, "HF-1", LIN, "2026-03-06", json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M3", "amount_fen": yuan(300), "payee": {"bank_transfer": {"card": card(), "account_name": "陈建国"}}, "note": null}})).await;
+    run(&app.files, "HF-1", LIN, "2026-03-06", json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M3", "amount_fen": yuan(300), "payee": {"bank_transfer": {"card": card(), "account_name": "陈建国"}}, "note": null}})).await;
     run(
-        &w.app.files,
+        &app.files,
         "HF-1",
         HUANG,
         "2026-03-07",
         json!({"ApproveGrant": {"grant_id": "G1"}}),
     )
     .await;
-    let paid = run(&w.app.files, "HF-1", WU, "2026-03-08", json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-08", "reference": "BOC-1"}})).await;
-    let last = paid.last_log_position.unwrap();
+    run(&app.files, "HF-1", WU, "2026-03-08", json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-08", "reference": "BOC-1"}})).await;
+    let history: Vec<StoredEvent> = source
+        .settled_log()
+        .await
+        .into_iter()
+        .filter(|e| e.aggregate_id != "FE")
+        .collect();
+    // An import never refuses history; it records the balance as it comes out.
+    w.app.store.import(&history).await.unwrap();
+    let balances = w.app.store.money_balances().await.unwrap();
+    assert!(balances.contains(&("fund".into(), "festival".into(), -yuan(300))));
+    let last = w
+        .app
+        .store
+        .last_event()
+        .await
+        .unwrap()
+        .unwrap()
+        .log_position;
     assert!(w.app.projector.catch_up_to(last).await.unwrap() >= last);
 
     let funds = w.app.projector.funds().await.unwrap();

@@ -14,9 +14,16 @@
 //!   grant) — nothing moves when that fund is the donation fund itself. So a
 //!   payment is an outflow once, from the fund that paid it.
 //!
-//! A balance is never shown negative: when outflows exceed inflows the row
-//! shows a zero balance, the shortfall in `overdrawn_fen` and
-//! `overdrawn: true`, and `bangfu projections verify` reports the fund.
+//! - **Committed**: grants and claim subsidies approved and not yet paid.
+//!   They count against the fund from approval, as the store's money check
+//!   counts them (`domain::money`): `available_fen` (inflows minus outflows
+//!   minus committed) is the store's balance of the fund, which a commit may
+//!   not take below zero.
+//!
+//! A balance is never shown negative: when outflows and commitments exceed
+//! inflows the row shows zero available, the shortfall in `overdrawn_fen` and
+//! `overdrawn: true`, and `bangfu projections verify` reports the fund (only
+//! an imported history written before the store checked money can do that).
 
 use std::collections::BTreeMap;
 
@@ -58,15 +65,29 @@ pub struct FundBalanceRow {
     pub designated_paid_fen: Fen,
     /// Moved out to another fund (allocations).
     pub transfers_out_fen: Fen,
+    /// Hardship grants approved (paid or not).
+    #[serde(default)]
+    pub grants_approved_fen: Fen,
+    /// Claim subsidies approved (paid or not).
+    #[serde(default)]
+    pub claims_approved_fen: Fen,
     /// Σ inflows (reversals deducted).
     pub inflow_fen: Fen,
     /// Σ outflows.
     pub outflow_fen: Fen,
-    /// Inflows minus outflows, or zero when overdrawn.
+    /// Inflows minus outflows (money still in the fund), or zero when overdrawn.
     pub balance_fen: Fen,
-    /// Outflows beyond inflows; zero unless overdrawn.
+    /// Approved and not yet paid: grants and claim subsidies.
+    #[serde(default)]
+    pub committed_fen: Fen,
+    /// Balance minus committed: what a new obligation may still take (the
+    /// store's balance of the fund), or zero when overdrawn.
+    #[serde(default)]
+    pub available_fen: Fen,
+    /// Outflows and commitments beyond inflows; zero unless overdrawn.
     pub overdrawn_fen: Fen,
-    /// True when outflows exceed inflows: never silently a negative balance.
+    /// True when outflows and commitments exceed inflows: never silently a
+    /// negative balance.
     pub overdrawn: bool,
 }
 
@@ -85,16 +106,21 @@ impl FundBalanceRow {
             claims_paid_fen: Fen::ZERO,
             designated_paid_fen: Fen::ZERO,
             transfers_out_fen: Fen::ZERO,
+            grants_approved_fen: Fen::ZERO,
+            claims_approved_fen: Fen::ZERO,
             inflow_fen: Fen::ZERO,
             outflow_fen: Fen::ZERO,
             balance_fen: Fen::ZERO,
+            committed_fen: Fen::ZERO,
+            available_fen: Fen::ZERO,
             overdrawn_fen: Fen::ZERO,
             overdrawn: false,
         }
     }
 
-    /// Recomputes the derived columns from the flows.
-    fn settle(&mut self) {
+    /// Recomputes the derived columns from the flows. More paid than
+    /// approved is a row from before approvals were counted: rebuild the view.
+    fn settle(&mut self) -> Result<(), ProjectionError> {
         let gross_in = sum([
             self.contributions_fen,
             self.donations_fen,
@@ -114,14 +140,31 @@ impl FundBalanceRow {
         // A reversal takes back money that came in; were reversals ever to
         // exceed the gross inflow, the excess counts as an outflow so the
         // shortfall still shows.
-        // Balance and overdraft are the two signs of inflow − outflow, each
-        // kept non-negative (`room_after`): no amount is lost, the shortfall
-        // is its own column. The sums above assert they fit in i64.
+        // Balance, available and overdraft are the signs of inflow − outflow
+        // (− commitments), each kept non-negative (`room_after`): no amount is
+        // lost, the shortfall is its own column. The sums assert they fit in i64.
         self.inflow_fen = gross_in.room_after(reversed);
         let out = add(self.outflow_fen, reversed.room_after(gross_in));
+        let unpaid = |approved: Fen, paid: Fen| {
+            approved
+                .checked_sub(paid)
+                .map_err(|_| ProjectionError::CorruptRow {
+                    kind: "fund_balance",
+                    message: "more paid than approved (a row from before approvals were \
+                              counted: rebuild the fund_balances view)"
+                        .into(),
+                })
+        };
+        self.committed_fen = add(
+            unpaid(self.grants_approved_fen, self.grants_paid_fen)?,
+            unpaid(self.claims_approved_fen, self.claims_paid_fen)?,
+        );
+        let owed = add(out, self.committed_fen);
         self.balance_fen = self.inflow_fen.room_after(out);
-        self.overdrawn_fen = out.room_after(self.inflow_fen);
+        self.available_fen = self.inflow_fen.room_after(owed);
+        self.overdrawn_fen = owed.room_after(self.inflow_fen);
         self.overdrawn = !self.overdrawn_fen.is_zero();
+        Ok(())
     }
 }
 
@@ -160,12 +203,16 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
         CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimPaid { fund, .. }) => {
             out.push(balance_key(*fund));
         }
+        CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimApproved { .. }) => {
+            out.push(balance_key(Fund::MutualAid));
+        }
         CaseEvent::MutualAidClaim(_) => {}
         CaseEvent::HardshipFile(e) => match e {
             HardshipFileEvent::PlanAdopted { .. } | HardshipFileEvent::PlanRevised { .. } => {
                 out.push(measures_key(&ev.aggregate_id));
             }
-            HardshipFileEvent::GrantPaid { fund, .. } => out.push(balance_key(*fund)),
+            HardshipFileEvent::GrantApproved { fund, .. }
+            | HardshipFileEvent::GrantPaid { fund, .. } => out.push(balance_key(*fund)),
             _ => {}
         },
         CaseEvent::DonationCampaign(e) => match e {
@@ -202,8 +249,7 @@ fn flow(
     let row = rows.upsert(&balance_key(fund), || FundBalanceRow::empty(fund))?;
     let slot = pick(row);
     *slot = add(*slot, amount);
-    row.settle();
-    Ok(())
+    row.settle()
 }
 
 fn transfer(rows: &mut RowSet, from: Fund, to: Fund, amount: Fen) -> Result<(), ProjectionError> {
@@ -227,6 +273,11 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         }) => flow(rows, Fund::MutualAid, *additional_contribution_fen, |r| {
             &mut r.contributions_fen
         }),
+        CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimApproved { subsidy_fen, .. }) => {
+            flow(rows, Fund::MutualAid, *subsidy_fen, |r| {
+                &mut r.claims_approved_fen
+            })
+        }
         CaseEvent::MutualAidClaim(MutualAidClaimEvent::ClaimPaid {
             fund, amount_fen, ..
         }) => flow(rows, *fund, *amount_fen, |r| &mut r.claims_paid_fen),
@@ -243,6 +294,9 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
             }
             Ok(())
         }
+        CaseEvent::HardshipFile(HardshipFileEvent::GrantApproved {
+            fund, amount_fen, ..
+        }) => flow(rows, *fund, *amount_fen, |r| &mut r.grants_approved_fen),
         CaseEvent::HardshipFile(HardshipFileEvent::GrantPaid {
             fund, amount_fen, ..
         }) => flow(rows, *fund, *amount_fen, |r| &mut r.grants_paid_fen),

@@ -13,8 +13,9 @@
 //! - a mistaken appropriation is reversed (never deleted), once.
 //!
 //! Whether a reversal would overdraw the fund is not known here (outflows are
-//! other aggregates' events); the fund-balance view flags an overdrawn fund
-//! and `bangfu projections verify` reports it.
+//! other aggregates' events): a reversal declares a debit of the fund
+//! (`crate::money`) and the store refuses it if the fund's available money
+//! does not cover it.
 //!
 //! Aggregate id: chosen by the caller, e.g. `special_assistance-2026`.
 

@@ -1,0 +1,469 @@
+//! Money enforced at commit: the store side of [`domain::money`].
+//!
+//! Events declare what they move ([`domain::movements_of`]); a store applies
+//! a command's movements inside the transaction that inserts its events
+//! (SQLite: the writer's savepoint for the command; PostgreSQL: the commit's
+//! transaction) and refuses the command if an account it debits would end
+//! below zero — [`InsufficientFunds`], travelling like a reservation conflict
+//! as `PersistenceError::UnknownError(Box<InsufficientFunds>)`, so nothing of
+//! the command is written.
+//!
+//! Balances live in `money_accounts` (`migrations/sqlite/0012_money.sql`,
+//! `migrations/postgres/0003_money.sql`). The arithmetic is Rust's checked
+//! `i64`, never SQL's. The check is per command: an account's balance after
+//! all of the command's credits and debits must not be negative if the
+//! command debits it. Accounts are locked (an upsert's row lock on
+//! PostgreSQL; the single writer on SQLite) in sorted order, so racing commands are checked
+//! one after the other and cannot deadlock on each other's accounts.
+//!
+//! History is never refused: an import (`store copy`) and the one-time
+//! backfill of a store made by an earlier version replay movements with the
+//! check off, so an account an old version overdrew keeps its negative
+//! balance — visible, and every later debit of it is refused until credits
+//! bring it back above what is asked.
+
+use std::collections::BTreeMap;
+
+use cqrs_es::persist::PersistenceError;
+use domain::fund::Fund;
+use domain::money::{fund_code, fund_of_code, Account, InsufficientFunds, Movement};
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
+
+const SET_CAP: &str = "INSERT INTO money_caps (plan_id, cap_fen) VALUES ($1, $2)
+     ON CONFLICT (plan_id) DO UPDATE SET cap_fen = excluded.cap_fen";
+const CAP: &str = "SELECT cap_fen FROM money_caps WHERE plan_id = $1";
+const SET_MEASURE_FUND: &str =
+    "INSERT INTO money_measure_funds (file_id, measure_id, fund) VALUES ($1, $2, $3)
+     ON CONFLICT (file_id, measure_id) DO UPDATE SET fund = excluded.fund";
+const MEASURE_FUND: &str =
+    "SELECT fund FROM money_measure_funds WHERE file_id = $1 AND measure_id = $2";
+/// Creates the account at `$3` if it is new, and returns its balance with
+/// the row locked until the transaction ends: PostgreSQL's `ON CONFLICT DO
+/// UPDATE` locks the row and waits for, then reads, a concurrent commit's
+/// version (a no-op update, no arithmetic); on SQLite the writer is alone.
+/// One statement, the same on both stores.
+const OPEN_BALANCE: &str = "INSERT INTO money_accounts (kind, key, balance_fen) VALUES ($1, $2, $3)
+     ON CONFLICT (kind, key) DO UPDATE SET balance_fen = money_accounts.balance_fen
+     RETURNING balance_fen";
+const SET_BALANCE: &str = "UPDATE money_accounts SET balance_fen = $3 WHERE kind = $1 AND key = $2";
+const BACKFILL_DONE: &str = "SELECT done FROM money_backfill WHERE id = 1";
+const MARK_BACKFILLED: &str = "UPDATE money_backfill SET done = 1 WHERE id = 1";
+/// Events after `$1` in log order, for the backfill (`$2` a page size).
+const BACKFILL_PAGE_SQLITE: &str =
+    "SELECT position, aggregate_type, aggregate_id, event_type, event_version, payload
+       FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+/// All of PostgreSQL's rows, ordered by transaction then position (the log
+/// order); the backfill runs while holding the lock no writer of this version
+/// can pass, so every row there is committed.
+const BACKFILL_PAGE_PG: &str =
+    "SELECT position, aggregate_type, aggregate_id, event_type, event_version, payload::text,
+            transaction_id::text FROM events
+      WHERE (transaction_id, position) > (CAST($3 AS text)::xid8, $1)
+      ORDER BY transaction_id, position LIMIT $2";
+/// Events read per backfill page.
+const BACKFILL_PAGE_EVENTS: i64 = 2_048;
+
+/// The statements the check needs, on one connection. The SQL is the same
+/// on both stores (`$n` placeholders, which SQLite accepts too).
+#[async_trait::async_trait]
+pub(crate) trait MoneyConn: Send {
+    /// Runs a statement with text and integer parameters.
+    async fn exec(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+        int: Option<i64>,
+    ) -> Result<(), sqlx::Error>;
+    /// One integer, if a row matches.
+    async fn int(&mut self, sql: &'static str, text: &[&str]) -> Result<Option<i64>, sqlx::Error>;
+    /// One integer from a statement with text parameters and then `int`.
+    async fn int_with(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+        int: i64,
+    ) -> Result<Option<i64>, sqlx::Error>;
+    /// One text, if a row matches.
+    async fn text(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+    ) -> Result<Option<String>, sqlx::Error>;
+}
+
+/// Binds text parameters, then the integer, in `$n` order.
+macro_rules! bound {
+    ($query:expr, $text:expr, $int:expr) => {{
+        let mut query = $query;
+        for t in $text {
+            query = query.bind(*t);
+        }
+        if let Some(i) = $int {
+            query = query.bind(i);
+        }
+        query
+    }};
+}
+
+macro_rules! money_conn {
+    ($conn:ty) => {
+        #[async_trait::async_trait]
+        impl MoneyConn for $conn {
+            async fn exec(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+                int: Option<i64>,
+            ) -> Result<(), sqlx::Error> {
+                bound!(sqlx::query(sql), text, int)
+                    .execute(&mut *self)
+                    .await
+                    .map(drop)
+            }
+            async fn int(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+            ) -> Result<Option<i64>, sqlx::Error> {
+                bound!(sqlx::query_scalar(sql), text, None::<i64>)
+                    .fetch_optional(&mut *self)
+                    .await
+            }
+            async fn int_with(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+                int: i64,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                bound!(sqlx::query_scalar(sql), text, Some(int))
+                    .fetch_optional(&mut *self)
+                    .await
+            }
+            async fn text(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+            ) -> Result<Option<String>, sqlx::Error> {
+                bound!(sqlx::query_scalar(sql), text, None::<i64>)
+                    .fetch_optional(&mut *self)
+                    .await
+            }
+        }
+    };
+}
+
+money_conn!(SqliteConnection);
+money_conn!(PgConnection);
+
+/// Why movements could not be applied.
+#[derive(Debug)]
+pub(super) enum MoneyError {
+    /// The command would take an account below zero.
+    Refused(InsufficientFunds),
+    /// A balance would leave i64: impossible amounts, a clear error.
+    Overflow(Account),
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for MoneyError {
+    fn from(e: sqlx::Error) -> Self {
+        MoneyError::Database(e)
+    }
+}
+
+impl std::fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MoneyError::Refused(r) => write!(f, "{r}"),
+            MoneyError::Overflow(a) => write!(f, "a {} balance would overflow i64 fen", a.kind()),
+            MoneyError::Database(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
+impl MoneyError {
+    /// As the store's commit error; `database` maps the store's own SQL errors.
+    pub(super) fn into_persistence(
+        self,
+        database: fn(sqlx::Error) -> PersistenceError,
+    ) -> PersistenceError {
+        match self {
+            MoneyError::Refused(refused) => {
+                tracing::debug!(
+                    kind = refused.account.kind(),
+                    "commit refused: not enough money"
+                );
+                PersistenceError::UnknownError(Box::new(refused))
+            }
+            MoneyError::Database(e) => database(e),
+            other => PersistenceError::UnknownError(other.to_string().into()),
+        }
+    }
+}
+
+/// What one command does to each account it touches: credits and debits.
+#[derive(Default)]
+struct Flows {
+    credit_fen: i64,
+    debit_fen: i64,
+}
+
+/// Applies one command's movements (all its events', in order) on `conn`,
+/// inside the caller's transaction. With `enforce`, a debited account that
+/// would end below zero refuses the command (roll the transaction or
+/// savepoint back); without (imports, backfill), history is recorded as it is.
+pub(super) async fn apply<C: MoneyConn + ?Sized>(
+    conn: &mut C,
+    movements: &[Movement],
+    enforce: bool,
+) -> Result<(), MoneyError> {
+    // Sorted by account: the order rows are locked in.
+    let mut flows: BTreeMap<Account, Flows> = BTreeMap::new();
+    for movement in movements {
+        let (account, amount, is_credit) = match movement {
+            Movement::Cap { plan_id, cap_fen } => {
+                conn.exec(SET_CAP, &[plan_id], Some(cap_fen.fen())).await?;
+                continue;
+            }
+            Movement::MeasureFund {
+                file_id,
+                measure_id,
+                fund,
+            } => {
+                let fund = fund_code(*fund);
+                conn.exec(SET_MEASURE_FUND, &[file_id, measure_id, fund], None)
+                    .await?;
+                continue;
+            }
+            Movement::Credit {
+                account,
+                amount_fen,
+            } => (account, amount_fen.fen(), true),
+            Movement::Debit {
+                account,
+                amount_fen,
+            } => (account, amount_fen.fen(), false),
+        };
+        let account = resolve(conn, account).await?;
+        let entry = flows.entry(account.clone()).or_default();
+        let slot = if is_credit {
+            &mut entry.credit_fen
+        } else {
+            &mut entry.debit_fen
+        };
+        *slot = slot
+            .checked_add(amount)
+            .ok_or(MoneyError::Overflow(account))?;
+    }
+    for (account, flow) in flows {
+        settle(conn, account, flow, enforce).await?;
+    }
+    Ok(())
+}
+
+/// The account a movement names, as stored: a measure's account is its fund's.
+async fn resolve<C: MoneyConn + ?Sized>(
+    conn: &mut C,
+    account: &Account,
+) -> Result<Account, MoneyError> {
+    let Account::Measure {
+        file_id,
+        measure_id,
+    } = account
+    else {
+        return Ok(account.clone());
+    };
+    let fund = conn
+        .text(MEASURE_FUND, &[file_id, measure_id])
+        .await?
+        .and_then(|code| fund_of_code(&code))
+        // An unknown measure keeps the money in the donation fund, as the
+        // fund-balance view does (the campaign checks its target exists).
+        .unwrap_or(Fund::Donation);
+    Ok(Account::Fund(fund))
+}
+
+/// Locks one account, checks and writes its new balance.
+async fn settle<C: MoneyConn + ?Sized>(
+    conn: &mut C,
+    account: Account,
+    flow: Flows,
+    enforce: bool,
+) -> Result<(), MoneyError> {
+    let (kind, key) = (account.kind(), account.key());
+    let opening = match &account {
+        // A member's headroom starts at the period's cap (none known: zero).
+        Account::MemberCap { plan_id, .. } => conn.int(CAP, &[plan_id]).await?.unwrap_or(0),
+        _ => 0,
+    };
+    let balance = conn
+        .int_with(OPEN_BALANCE, &[kind, &key], opening)
+        .await?
+        .ok_or(MoneyError::Database(sqlx::Error::RowNotFound))?;
+    let overflow = || MoneyError::Overflow(account.clone());
+    let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
+    let after = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
+    if enforce && flow.debit_fen > 0 && after < 0 {
+        return Err(MoneyError::Refused(InsufficientFunds {
+            account,
+            available_fen: available,
+            asked_fen: flow.debit_fen,
+        }));
+    }
+    if after != balance {
+        conn.exec(SET_BALANCE, &[kind, &key], Some(after)).await?;
+    }
+    Ok(())
+}
+
+/// The movements of one stored event, or a clear error naming it.
+pub(super) fn movements_of(
+    aggregate_type: &str,
+    aggregate_id: &str,
+    event_type: &str,
+    event_version: &str,
+    payload: &serde_json::Value,
+) -> Result<Vec<Movement>, String> {
+    domain::movements_of(
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        event_version,
+        payload,
+    )
+    .map_err(|reason| {
+        format!("cannot read the money movements of {aggregate_type} event {event_type}: {reason}")
+    })
+}
+
+/// Every stored balance, `(kind, key, balance_fen)` (for checks and tests).
+pub(super) const BALANCES: &str =
+    "SELECT kind, key, balance_fen FROM money_accounts ORDER BY kind, key";
+
+/// Backfills the balances of a SQLite store made before they existed (once;
+/// later opens find `done`). Runs in one write transaction.
+pub(super) async fn backfill_sqlite(pool: &sqlx::SqlitePool) -> Result<u64, BackfillError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if tx.int(BACKFILL_DONE, &[]).await? != Some(0) {
+        return Ok(0);
+    }
+    let mut after = 0_i64;
+    let mut replayed = 0_u64;
+    loop {
+        let rows: Vec<(i64, String, String, String, String, String)> =
+            sqlx::query_as(BACKFILL_PAGE_SQLITE)
+                .bind(after)
+                .bind(BACKFILL_PAGE_EVENTS)
+                .fetch_all(&mut *tx)
+                .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for (_, aggregate_type, aggregate_id, event_type, version, payload) in &rows {
+            let event = (
+                aggregate_type.as_str(),
+                aggregate_id.as_str(),
+                event_type.as_str(),
+            );
+            replay(&mut *tx, event, version, payload).await?;
+            replayed += 1;
+        }
+    }
+    tx.exec(MARK_BACKFILLED, &[], None).await?;
+    tx.commit().await?;
+    Ok(replayed)
+}
+
+/// Backfills the balances of a PostgreSQL store made before they existed.
+/// Holds the `money_backfill` row locked meanwhile, so a second process
+/// opening the store waits and then finds it done.
+pub(super) async fn backfill_pg(pool: &sqlx::PgPool) -> Result<u64, BackfillError> {
+    let mut tx = pool.begin().await?;
+    let done: Option<i32> = sqlx::query_scalar(concat!(
+        "SELECT done FROM money_backfill WHERE id = 1",
+        " FOR UPDATE"
+    ))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if done != Some(0) {
+        return Ok(0);
+    }
+    let (mut after_commit, mut after) = ("0".to_string(), 0_i64);
+    let mut replayed = 0_u64;
+    loop {
+        let rows: Vec<(i64, String, String, String, String, String, String)> =
+            sqlx::query_as(BACKFILL_PAGE_PG)
+                .bind(after)
+                .bind(BACKFILL_PAGE_EVENTS)
+                .bind(&after_commit)
+                .fetch_all(&mut *tx)
+                .await?;
+        let Some(last) = rows.last() else { break };
+        (after, after_commit) = (last.0, last.6.clone());
+        for (_, aggregate_type, aggregate_id, event_type, version, payload, _) in &rows {
+            let event = (
+                aggregate_type.as_str(),
+                aggregate_id.as_str(),
+                event_type.as_str(),
+            );
+            replay(&mut *tx, event, version, payload).await?;
+            replayed += 1;
+        }
+    }
+    tx.exec(MARK_BACKFILLED, &[], None).await?;
+    tx.commit().await?;
+    Ok(replayed)
+}
+
+/// Applies one stored event's movements without the check.
+async fn replay<C: MoneyConn + ?Sized>(
+    conn: &mut C,
+    (aggregate_type, aggregate_id, event_type): (&str, &str, &str),
+    event_version: &str,
+    payload: &str,
+) -> Result<(), BackfillError> {
+    let payload: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| BackfillError::Event(e.to_string()))?;
+    let movements = movements_of(
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        event_version,
+        &payload,
+    )
+    .map_err(BackfillError::Event)?;
+    apply(conn, &movements, false)
+        .await
+        .map_err(|e| BackfillError::Event(e.to_string()))
+}
+
+/// Why a backfill stopped (nothing of it is kept).
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored event could not be replayed.
+    #[error("backfilling balances: {0}")]
+    Event(String),
+}
+
+/// Applies an imported event's movements, unchecked (history is never
+/// refused; see the module doc).
+pub(super) async fn import_event<C: MoneyConn + ?Sized>(
+    conn: &mut C,
+    event: &super::StoredEvent,
+) -> Result<(), super::StoreError> {
+    let movements = movements_of(
+        &event.aggregate_type,
+        &event.aggregate_id,
+        &event.event_type,
+        &event.event_version,
+        &event.payload,
+    )
+    .map_err(super::StoreError::Import)?;
+    apply(conn, &movements, false)
+        .await
+        .map_err(|e| super::StoreError::Import(e.to_string()))
+}
