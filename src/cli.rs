@@ -17,7 +17,7 @@ use domain::values::Code;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::{context_now, execute_json, AggregateKind, App, AppError, CaseAggregate};
+use crate::app::{execute_json, AggregateKind, App, AppError, CaseAggregate};
 use crate::engine::{Committed, Engine};
 use crate::store::DEFAULT_DB_PATH;
 
@@ -36,6 +36,10 @@ pub struct Cli {
     /// Language of the output: zh (default) or en.
     #[arg(long, global = true, env = "BANGFU_LANG", default_value = "zh", value_parser = parse_lang)]
     pub lang: Lang,
+    /// Time zone of business dates ("today" for "not dated after today"), an
+    /// IANA name.
+    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::clock::parse_tz)]
+    pub tz: chrono_tz::Tz,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -211,7 +215,7 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
-    let app = std::sync::Arc::new(app);
+    let app = std::sync::Arc::new(app.with_clock(crate::clock::BusinessClock::system(cli.tz)));
     let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
@@ -244,7 +248,9 @@ async fn dispatch(
                     lang,
                 )
             })?;
-            let ctx = context_now(Actor { id: actor_id, role }, correlation_id);
+            let ctx = app
+                .clock
+                .context(Actor { id: actor_id, role }, None, correlation_id);
             let args = RunArgs {
                 id: &id,
                 body: &body,

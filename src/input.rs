@@ -183,6 +183,16 @@ fn translate_serde(message: &str, lang: Lang) -> String {
     message.to_string()
 }
 
+/// Parses a command body into `T` as of the command's business date `today`
+/// (values whose rules need "today", such as a resident ID's birth date, are
+/// checked against it; see `domain::values::with_business_date`).
+pub fn parse_command<T: DeserializeOwned>(
+    bytes: &[u8],
+    today: chrono::NaiveDate,
+) -> Result<T, InputError> {
+    domain::values::with_business_date(today, || parse_json(bytes))
+}
+
 /// Parses a command body into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
     if bytes.len() > MAX_COMMAND_BYTES {

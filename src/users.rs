@@ -18,6 +18,7 @@ use chrono::{SecondsFormat, Utc};
 use domain::command::Role;
 use domain::values::Code;
 use sha2::{Digest, Sha256};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use subtle::ConstantTimeEq;
@@ -146,7 +147,8 @@ impl Users {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

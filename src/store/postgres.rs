@@ -35,6 +35,7 @@ use domain::reservation::{Reservation, Scope};
 use futures::TryStreamExt;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 use uuid::Uuid;
@@ -101,7 +102,9 @@ impl PgStore {
     /// `?host=/socket/dir` for a Unix socket) and brings its schema up to
     /// date. `reservations` reads the keys events take and release.
     pub async fn open(url: &str, reservations: ReservationExtractor) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        // Slow statements at debug, not warn: see `SqliteStore::open`.
+        let options = PgConnectOptions::from_str(url)?
+            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
