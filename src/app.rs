@@ -18,7 +18,6 @@ use domain::i18n::{ErrorCode, Lang, Localize};
 use domain::mutual_aid::claim::MutualAidClaimServices;
 use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use crate::clock::BusinessClock;
 use crate::engine::{Committed, Engine, ExecError};

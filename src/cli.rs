@@ -151,6 +151,8 @@ pub enum ExitKind {
     Tampered = 6,
     /// The live views differ from a rebuild, or a fund is overdrawn.
     ViewsDiffer = 7,
+    /// What was asked for (a stream, a view row, a user) does not exist.
+    NotFound = 8,
 }
 
 impl ExitKind {
@@ -176,6 +178,12 @@ pub struct Failure {
     pub exit: ExitKind,
 }
 
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::other(message)
+    }
+}
+
 impl Failure {
     pub(crate) fn app(e: AppError, lang: Lang) -> Failure {
         Failure {
@@ -185,7 +193,7 @@ impl Failure {
         }
     }
 
-    pub(crate) fn other(message: String) -> Failure {
+    pub fn other(message: String) -> Failure {
         Failure {
             code: None,
             message,
@@ -305,9 +313,56 @@ async fn dispatch(
         Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
             .await
             .map_err(Failure::other),
-        Command::Users(command) => crate::users::run_cli(db, command, lang, out)
-            .await
-            .map_err(Failure::other),
+        Command::Users(command) => crate::users::run_cli(db, command, lang, out).await,
+    }
+}
+
+/// Standard output or error for a reader that may go away: once the pipe
+/// is closed (`bangfu verify | head -1`), writes are dropped rather than
+/// failing, so the command runs to its end and exits with the status it
+/// means — a broken chain still exits 6 — and nothing panics (`println!`
+/// panics on a closed pipe). Other write errors are reported as they are.
+#[derive(Debug)]
+pub struct PipeOut<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: std::io::Write> PipeOut<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> PipeOut<W> {
+        PipeOut {
+            inner,
+            closed: false,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PipeOut<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
     }
 }
 
@@ -525,7 +580,7 @@ where
                 Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
                 Lang::En => format!("no {} {id}", A::KIND.label(lang)),
             },
-            exit: ExitKind::Input,
+            exit: ExitKind::NotFound,
         });
     }
     if json {
@@ -621,7 +676,7 @@ where
                 Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
                 Lang::En => format!("no {} {id}", A::KIND.label(lang)),
             },
-            exit: ExitKind::Input,
+            exit: ExitKind::NotFound,
         });
     }
     let doc = json!({ "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version, "state": loaded.aggregate });

@@ -341,18 +341,22 @@ pub async fn run_cli(
     command: UsersCommand,
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
-) -> Result<(), String> {
+) -> Result<(), crate::cli::Failure> {
     use domain::i18n::Lang;
     let users = Users::open(db).await.map_err(|e| e.to_string())?;
     let result = match command {
         UsersCommand::Add { user_id, roles } => {
             let id = Code::parse(&user_id)
-                .map_err(|e| format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)))?;
+                .map_err(|e| crate::cli::Failure {
+                    code: Some(domain::i18n::ErrorCode::code(&e)),
+                    message: format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)),
+                    exit: crate::cli::ExitKind::Input,
+                })?;
             let roles = normalise_roles(roles);
             let token = users
                 .add(&id, &roles, "bangfu users add")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(users_failure)?;
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             match lang {
                 Lang::Zh => writeln!(
@@ -388,11 +392,31 @@ pub async fn run_cli(
             out.write_all(text.as_bytes()).map_err(|e| e.to_string())
         }
         UsersCommand::Revoke { user_id } => {
-            users.revoke(&user_id).await.map_err(|e| e.to_string())?;
+            users.revoke(&user_id).await.map_err(users_failure)?;
             writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user"))
                 .map_err(|e| e.to_string())
         }
     };
     users.close().await;
-    result
+    result.map_err(crate::cli::Failure::other)
+}
+
+/// The exit status a user-directory error means: an existing id is a held
+/// key (5), a missing user is not found (8), no roles is invalid input (3);
+/// only the database failing is a storage failure (1).
+fn users_failure(e: UsersError) -> crate::cli::Failure {
+    use crate::cli::ExitKind;
+    let (code, exit) = match &e {
+        UsersError::Exists(_) => ("users.exists", ExitKind::Conflict),
+        UsersError::NotFound(_) => ("users.not_found", ExitKind::NotFound),
+        UsersError::NoRoles => ("users.no_roles", ExitKind::Input),
+        UsersError::Random(_) | UsersError::Database(_) | UsersError::Store(_) => {
+            ("users.unavailable", ExitKind::Failure)
+        }
+    };
+    crate::cli::Failure {
+        code: Some(code),
+        message: e.to_string(),
+        exit,
+    }
 }

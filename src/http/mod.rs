@@ -392,6 +392,12 @@ pub fn router(state: ApiState) -> Router {
         "/health",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     )
+    // Unknown query parameters are refused on every route, from the
+    // parameters the OpenAPI document declares for it.
+    .route_layer(axum::middleware::from_fn_with_state(
+        params::DeclaredQueries::from_openapi(&openapi),
+        params::refuse_undeclared,
+    ))
     .fallback(|ReqLang(lang): ReqLang| async move {
         ApiError::new(
             StatusCode::NOT_FOUND,
