@@ -261,7 +261,6 @@ impl App {
     }
 }
 
-
 /// Why a command failed, ready to show a person.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -375,9 +374,9 @@ where
 /// exactly the string that will be stored: nothing is trimmed.
 pub fn check_aggregate_id(id: &str) -> Result<(), AppError> {
     domain::values::check_aggregate_id(id).map_err(|error| {
-            AppError::Input(crate::input::InputError::Value {
-                field: "aggregate_id".into(),
-                error,
-            })
+        AppError::Input(crate::input::InputError::Value {
+            field: "aggregate_id".into(),
+            error,
         })
+    })
 }

@@ -19,9 +19,8 @@ pub const DEFAULT_TZ: Tz = chrono_tz::Asia::Shanghai;
 
 /// Parses an IANA time-zone name (`Asia/Shanghai`, `Asia/Urumqi`, `UTC`).
 pub fn parse_tz(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>().map_err(|_| {
-        format!("unknown time zone `{name}` (an IANA name such as Asia/Shanghai)")
-    })
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone `{name}` (an IANA name such as Asia/Shanghai)"))
 }
 
 type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -35,7 +34,9 @@ pub struct BusinessClock {
 
 impl std::fmt::Debug for BusinessClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BusinessClock").field("tz", &self.tz).finish()
+        f.debug_struct("BusinessClock")
+            .field("tz", &self.tz)
+            .finish()
     }
 }
 
@@ -115,9 +116,15 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let clock = BusinessClock::fixed(DEFAULT_TZ, at);
-        assert_eq!(clock.date_of(at), NaiveDate::from_ymd_opt(2026, 3, 10).unwrap());
+        assert_eq!(
+            clock.date_of(at),
+            NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
+        );
         let utc = BusinessClock::fixed(parse_tz("UTC").unwrap(), at);
-        assert_eq!(utc.date_of(at), NaiveDate::from_ymd_opt(2026, 3, 9).unwrap());
+        assert_eq!(
+            utc.date_of(at),
+            NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()
+        );
         assert!(parse_tz("Mars/Olympus").is_err());
         assert!(parse_tz("+08:00").is_err());
     }

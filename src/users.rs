@@ -18,9 +18,9 @@ use chrono::{SecondsFormat, Utc};
 use domain::command::Role;
 use domain::values::Code;
 use sha2::{Digest, Sha256};
-use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
 use subtle::ConstantTimeEq;
 
 /// Most users listed by one call (a federation's staff fits many times over).
@@ -346,12 +346,11 @@ pub async fn run_cli(
     let users = Users::open(db).await.map_err(|e| e.to_string())?;
     let result = match command {
         UsersCommand::Add { user_id, roles } => {
-            let id = Code::parse(&user_id)
-                .map_err(|e| crate::cli::Failure {
-                    code: Some(domain::i18n::ErrorCode::code(&e)),
-                    message: format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)),
-                    exit: crate::cli::ExitKind::Input,
-                })?;
+            let id = Code::parse(&user_id).map_err(|e| crate::cli::Failure {
+                code: Some(domain::i18n::ErrorCode::code(&e)),
+                message: format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)),
+                exit: crate::cli::ExitKind::Input,
+            })?;
             let roles = normalise_roles(roles);
             let token = users
                 .add(&id, &roles, "bangfu users add")

@@ -329,7 +329,7 @@ where
     let today = state.app().clock.date_of(state.app().clock.now());
     let parsed: A::Body =
         domain::i18n::with_lang(lang, || crate::input::parse_command(&bytes, today))
-        .map_err(|e| ApiError::input(&e, lang))?;
+            .map_err(|e| ApiError::input(&e, lang))?;
     let expected = expected_version(&headers, lang)?;
     let correlation = correlation_id(&headers, lang)?;
     let key = idempotency::key_of(&headers, lang)?.map(|key| {

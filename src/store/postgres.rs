@@ -35,8 +35,8 @@ use domain::reservation::{Reservation, Scope};
 use futures::TryStreamExt;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
-use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::ConnectOptions;
 use sqlx::Row;
 use uuid::Uuid;
 

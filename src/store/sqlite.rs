@@ -33,11 +33,11 @@ use domain::reservation::{Reservation, Scope};
 use futures::TryStreamExt;
 use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
-use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 use sqlx::Row;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -47,6 +47,7 @@ fn bangfu(db: &Db) -> Command {
         "BANGFU_LANG",
         "BANGFU_ACTOR",
         "BANGFU_ROLE",
+        "BANGFU_TZ",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -759,7 +760,7 @@ async fn history_show_and_streams_print_the_record() {
         ["show", "donation-campaign", "HF-1"],
     ] {
         let out = bangfu(&db).args(args).output().unwrap();
-        assert_exit(&out, ExitKind::Input);
+        assert_exit(&out, ExitKind::NotFound);
         assert!(
             stderr(&out).contains("[store.not_found]"),
             "{}",

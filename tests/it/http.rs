@@ -252,7 +252,7 @@ fn verification_visit() -> Value {
 fn plan() -> Value {
     json!({"AdoptPlan": {"goal": "减轻医疗负担", "measures": [
         {"measure_id": "M1", "kind": "medical_relief", "description": "透析自付部分医疗救助",
-         "planned_amount_fen": 800000, "fund": "special_assistance", "due_on": "2026-09-30"}
+         "planned_amount_fen": 800000, "fund": "special_assistance", "due_on": "2099-09-30"}
     ]}})
 }
 

@@ -9,6 +9,7 @@ mod concurrency;
 mod conformance;
 mod demo;
 mod http;
+mod inputs;
 mod pg;
 mod postgres;
 mod projections;

@@ -1131,7 +1131,13 @@ fn dates_that_contradict_the_file_are_refused() {
     if let C::LogVisit { visited_on, .. } = &mut before {
         *visited_on = date(2026, 2, 28);
     }
-    refuses(opened(), "lin.xiaomei", LATE, before, "hardship_file.visit_before_opening");
+    refuses(
+        opened(),
+        "lin.xiaomei",
+        LATE,
+        before,
+        "hardship_file.visit_before_opening",
+    );
     let mut same_day = visit("V-SAME", VisitKind::FollowUp);
     if let C::LogVisit { visited_on, .. } = &mut same_day {
         *visited_on = date(2026, 3, 1);
@@ -1174,7 +1180,12 @@ fn dates_that_contradict_the_file_are_refused() {
 
     // A measure due before the day the plan is adopted (LATE = 2027-10-22),
     // and on revision before the day it was first adopted (2026-04-03).
-    let mut due = spec("A", MeasureKind::LegalAid, Fen::ZERO, Fund::SpecialAssistance);
+    let mut due = spec(
+        "A",
+        MeasureKind::LegalAid,
+        Fen::ZERO,
+        Fund::SpecialAssistance,
+    );
     due.due_on = date(2027, 10, 21);
     refuses(
         verified(),

@@ -270,9 +270,8 @@ mod tests {
         let on = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
         assert!(ResidentId::parse(&id).is_ok(), "no today, no check");
         let json = format!("\"{id}\"");
-        let parsed = crate::values::with_business_date(before, || {
-            serde_json::from_str::<ResidentId>(&json)
-        });
+        let parsed =
+            crate::values::with_business_date(before, || serde_json::from_str::<ResidentId>(&json));
         assert!(parsed.unwrap_err().to_string().contains("2030-01-01"));
         let parsed =
             crate::values::with_business_date(on, || serde_json::from_str::<ResidentId>(&json));

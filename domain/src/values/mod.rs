@@ -16,7 +16,10 @@ pub use date::{
 };
 pub use ids::{BankCard, MobileNumber, ResidentId};
 pub use money::{BasisPoints, Fen, MoneyError};
-pub use text::{check_aggregate_id, check_visible, AGGREGATE_ID_RULE, Code, LongText, OrgName, PersonName, ShortText};
+pub use text::{
+    check_aggregate_id, check_visible, Code, LongText, OrgName, PersonName, ShortText,
+    AGGREGATE_ID_RULE,
+};
 
 use crate::i18n::{default_lang, ErrorCode, Lang, Localize};
 

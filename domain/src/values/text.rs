@@ -47,8 +47,8 @@ pub fn check_visible(text: &str, what: &'static str, multiline: bool) -> Result<
         let prev = i.checked_sub(1).map(|p| chars[p]);
         let next = chars.get(i + 1).copied();
         if c.is_control() {
-            let line_break = multiline
-                && (c == '\n' || c == '\t' || (c == '\r' && next == Some('\n')));
+            let line_break =
+                multiline && (c == '\n' || c == '\t' || (c == '\r' && next == Some('\n')));
             if !line_break {
                 return Err(ValueError::ControlCharacter { what });
             }
@@ -338,7 +338,14 @@ mod tests {
 
     #[test]
     fn controls_are_refused_and_long_text_keeps_its_lines() {
-        for bad in ["a\u{0}b", "a\u{7}b", "a\u{1B}[31mb", "a\u{85}b", "a\u{9B}b", "a\rb"] {
+        for bad in [
+            "a\u{0}b",
+            "a\u{7}b",
+            "a\u{1B}[31mb",
+            "a\u{85}b",
+            "a\u{9B}b",
+            "a\rb",
+        ] {
             assert!(
                 matches!(
                     LongText::parse(bad),
@@ -381,8 +388,20 @@ mod tests {
             assert_eq!(check_aggregate_id(good), Ok(()), "{good:?}");
         }
         for bad in [
-            "", " F-1", "F-1 ", "F-1\n", ".", "..", "a/..", "./a", "a//b", "/a", "a/",
-            "F\u{200B}1", "Ｆ-１", "F 1",
+            "",
+            " F-1",
+            "F-1 ",
+            "F-1\n",
+            ".",
+            "..",
+            "a/..",
+            "./a",
+            "a//b",
+            "/a",
+            "a/",
+            "F\u{200B}1",
+            "Ｆ-１",
+            "F 1",
         ] {
             assert!(check_aggregate_id(bad).is_err(), "{bad:?}");
         }
