@@ -54,6 +54,14 @@ pub enum InputError {
         /// The aggregate id the command is sent to.
         aggregate_id: String,
     },
+    /// The body names a command the aggregate does not have.
+    #[error("unknown command {name} (known: {known})")]
+    UnknownCommand {
+        /// What the body named (capped at 64 characters).
+        name: String,
+        /// The aggregate's commands, comma-separated.
+        known: String,
+    },
     /// Valid JSON whose content is wrong: unknown or missing field, wrong type, bad value.
     #[error("invalid field `{field}`: {message}")]
     Field {
@@ -73,6 +81,7 @@ impl ErrorCode for InputError {
             InputError::Field { .. } => "input.invalid_field",
             InputError::Value { .. } => "input.invalid_value",
             InputError::IdMismatch { .. } => "input.id_mismatch",
+            InputError::UnknownCommand { .. } => "input.unknown_command",
         }
     }
 }
@@ -112,7 +121,19 @@ impl Localize for InputError {
                 Lang::Zh,
             ) => format!("字段 `{field}` 为 `{value}`，与命令发往的编号 `{aggregate_id}` 不一致"),
             (InputError::Field { field, message }, Lang::Zh) => {
-                format!("字段 `{field}` 无效：{}", translate_serde(message, lang))
+                format!(
+                    "字段 `{field}` 无效：{}",
+                    translate_serde(&plain_types(field, message, lang), lang)
+                )
+            }
+            (InputError::Field { field, message }, Lang::En) => {
+                format!(
+                    "invalid field `{field}`: {}",
+                    plain_types(field, message, lang)
+                )
+            }
+            (InputError::UnknownCommand { name, known }, Lang::Zh) => {
+                format!("未知命令 {name}（可用：{known}）")
             }
             (InputError::Value { field, error }, lang) => match lang {
                 Lang::Zh => format!("`{field}` 无效：{}", error.localize(lang)),
@@ -121,6 +142,89 @@ impl Localize for InputError {
             (e, Lang::En) => e.to_string(),
         }
     }
+}
+
+/// serde names the Rust type it expected (`expected i64`, `expected u32`,
+/// `expected struct Household`); people are told what to write instead. An
+/// amount (`…_fen`) that is not a whole number says how amounts are given.
+fn plain_types(field: &str, message: &str, lang: Lang) -> String {
+    let is_amount = field.ends_with("_fen")
+        && (message.starts_with("invalid type") || message.starts_with("invalid value"));
+    if is_amount {
+        return lang
+            .pick(
+                "金额应为以分为单位的非负整数（如 586000 表示 5860.00 元）",
+                "an amount is a non-negative whole number of fen (586000 is 5,860.00 yuan)",
+            )
+            .to_string();
+    }
+    let Some((head, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let zh = lang == Lang::Zh;
+    let plain = match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => {
+            if zh {
+                "整数"
+            } else {
+                "a whole number"
+            }
+        }
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+            if zh {
+                "非负整数"
+            } else {
+                "a non-negative whole number"
+            }
+        }
+        "f32" | "f64" => {
+            if zh {
+                "数字"
+            } else {
+                "a number"
+            }
+        }
+        "a boolean" => "true / false",
+        "a sequence" => {
+            if zh {
+                "数组 [...]"
+            } else {
+                "a list [...]"
+            }
+        }
+        "a formatted date string" => {
+            if zh {
+                "YYYY-MM-DD 格式的日期"
+            } else {
+                "a date as YYYY-MM-DD"
+            }
+        }
+        "a string" | "a borrowed string" | "a character" => {
+            if zh {
+                "文本"
+            } else {
+                "text"
+            }
+        }
+        e if e.starts_with("struct ") || e.starts_with("a map") || e.starts_with("map") => {
+            if zh {
+                "对象 {...}"
+            } else {
+                "an object {...}"
+            }
+        }
+        e if e.starts_with("enum ") || e.contains(" variant") => {
+            if zh {
+                "取值"
+            } else {
+                "one of the documented values"
+            }
+        }
+        _ => return message.to_string(),
+    };
+    // The head names what was sent (`invalid type: string "12.5"`); serde's
+    // ", expected" becomes the translated shape in `translate_serde`.
+    format!("{head}, expected {plain}")
 }
 
 /// serde's own messages are English; translate the common shapes for zh
@@ -216,6 +320,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
             let inner = err.into_inner();
             if inner.is_syntax() || inner.is_eof() || inner.is_io() {
                 Err(syntax(&inner))
+            } else if let Some(unknown) = unknown_command(&path, &inner.to_string()) {
+                Err(unknown)
             } else {
                 Err(InputError::Field {
                     field: path,
@@ -224,6 +330,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
             }
         }
     }
+}
+
+/// A body `{"FooBar": …}` is an unknown command, not an "unknown variant"
+/// of a field: serde reports it at the root (`.`) with the known names.
+fn unknown_command(path: &str, message: &str) -> Option<InputError> {
+    if path != "." {
+        return None;
+    }
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let known = rest
+        .split_once("expected ")
+        .map(|(_, k)| strip_position(k.trim_start_matches("one of ")).replace('`', ""))
+        .unwrap_or_default();
+    Some(InputError::UnknownCommand {
+        name: name.chars().take(64).collect(),
+        known,
+    })
 }
 
 fn syntax(e: &serde_json::Error) -> InputError {
@@ -298,6 +422,65 @@ mod tests {
                 other => panic!("{body}: unexpected {other:?}"),
             }
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Command {
+        Open {
+            head: Inner,
+            count: u32,
+            on: chrono::NaiveDate,
+        },
+    }
+
+    #[test]
+    fn messages_name_no_rust_types_and_unknown_commands_are_named() {
+        let id = "11010519491231002X";
+        for (body, zh, en) in [
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":"12.5"}},"count":1,"on":"2026-01-01"}}}}"#
+                ),
+                "以分为单位",
+                "whole number of fen",
+            ),
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":5}},"count":"x","on":"2026-01-01"}}}}"#
+                ),
+                "非负整数",
+                "non-negative whole number",
+            ),
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":5}},"count":1,"on":5}}}}"#
+                ),
+                "YYYY-MM-DD",
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"{"Open":{"head":[],"count":1,"on":"2026-01-01"}}"#.to_string(),
+                "对象",
+                "an object",
+            ),
+        ] {
+            let err = parse_json::<Command>(body.as_bytes()).unwrap_err();
+            let (z, e) = (err.localize(Lang::Zh), err.localize(Lang::En));
+            assert!(z.contains(zh), "{z}");
+            assert!(e.contains(en), "{e}");
+            for rust in ["i64", "u32", "struct ", "formatted date string"] {
+                assert!(!z.contains(rust) && !e.contains(rust), "{z} / {e}");
+            }
+        }
+        let err = parse_json::<Command>(br#"{"FooBar":{}}"#).unwrap_err();
+        assert_eq!(err.code(), "input.unknown_command");
+        assert_eq!(err.localize(Lang::Zh), "未知命令 FooBar（可用：Open）");
+        assert_eq!(
+            err.localize(Lang::En),
+            "unknown command FooBar (known: Open)"
+        );
     }
 
     #[test]

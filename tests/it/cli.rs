@@ -262,8 +262,8 @@ fn bad_inputs() -> Vec<BadInput> {
                 b["OpenFile"]["household"]["monthly_income_per_capita_fen"] = json!(12.5)
             }),
             field: "OpenFile.household.monthly_income_per_capita_fen",
-            zh: "类型错误",
-            en: "invalid type: floating point `12.5`",
+            zh: "金额应为以分为单位的非负整数",
+            en: "an amount is a non-negative whole number of fen",
             ..base
         },
         BadInput {
@@ -303,9 +303,10 @@ fn bad_inputs() -> Vec<BadInput> {
         BadInput {
             what: "unknown command",
             body: serde_json::to_vec(&unknown_variant).expect("serializes"),
-            field: "`OpenFiles`",
-            zh: "未知取值",
-            en: "unknown variant",
+            code: "input.unknown_command",
+            field: "OpenFiles",
+            zh: "未知命令 OpenFiles（可用：OpenFile, LogVisit",
+            en: "unknown command OpenFiles (known: OpenFile, LogVisit",
             ..base
         },
         BadInput {

@@ -380,6 +380,14 @@ async fn campaign(api: &TestApi, staff: &Staff, id: &str) {
     .await;
 }
 
+/// Today's date in Beijing, the default business time zone.
+fn beijing_today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&bangfu::clock::DEFAULT_TZ)
+        .date_naive()
+        .to_string()
+}
+
 // ---- OpenAPI and docs ------------------------------------------------------
 
 #[tokio::test]
@@ -855,7 +863,7 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
             "unknown command",
             br#"{"Explode": {}}"#.to_vec(),
             422,
-            "input.invalid_field",
+            "input.unknown_command",
             None,
         ),
         (
@@ -1711,7 +1719,8 @@ async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
         None,
         FILES,
         "HF-V",
-        json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-12", "reference": "BOC-1"}}),
+        // Paid today (Beijing): not before the approval just given.
+        json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": beijing_today(), "reference": "BOC-1"}}),
     )
     .await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))
