@@ -62,6 +62,14 @@ pub enum InputError {
         /// The aggregate's commands, comma-separated.
         known: String,
     },
+    /// Required fields absent (all of those of the first incomplete object).
+    #[error("missing fields: {}", fields.join(", "))]
+    Missing {
+        /// The first of them (the problem's `field`).
+        field: String,
+        /// Each with its full path (`OpenFile.household.head.phone`).
+        fields: Vec<String>,
+    },
     /// Valid JSON whose content is wrong: unknown or missing field, wrong type, bad value.
     #[error("invalid field `{field}`: {message}")]
     Field {
@@ -82,6 +90,7 @@ impl ErrorCode for InputError {
             InputError::Value { .. } => "input.invalid_value",
             InputError::IdMismatch { .. } => "input.id_mismatch",
             InputError::UnknownCommand { .. } => "input.unknown_command",
+            InputError::Missing { .. } => "input.invalid_field",
         }
     }
 }
@@ -131,6 +140,9 @@ impl Localize for InputError {
                     "invalid field `{field}`: {}",
                     plain_types(field, message, lang)
                 )
+            }
+            (InputError::Missing { fields, .. }, Lang::Zh) => {
+                format!("缺少字段：{}", fields.join("、"))
             }
             (InputError::UnknownCommand { name, known }, Lang::Zh) => {
                 format!("未知命令 {name}（可用：{known}）")
@@ -322,6 +334,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
                 Err(syntax(&inner))
             } else if let Some(unknown) = unknown_command(&path, &inner.to_string()) {
                 Err(unknown)
+            } else if let Some(missing) = all_missing::<T>(bytes, &err_segments(&path))
+                .filter(|_| inner.to_string().starts_with("missing field"))
+            {
+                Err(missing)
             } else {
                 Err(InputError::Field {
                     field: path,
@@ -330,6 +346,94 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
             }
         }
     }
+}
+
+/// The segments of a serde path (`OpenFile.household.members[0]`), `.` the root.
+fn err_segments(path: &str) -> Vec<String> {
+    if path == "." {
+        return Vec::new();
+    }
+    path.split('.')
+        .flat_map(|part| {
+            let mut out = Vec::new();
+            let mut rest = part;
+            if let Some(i) = rest.find('[') {
+                out.push(rest[..i].to_string());
+                rest = &rest[i..];
+                for index in rest.split('[').filter(|x| !x.is_empty()) {
+                    out.push(format!("[{}", index.trim_end_matches(']')));
+                }
+            } else {
+                out.push(rest.to_string());
+            }
+            out
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The object at `segments` inside `value`.
+fn object_at<'v>(
+    value: &'v mut serde_json::Value,
+    segments: &[String],
+) -> Option<&'v mut serde_json::Map<String, serde_json::Value>> {
+    let mut v = value;
+    for seg in segments {
+        v = match seg.strip_prefix('[') {
+            Some(index) => v.get_mut(index.parse::<usize>().ok()?)?,
+            None => v.get_mut(seg.as_str())?,
+        };
+    }
+    v.as_object_mut()
+}
+
+const PROBE: &str = "__bangfu_probe__";
+
+/// serde stops at the first missing field; people want all of them. For the
+/// object serde stopped in (every command type refuses unknown fields), an
+/// unknown probe key makes serde list the fields it knows; each one absent
+/// is then tried as `null`: an optional field takes it, a required one is
+/// refused at its own path — and is reported. Only on this error path.
+fn all_missing<T: DeserializeOwned>(bytes: &[u8], at: &[String]) -> Option<InputError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let try_with = |key: &str| -> Option<(String, String)> {
+        let mut v = value.clone();
+        object_at(&mut v, at)?.insert(key.to_string(), serde_json::Value::Null);
+        match serde_path_to_error::deserialize::<_, T>(&v) {
+            Ok(_) => None,
+            Err(e) => Some((e.path().to_string(), e.into_inner().to_string())),
+        }
+    };
+    let (_, listed) = try_with(PROBE)?;
+    // "expected `a`", "expected `a` or `b`", "expected one of `a`, `b`, `c`".
+    let known = listed
+        .split_once(", expected ")?
+        .1
+        .trim_start_matches("one of ");
+    let known = known.replace(" or ", ", ");
+    let mut present = value.clone();
+    let present: Vec<String> = object_at(&mut present, at)?.keys().cloned().collect();
+    let prefix = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", at.join(".").replace(".[", "["))
+    };
+    let missing: Vec<String> = known
+        .split(", ")
+        .map(|k| k.trim_matches('`').to_string())
+        .filter(|k| !present.contains(k))
+        .filter(|k| {
+            try_with(k).is_some_and(|(path, message)| {
+                path == format!("{prefix}{k}") && message.starts_with("invalid type: null")
+            })
+        })
+        .map(|k| format!("{prefix}{k}"))
+        .collect();
+    let first = missing.first()?.clone();
+    Some(InputError::Missing {
+        field: first,
+        fields: missing,
+    })
 }
 
 /// A body `{"FooBar": …}` is an unknown command, not an "unknown variant"
@@ -474,6 +578,19 @@ mod tests {
                 assert!(!z.contains(rust) && !e.contains(rust), "{z} / {e}");
             }
         }
+        let body = format!(r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":1}}}}}}"#);
+        let err = parse_json::<Command>(body.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.localize(Lang::En),
+            "missing fields: Open.count, Open.on"
+        );
+        assert_eq!(err.code(), "input.invalid_field");
+        let err = parse_json::<Command>(br#"{"Open":{"head":{},"count":1,"on":"2026-01-01"}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.localize(Lang::Zh),
+            "缺少字段：Open.head.resident_id、Open.head.amount_fen"
+        );
         let err = parse_json::<Command>(br#"{"FooBar":{}}"#).unwrap_err();
         assert_eq!(err.code(), "input.unknown_command");
         assert_eq!(err.localize(Lang::Zh), "未知命令 FooBar（可用：Open）");

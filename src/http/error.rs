@@ -165,7 +165,9 @@ impl ApiError {
             InputError::Value { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
             // serde names an unknown command (`unknown variant`) at the root;
             // everything else is a field of a well-formed body.
-            InputError::Field { field, .. } | InputError::IdMismatch { field, .. } => {
+            InputError::Field { field, .. }
+            | InputError::IdMismatch { field, .. }
+            | InputError::Missing { field, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, Some(field.clone()))
             }
         };

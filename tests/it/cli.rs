@@ -216,9 +216,9 @@ fn bad_inputs() -> Vec<BadInput> {
                     .expect("an object")
                     .remove("opened_on");
             }),
-            field: "`OpenFile`",
-            zh: "缺少字段 `opened_on`",
-            en: "missing field `opened_on`",
+            field: "OpenFile.opened_on",
+            zh: "缺少字段：OpenFile.opened_on",
+            en: "missing fields: OpenFile.opened_on",
             ..base
         },
         BadInput {

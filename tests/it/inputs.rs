@@ -182,6 +182,20 @@ fn corpus() -> Vec<Case> {
             says: "2099-01-01",
         },
     ];
+    let mut missing = serde_json::to_value(sample_open_file()).expect("serializes");
+    let head_obj = missing
+        .pointer_mut("/OpenFile/household/head")
+        .and_then(Value::as_object_mut)
+        .expect("head");
+    head_obj.remove("name");
+    head_obj.remove("phone");
+    cases.push(Case {
+        what: "two missing fields, both named with their paths",
+        id: "HF-1",
+        body: missing,
+        code: "input.invalid_field",
+        says: "OpenFile.household.head.name、OpenFile.household.head.phone",
+    });
     for (date, says) in [
         ("0000-01-01", "0000-01-01"),
         ("1899-12-31", "1899-12-31"),
