@@ -9,9 +9,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::Utc;
 use cqrs_es::Aggregate;
-use domain::command::{Actor, Cmd, CommandContext};
+use domain::command::{Cmd, CommandContext};
 use domain::donation::{DonationCampaign, DonationCampaignServices};
 use domain::fund::account::FundAccount;
 use domain::hardship::{HardshipFile, HardshipFileServices};
@@ -19,8 +18,8 @@ use domain::i18n::{ErrorCode, Lang, Localize};
 use domain::mutual_aid::claim::MutualAidClaimServices;
 use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
+use crate::clock::BusinessClock;
 use crate::engine::{Committed, Engine, ExecError};
 use crate::input::InputError;
 use crate::projector::Projector;
@@ -210,6 +209,8 @@ pub struct App {
     /// Builds and reads the views, in the same database as the events
     /// (unavailable on KurrentDB).
     pub projector: Arc<Projector>,
+    /// Now, and the time zone of business dates (Beijing unless configured).
+    pub clock: BusinessClock,
 }
 
 impl App {
@@ -247,20 +248,16 @@ impl App {
             .with_cache(CAMPAIGN_CACHE_STREAMS),
             funds: Engine::new(store.clone(), (), None),
             projector: Arc::new(Projector::for_store(&store)),
+            clock: BusinessClock::default(),
             plans,
             store,
         }
     }
-}
 
-/// A command context for `actor` now, with fresh ids (UUID v7).
-pub fn context_now(actor: Actor, correlation_id: Option<Uuid>) -> CommandContext {
-    let command_id = Uuid::now_v7();
-    CommandContext {
-        actor,
-        recorded_at: Utc::now(),
-        command_id,
-        correlation_id: correlation_id.unwrap_or(command_id),
+    /// The same engines with another clock or time zone.
+    pub fn with_clock(mut self, clock: BusinessClock) -> App {
+        self.clock = clock;
+        self
     }
 }
 
@@ -360,7 +357,7 @@ where
 {
     // The id first: a command for a malformed id is wrong whatever its body.
     check_aggregate_id(aggregate_id)?;
-    let body: A::Body = crate::input::parse_json(json)?;
+    let body: A::Body = crate::input::parse_command(json, ctx.business_date())?;
     execute(engine, aggregate_id, Cmd { ctx, body }).await
 }
 
@@ -380,14 +377,13 @@ where
     Ok(engine.execute(aggregate_id, cmd, metadata).await?)
 }
 
-/// Aggregate ids follow the same rule as codes: 1–64 of `[A-Za-z0-9._/-]`.
+/// The aggregate id rule ([`domain::values::check_aggregate_id`]), for
+/// exactly the string that will be stored: nothing is trimmed.
 pub fn check_aggregate_id(id: &str) -> Result<(), AppError> {
-    domain::values::Code::parse(id)
-        .map(|_| ())
-        .map_err(|error| {
-            AppError::Input(crate::input::InputError::Value {
-                field: "aggregate_id".into(),
-                error,
-            })
+    domain::values::check_aggregate_id(id).map_err(|error| {
+        AppError::Input(crate::input::InputError::Value {
+            field: "aggregate_id".into(),
+            error,
         })
+    })
 }

@@ -17,7 +17,7 @@ use domain::values::Code;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::{context_now, execute_json, AggregateKind, App, AppError, CaseAggregate};
+use crate::app::{execute_json, AggregateKind, App, AppError, CaseAggregate};
 use crate::engine::{Committed, Engine};
 use crate::store::DEFAULT_DB_PATH;
 
@@ -36,6 +36,10 @@ pub struct Cli {
     /// Language of the output: zh (default) or en.
     #[arg(long, global = true, env = "BANGFU_LANG", default_value = "zh", value_parser = parse_lang)]
     pub lang: Lang,
+    /// Time zone of business dates ("today" for "not dated after today"), an
+    /// IANA name.
+    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::clock::parse_tz)]
+    pub tz: chrono_tz::Tz,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -154,6 +158,8 @@ pub enum ExitKind {
     Tampered = 6,
     /// The live views differ from a rebuild, or a fund is overdrawn.
     ViewsDiffer = 7,
+    /// What was asked for (a stream, a view row, a user) does not exist.
+    NotFound = 8,
 }
 
 impl ExitKind {
@@ -179,6 +185,12 @@ pub struct Failure {
     pub exit: ExitKind,
 }
 
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::other(message)
+    }
+}
+
 impl Failure {
     pub(crate) fn app(e: AppError, lang: Lang) -> Failure {
         Failure {
@@ -188,7 +200,7 @@ impl Failure {
         }
     }
 
-    pub(crate) fn other(message: String) -> Failure {
+    pub fn other(message: String) -> Failure {
         Failure {
             code: None,
             message,
@@ -226,7 +238,7 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
-    let app = std::sync::Arc::new(app);
+    let app = std::sync::Arc::new(app.with_clock(crate::clock::BusinessClock::system(cli.tz)));
     let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
@@ -259,7 +271,9 @@ async fn dispatch(
                     lang,
                 )
             })?;
-            let ctx = context_now(Actor { id: actor_id, role }, correlation_id);
+            let ctx = app
+                .clock
+                .context(Actor { id: actor_id, role }, None, correlation_id);
             let args = RunArgs {
                 id: &id,
                 body: &body,
@@ -314,9 +328,56 @@ async fn dispatch(
         Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
             .await
             .map_err(Failure::other),
-        Command::Users(command) => crate::users::run_cli(db, command, lang, out)
-            .await
-            .map_err(Failure::other),
+        Command::Users(command) => crate::users::run_cli(db, command, lang, out).await,
+    }
+}
+
+/// Standard output or error for a reader that may go away: once the pipe
+/// is closed (`bangfu verify | head -1`), writes are dropped rather than
+/// failing, so the command runs to its end and exits with the status it
+/// means — a broken chain still exits 6 — and nothing panics (`println!`
+/// panics on a closed pipe). Other write errors are reported as they are.
+#[derive(Debug)]
+pub struct PipeOut<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: std::io::Write> PipeOut<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> PipeOut<W> {
+        PipeOut {
+            inner,
+            closed: false,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PipeOut<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
     }
 }
 
@@ -534,7 +595,7 @@ where
                 Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
                 Lang::En => format!("no {} {id}", A::KIND.label(lang)),
             },
-            exit: ExitKind::Input,
+            exit: ExitKind::NotFound,
         });
     }
     if json {
@@ -634,7 +695,7 @@ where
                 Lang::Zh => format!("没有找到{} {id}", A::KIND.label(lang)),
                 Lang::En => format!("no {} {id}", A::KIND.label(lang)),
             },
-            exit: ExitKind::Input,
+            exit: ExitKind::NotFound,
         });
     }
     let doc = json!({ "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version, "state": loaded.aggregate });

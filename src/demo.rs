@@ -100,6 +100,7 @@ impl Run {
         Ok(CommandContext {
             actor: Actor { id, role: who.1 },
             recorded_at,
+            utc_offset_seconds: crate::clock::BusinessClock::default().offset_at(recorded_at),
             command_id: Uuid::now_v7(),
             correlation_id: self.correlation_id,
         })

@@ -54,6 +54,22 @@ pub enum InputError {
         /// The aggregate id the command is sent to.
         aggregate_id: String,
     },
+    /// The body names a command the aggregate does not have.
+    #[error("unknown command {name} (known: {known})")]
+    UnknownCommand {
+        /// What the body named (capped at 64 characters).
+        name: String,
+        /// The aggregate's commands, comma-separated.
+        known: String,
+    },
+    /// Required fields absent (all of those of the first incomplete object).
+    #[error("missing fields: {}", fields.join(", "))]
+    Missing {
+        /// The first of them (the problem's `field`).
+        field: String,
+        /// Each with its full path (`OpenFile.household.head.phone`).
+        fields: Vec<String>,
+    },
     /// Valid JSON whose content is wrong: unknown or missing field, wrong type, bad value.
     #[error("invalid field `{field}`: {message}")]
     Field {
@@ -73,6 +89,8 @@ impl ErrorCode for InputError {
             InputError::Field { .. } => "input.invalid_field",
             InputError::Value { .. } => "input.invalid_value",
             InputError::IdMismatch { .. } => "input.id_mismatch",
+            InputError::UnknownCommand { .. } => "input.unknown_command",
+            InputError::Missing { .. } => "input.invalid_field",
         }
     }
 }
@@ -112,7 +130,22 @@ impl Localize for InputError {
                 Lang::Zh,
             ) => format!("字段 `{field}` 为 `{value}`，与命令发往的编号 `{aggregate_id}` 不一致"),
             (InputError::Field { field, message }, Lang::Zh) => {
-                format!("字段 `{field}` 无效：{}", translate_serde(message, lang))
+                format!(
+                    "字段 `{field}` 无效：{}",
+                    translate_serde(&plain_types(field, message, lang), lang)
+                )
+            }
+            (InputError::Field { field, message }, Lang::En) => {
+                format!(
+                    "invalid field `{field}`: {}",
+                    plain_types(field, message, lang)
+                )
+            }
+            (InputError::Missing { fields, .. }, Lang::Zh) => {
+                format!("缺少字段：{}", fields.join("、"))
+            }
+            (InputError::UnknownCommand { name, known }, Lang::Zh) => {
+                format!("未知命令 {name}（可用：{known}）")
             }
             (InputError::Value { field, error }, lang) => match lang {
                 Lang::Zh => format!("`{field}` 无效：{}", error.localize(lang)),
@@ -121,6 +154,89 @@ impl Localize for InputError {
             (e, Lang::En) => e.to_string(),
         }
     }
+}
+
+/// serde names the Rust type it expected (`expected i64`, `expected u32`,
+/// `expected struct Household`); people are told what to write instead. An
+/// amount (`…_fen`) that is not a whole number says how amounts are given.
+fn plain_types(field: &str, message: &str, lang: Lang) -> String {
+    let is_amount = field.ends_with("_fen")
+        && (message.starts_with("invalid type") || message.starts_with("invalid value"));
+    if is_amount {
+        return lang
+            .pick(
+                "金额应为以分为单位的非负整数（如 586000 表示 5860.00 元）",
+                "an amount is a non-negative whole number of fen (586000 is 5,860.00 yuan)",
+            )
+            .to_string();
+    }
+    let Some((head, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let zh = lang == Lang::Zh;
+    let plain = match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => {
+            if zh {
+                "整数"
+            } else {
+                "a whole number"
+            }
+        }
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+            if zh {
+                "非负整数"
+            } else {
+                "a non-negative whole number"
+            }
+        }
+        "f32" | "f64" => {
+            if zh {
+                "数字"
+            } else {
+                "a number"
+            }
+        }
+        "a boolean" => "true / false",
+        "a sequence" => {
+            if zh {
+                "数组 [...]"
+            } else {
+                "a list [...]"
+            }
+        }
+        "a formatted date string" => {
+            if zh {
+                "YYYY-MM-DD 格式的日期"
+            } else {
+                "a date as YYYY-MM-DD"
+            }
+        }
+        "a string" | "a borrowed string" | "a character" => {
+            if zh {
+                "文本"
+            } else {
+                "text"
+            }
+        }
+        e if e.starts_with("struct ") || e.starts_with("a map") || e.starts_with("map") => {
+            if zh {
+                "对象 {...}"
+            } else {
+                "an object {...}"
+            }
+        }
+        e if e.starts_with("enum ") || e.contains(" variant") => {
+            if zh {
+                "取值"
+            } else {
+                "one of the documented values"
+            }
+        }
+        _ => return message.to_string(),
+    };
+    // The head names what was sent (`invalid type: string "12.5"`); serde's
+    // ", expected" becomes the translated shape in `translate_serde`.
+    format!("{head}, expected {plain}")
 }
 
 /// serde's own messages are English; translate the common shapes for zh
@@ -183,6 +299,16 @@ fn translate_serde(message: &str, lang: Lang) -> String {
     message.to_string()
 }
 
+/// Parses a command body into `T` as of the command's business date `today`
+/// (values whose rules need "today", such as a resident ID's birth date, are
+/// checked against it; see `domain::values::with_business_date`).
+pub fn parse_command<T: DeserializeOwned>(
+    bytes: &[u8],
+    today: chrono::NaiveDate,
+) -> Result<T, InputError> {
+    domain::values::with_business_date(today, || parse_json(bytes))
+}
+
 /// Parses a command body into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
     if bytes.len() > MAX_COMMAND_BYTES {
@@ -206,6 +332,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
             let inner = err.into_inner();
             if inner.is_syntax() || inner.is_eof() || inner.is_io() {
                 Err(syntax(&inner))
+            } else if let Some(unknown) = unknown_command(&path, &inner.to_string()) {
+                Err(unknown)
+            } else if let Some(missing) = all_missing::<T>(bytes, &err_segments(&path))
+                .filter(|_| inner.to_string().starts_with("missing field"))
+            {
+                Err(missing)
             } else {
                 Err(InputError::Field {
                     field: path,
@@ -214,6 +346,112 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
             }
         }
     }
+}
+
+/// The segments of a serde path (`OpenFile.household.members[0]`), `.` the root.
+fn err_segments(path: &str) -> Vec<String> {
+    if path == "." {
+        return Vec::new();
+    }
+    path.split('.')
+        .flat_map(|part| {
+            let mut out = Vec::new();
+            let mut rest = part;
+            if let Some(i) = rest.find('[') {
+                out.push(rest[..i].to_string());
+                rest = &rest[i..];
+                for index in rest.split('[').filter(|x| !x.is_empty()) {
+                    out.push(format!("[{}", index.trim_end_matches(']')));
+                }
+            } else {
+                out.push(rest.to_string());
+            }
+            out
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The object at `segments` inside `value`.
+fn object_at<'v>(
+    value: &'v mut serde_json::Value,
+    segments: &[String],
+) -> Option<&'v mut serde_json::Map<String, serde_json::Value>> {
+    let mut v = value;
+    for seg in segments {
+        v = match seg.strip_prefix('[') {
+            Some(index) => v.get_mut(index.parse::<usize>().ok()?)?,
+            None => v.get_mut(seg.as_str())?,
+        };
+    }
+    v.as_object_mut()
+}
+
+const PROBE: &str = "__bangfu_probe__";
+
+/// serde stops at the first missing field; people want all of them. For the
+/// object serde stopped in (every command type refuses unknown fields), an
+/// unknown probe key makes serde list the fields it knows; each one absent
+/// is then tried as `null`: an optional field takes it, a required one is
+/// refused at its own path — and is reported. Only on this error path.
+fn all_missing<T: DeserializeOwned>(bytes: &[u8], at: &[String]) -> Option<InputError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let try_with = |key: &str| -> Option<(String, String)> {
+        let mut v = value.clone();
+        object_at(&mut v, at)?.insert(key.to_string(), serde_json::Value::Null);
+        match serde_path_to_error::deserialize::<_, T>(&v) {
+            Ok(_) => None,
+            Err(e) => Some((e.path().to_string(), e.into_inner().to_string())),
+        }
+    };
+    let (_, listed) = try_with(PROBE)?;
+    // "expected `a`", "expected `a` or `b`", "expected one of `a`, `b`, `c`".
+    let known = listed
+        .split_once(", expected ")?
+        .1
+        .trim_start_matches("one of ");
+    let known = known.replace(" or ", ", ");
+    let mut present = value.clone();
+    let present: Vec<String> = object_at(&mut present, at)?.keys().cloned().collect();
+    let prefix = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", at.join(".").replace(".[", "["))
+    };
+    let missing: Vec<String> = known
+        .split(", ")
+        .map(|k| k.trim_matches('`').to_string())
+        .filter(|k| !present.contains(k))
+        .filter(|k| {
+            try_with(k).is_some_and(|(path, message)| {
+                path == format!("{prefix}{k}") && message.starts_with("invalid type: null")
+            })
+        })
+        .map(|k| format!("{prefix}{k}"))
+        .collect();
+    let first = missing.first()?.clone();
+    Some(InputError::Missing {
+        field: first,
+        fields: missing,
+    })
+}
+
+/// A body `{"FooBar": …}` is an unknown command, not an "unknown variant"
+/// of a field: serde reports it at the root (`.`) with the known names.
+fn unknown_command(path: &str, message: &str) -> Option<InputError> {
+    if path != "." {
+        return None;
+    }
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let known = rest
+        .split_once("expected ")
+        .map(|(_, k)| strip_position(k.trim_start_matches("one of ")).replace('`', ""))
+        .unwrap_or_default();
+    Some(InputError::UnknownCommand {
+        name: name.chars().take(64).collect(),
+        known,
+    })
 }
 
 fn syntax(e: &serde_json::Error) -> InputError {
@@ -288,6 +526,78 @@ mod tests {
                 other => panic!("{body}: unexpected {other:?}"),
             }
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Command {
+        Open {
+            head: Inner,
+            count: u32,
+            on: chrono::NaiveDate,
+        },
+    }
+
+    #[test]
+    fn messages_name_no_rust_types_and_unknown_commands_are_named() {
+        let id = "11010519491231002X";
+        for (body, zh, en) in [
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":"12.5"}},"count":1,"on":"2026-01-01"}}}}"#
+                ),
+                "以分为单位",
+                "whole number of fen",
+            ),
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":5}},"count":"x","on":"2026-01-01"}}}}"#
+                ),
+                "非负整数",
+                "non-negative whole number",
+            ),
+            (
+                format!(
+                    r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":5}},"count":1,"on":5}}}}"#
+                ),
+                "YYYY-MM-DD",
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"{"Open":{"head":[],"count":1,"on":"2026-01-01"}}"#.to_string(),
+                "对象",
+                "an object",
+            ),
+        ] {
+            let err = parse_json::<Command>(body.as_bytes()).unwrap_err();
+            let (z, e) = (err.localize(Lang::Zh), err.localize(Lang::En));
+            assert!(z.contains(zh), "{z}");
+            assert!(e.contains(en), "{e}");
+            for rust in ["i64", "u32", "struct ", "formatted date string"] {
+                assert!(!z.contains(rust) && !e.contains(rust), "{z} / {e}");
+            }
+        }
+        let body = format!(r#"{{"Open":{{"head":{{"resident_id":"{id}","amount_fen":1}}}}}}"#);
+        let err = parse_json::<Command>(body.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.localize(Lang::En),
+            "missing fields: Open.count, Open.on"
+        );
+        assert_eq!(err.code(), "input.invalid_field");
+        let err = parse_json::<Command>(br#"{"Open":{"head":{},"count":1,"on":"2026-01-01"}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.localize(Lang::Zh),
+            "缺少字段：Open.head.resident_id、Open.head.amount_fen"
+        );
+        let err = parse_json::<Command>(br#"{"FooBar":{}}"#).unwrap_err();
+        assert_eq!(err.code(), "input.unknown_command");
+        assert_eq!(err.localize(Lang::Zh), "未知命令 FooBar（可用：Open）");
+        assert_eq!(
+            err.localize(Lang::En),
+            "unknown command FooBar (known: Open)"
+        );
     }
 
     #[test]

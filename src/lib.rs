@@ -19,6 +19,7 @@
 //! - [`projector`]: builds the views of the `projections` crate from the
 //!   global log — rows and checkpoint in one transaction — and reads them;
 //!   [`views`] prints them.
+//! - [`clock`]: now, and the time zone business dates are taken in.
 //! - [`input`]: JSON command bodies, parsed at the boundary.
 //! - [`cli`], [`demo`]: the command line and its demonstration scenario;
 //!   [`store_cli`]: `bangfu store copy`.
@@ -33,6 +34,7 @@
 pub mod app;
 pub mod backup;
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod http;

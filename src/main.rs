@@ -2,6 +2,7 @@
 //! `RUST_LOG` to tune; request logs by default under `serve`), and maps
 //! failures to exit statuses.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -31,16 +32,23 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let lang = cli.lang;
-    let mut stdout = std::io::stdout().lock();
-    match bangfu::cli::run(cli, &mut stdout).await {
+    // Both streams through `PipeOut`: a reader that closes the pipe early
+    // neither changes the exit status nor causes a panic.
+    let mut stdout = bangfu::cli::PipeOut::new(std::io::stdout().lock());
+    let result = bangfu::cli::run(cli, &mut stdout).await;
+    let _ = std::io::Write::flush(&mut stdout);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if failure.exit == bangfu::cli::ExitKind::Ok => ExitCode::SUCCESS,
         Err(failure) => {
             let prefix = lang.pick("错误", "error");
-            match failure.code {
-                Some(code) => eprintln!("{prefix} [{code}]: {}", failure.message),
-                None => eprintln!("{prefix}: {}", failure.message),
-            }
+            let mut stderr = bangfu::cli::PipeOut::new(std::io::stderr().lock());
+            let line = match failure.code {
+                Some(code) => format!("{prefix} [{code}]: {}", failure.message),
+                None => format!("{prefix}: {}", failure.message),
+            };
+            // Nothing more can be told if stderr is gone; the status still is.
+            let _ = writeln!(stderr, "{line}");
             ExitCode::from(failure.exit as u8)
         }
     }

@@ -20,6 +20,7 @@ use domain::values::Code;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
 use subtle::ConstantTimeEq;
 
 /// Most users listed by one call (a federation's staff fits many times over).
@@ -146,7 +147,8 @@ impl Users {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -429,8 +431,8 @@ pub async fn run_cli(
     command: UsersCommand,
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
-) -> Result<(), String> {
-    let users = Users::open(db).await.map_err(|e| e.to_string())?;
+) -> Result<(), crate::cli::Failure> {
+    let users = Users::open(db).await.map_err(users_failure)?;
     let result = run_users_command(&users, command, lang, out).await;
     users.close().await;
     result
@@ -441,18 +443,21 @@ async fn run_users_command(
     command: UsersCommand,
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
-) -> Result<(), String> {
-    let io = |e: std::io::Error| e.to_string();
+) -> Result<(), crate::cli::Failure> {
+    let io = |e: std::io::Error| crate::cli::Failure::other(e.to_string());
     match command {
         UsersCommand::Add { user_id, roles } => {
-            let id = Code::parse(&user_id)
-                .map_err(|e| format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)))?;
+            let id = Code::parse(&user_id).map_err(|e| crate::cli::Failure {
+                code: Some(domain::i18n::ErrorCode::code(&e)),
+                message: format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)),
+                exit: crate::cli::ExitKind::Input,
+            })?;
             let roles = normalise_roles(roles);
             if !roles.contains(&Role::Admin) {
                 let bootstrapped = users
                     .bootstrap_admin("bangfu users add (first use)")
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(users_failure)?;
                 if let Some((admin, token)) = bootstrapped {
                     print_bootstrap(out, &admin, &token, lang).map_err(io)?;
                 }
@@ -460,7 +465,7 @@ async fn run_users_command(
             let token = users
                 .add(&id, &roles, "bangfu users add")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(users_failure)?;
             let names = role_list(&roles, lang);
             // The token on a line of its own, last: `| tail -n 1` takes it.
             match lang {
@@ -479,7 +484,7 @@ async fn run_users_command(
         }
         UsersCommand::List => {
             let mut text = String::new();
-            for u in users.list().await.map_err(|e| e.to_string())? {
+            for u in users.list().await.map_err(users_failure)? {
                 let names: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
                 let revoked = match &u.revoked_at {
                     Some(at) => format!("  {} {at}", lang.pick("已吊销", "revoked")),
@@ -495,14 +500,11 @@ async fn run_users_command(
             out.write_all(text.as_bytes()).map_err(io)
         }
         UsersCommand::Revoke { user_id } => {
-            users.revoke(&user_id).await.map_err(|e| e.to_string())?;
+            users.revoke(&user_id).await.map_err(users_failure)?;
             writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user")).map_err(io)
         }
         UsersCommand::ResetToken { user_id } => {
-            let token = users
-                .reset_token(&user_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let token = users.reset_token(&user_id).await.map_err(users_failure)?;
             let head = lang.pick(
                 "已为用户重新签发访问令牌（旧令牌立即失效，用户如已吊销则恢复）。新令牌只显示这一次：",
                 "issued a new token (the old one stops working at once; a revoked user is re-enabled). It is shown this once:",
@@ -514,7 +516,7 @@ async fn run_users_command(
             users
                 .set_roles(&user_id, &roles)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(users_failure)?;
             let names = role_list(&roles, lang);
             match lang {
                 domain::i18n::Lang::Zh => writeln!(out, "用户 {user_id} 的角色现为：{names}"),
@@ -528,4 +530,24 @@ async fn run_users_command(
 fn role_list(roles: &[Role], lang: domain::i18n::Lang) -> String {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     names.join(lang.pick("、", ", "))
+}
+
+/// The exit status a user-directory error means: an existing id is a held
+/// key (5), a missing user is not found (8), no roles is invalid input (3);
+/// only the database failing is a storage failure (1).
+fn users_failure(e: UsersError) -> crate::cli::Failure {
+    use crate::cli::ExitKind;
+    let (code, exit) = match &e {
+        UsersError::Exists(_) => ("users.exists", ExitKind::Conflict),
+        UsersError::NotFound(_) => ("users.not_found", ExitKind::NotFound),
+        UsersError::NoRoles => ("users.no_roles", ExitKind::Input),
+        UsersError::Random(_) | UsersError::Database(_) | UsersError::Store(_) => {
+            ("users.unavailable", ExitKind::Failure)
+        }
+    };
+    crate::cli::Failure {
+        code: Some(code),
+        message: e.to_string(),
+        exit,
+    }
 }

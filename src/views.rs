@@ -141,7 +141,7 @@ fn not_found(lang: Lang, what: &str, id: &str) -> Failure {
             Lang::Zh => format!("没有找到{what} {id}"),
             Lang::En => format!("no {what} {id}"),
         },
-        exit: ExitKind::Input,
+        exit: ExitKind::NotFound,
     }
 }
 
@@ -648,7 +648,7 @@ pub async fn campaign_report_page(
     } else {
         None
     };
-    Ok(Some((CampaignReport { campaign, units }, next)))
+    Ok(Some((CampaignReport::new(campaign, units), next)))
 }
 
 /// One page of the payout ledger and the totals of every matching row.
@@ -1087,7 +1087,7 @@ pub async fn campaign_report(
         )
         .await?;
     units.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
-    Ok(Some(campaign::CampaignReport { campaign, units }))
+    Ok(Some(campaign::CampaignReport::new(campaign, units)))
 }
 
 async fn campaign(
@@ -1139,10 +1139,15 @@ async fn campaign(
             .map_err(io)?;
             writeln!(
                 out,
-                "捐款 {} 人 / 应参与 {} 人，参与率 {}",
+                "捐款 {} 人 / 应参与 {} 人，参与率 {}{}",
                 c.donors,
                 c.headcount,
-                c.participation()
+                c.participation(),
+                if c.over_headcount {
+                    "（注意：捐款人数超过职工人数）"
+                } else {
+                    ""
+                }
             )
             .map_err(io)?;
             writeln!(
@@ -1187,10 +1192,15 @@ async fn campaign(
             .map_err(io)?;
             writeln!(
                 out,
-                "{} donors of {} staff, participation {}",
+                "{} donors of {} staff, participation {}{}",
                 c.donors,
                 c.headcount,
-                c.participation()
+                c.participation(),
+                if c.over_headcount {
+                    " (note: more donors than staff)"
+                } else {
+                    ""
+                }
             )
             .map_err(io)?;
             writeln!(
@@ -1233,7 +1243,11 @@ async fn campaign(
             u.name.clone(),
             u.headcount.to_string(),
             u.donors.to_string(),
-            u.participation().to_string(),
+            if u.over_headcount {
+                format!("{} *", u.participation())
+            } else {
+                u.participation().to_string()
+            },
             y(u.received_fen),
             y(u.reversed_fen),
             y(u.net_received_fen()),
@@ -1241,6 +1255,13 @@ async fn campaign(
     }
     align_right(&mut t, 2..8);
     writeln!(out, "{t}").map_err(io)?;
+    if report.units.iter().any(|u| u.over_headcount) {
+        let note = lang.pick(
+            "* 捐款人数超过该单位职工人数，请核对",
+            "* more donors than the unit's staff: please check",
+        );
+        writeln!(out, "{note}").map_err(io)?;
+    }
     footer(out, lang, position)
 }
 

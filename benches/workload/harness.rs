@@ -358,6 +358,7 @@ impl Generator {
                 role,
             },
             recorded_at: at,
+            utc_offset_seconds: 0,
             command_id,
             correlation_id: Uuid::from_u64_pair(self.seed, key.0),
         }

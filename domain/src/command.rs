@@ -6,7 +6,7 @@
 //! (CLI, API) at the boundary, and the store copies them into every event's
 //! metadata.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -82,6 +82,12 @@ pub struct CommandContext {
     pub actor: Actor,
     /// When the command was accepted at the boundary. The only "now" a handler sees.
     pub recorded_at: DateTime<Utc>,
+    /// The offset from UTC, in seconds, of the time zone the union works in
+    /// (Beijing time, +28,800, unless configured otherwise) at `recorded_at`.
+    /// Business dates — the "today" of rules such as "not dated after today",
+    /// the day an approval was given — are taken in it ([`Self::business_date`]).
+    /// Set at the boundary, which knows the time zone.
+    pub utc_offset_seconds: i32,
     /// Unique per command (the API's idempotency key maps to it).
     pub command_id: Uuid,
     /// Ties together the commands of one piece of work.
@@ -114,6 +120,20 @@ pub mod metadata_keys {
 }
 
 impl CommandContext {
+    /// The business date of this command: the day `recorded_at` falls on in
+    /// the union's time zone.
+    pub fn business_date(&self) -> NaiveDate {
+        self.date_of(self.recorded_at)
+    }
+
+    /// The business date of an earlier instant (an approval's `approved_at`),
+    /// in this command's time zone. An offset out of range counts as UTC.
+    pub fn date_of(&self, at: DateTime<Utc>) -> NaiveDate {
+        let offset = FixedOffset::east_opt(self.utc_offset_seconds)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+        at.with_timezone(&offset).date_naive()
+    }
+
     /// The metadata every event of this command carries (the store adds `event_id`).
     pub fn metadata(&self) -> std::collections::HashMap<String, String> {
         use metadata_keys::*;

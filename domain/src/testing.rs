@@ -20,6 +20,7 @@ pub fn ctx(user: &str, role: Role) -> CommandContext {
             role,
         },
         recorded_at: at(0),
+        utc_offset_seconds: 0,
         command_id: Uuid::from_u128(1),
         correlation_id: Uuid::from_u128(2),
     }

@@ -20,6 +20,7 @@ const ALLOWED_DIRECT: &[&str] = &[
     "thiserror",
     // Optional (feature `openapi`): derives schema descriptions, does no I/O.
     "utoipa",
+    "unicode-properties",
     "uuid",
 ];
 

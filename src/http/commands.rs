@@ -20,9 +20,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use cqrs_es::DomainEvent;
-use domain::command::{metadata_keys, Actor, Cmd, CommandContext};
+use domain::command::{metadata_keys, Actor, Cmd};
 use domain::donation::{DonationCampaign, DonationCampaignCommand};
 use domain::fund::account::{FundAccount, FundAccountCommand};
 use domain::hardship::{HardshipFile, HardshipFileCommand};
@@ -328,8 +327,10 @@ where
     if let Some(name) = &name {
         caller.require(permissions::Action::Command(A::KIND, name), &what(name))?;
     }
-    let parsed: A::Body = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
-        .map_err(|e| ApiError::input(&e, lang))?;
+    let today = state.app().clock.date_of(state.app().clock.now());
+    let parsed: A::Body =
+        domain::i18n::with_lang(lang, || crate::input::parse_command(&bytes, today))
+            .map_err(|e| ApiError::input(&e, lang))?;
     let expected = expected_version(&headers, lang)?;
     let correlation = correlation_id(&headers, lang)?;
     let key = idempotency::key_of(&headers, lang)?.map(|key| {
@@ -610,15 +611,14 @@ where
 
     async fn execute(&self, command_id: Uuid) -> Outcome {
         let lang = self.caller.lang;
-        let ctx = CommandContext {
-            actor: Actor {
+        let ctx = self.state.app().clock.context(
+            Actor {
                 id: self.caller.user.id.clone(),
                 role: self.caller.role,
             },
-            recorded_at: Utc::now(),
-            command_id,
-            correlation_id: self.correlation.unwrap_or(command_id),
-        };
+            Some(command_id),
+            self.correlation,
+        );
         let engine = A::engine(self.state.app());
         let mut attempt = 0;
         let result = loop {

@@ -201,10 +201,13 @@ impl ApiError {
             InputError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, None),
             InputError::Empty => (StatusCode::BAD_REQUEST, None),
             InputError::Syntax { .. } => (StatusCode::BAD_REQUEST, None),
+            InputError::UnknownCommand { .. } => (StatusCode::UNPROCESSABLE_ENTITY, None),
             InputError::Value { field, .. } => (StatusCode::BAD_REQUEST, Some(field.clone())),
             // serde names an unknown command (`unknown variant`) at the root;
             // everything else is a field of a well-formed body.
-            InputError::Field { field, .. } | InputError::IdMismatch { field, .. } => {
+            InputError::Field { field, .. }
+            | InputError::IdMismatch { field, .. }
+            | InputError::Missing { field, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, Some(field.clone()))
             }
         };

@@ -400,6 +400,12 @@ pub fn router(state: ApiState) -> Router {
     )
     .route("/ready", axum::routing::get(ready))
     .route("/metrics", axum::routing::get(metrics))
+    // Unknown query parameters are refused on every route, from the
+    // parameters the OpenAPI document declares for it.
+    .route_layer(axum::middleware::from_fn_with_state(
+        params::DeclaredQueries::from_openapi(&openapi),
+        params::refuse_undeclared,
+    ))
     .fallback(|ReqLang(lang): ReqLang| async move {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -4,16 +4,20 @@
 //! out of range, is a 400 problem naming the parameter — a typo (`?limt=5`)
 //! must not silently return the default page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use domain::fund::Fund;
 use domain::i18n::Lang;
 
 use crate::store::LogPosition;
 
 use super::error::ApiError;
-use super::Limits;
+use super::{Limits, ReqLang};
 
 /// A log position as the API shows a view's `views_position`: the object
 /// `{"commit": …, "position": …}`, the same shape `bangfu view … --json`
@@ -31,27 +35,129 @@ pub struct Params<'a> {
     lang: Lang,
 }
 
+/// 400 for a query parameter `name` that is not among `known`.
+fn unknown_parameter<S: AsRef<str>>(name: &str, known: &[S], lang: Lang) -> ApiError {
+    let list = if known.is_empty() {
+        lang.pick("无", "none").to_string()
+    } else {
+        let names: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
+        names.join(lang.pick("、", ", "))
+    };
+    // The name is the client's own; cap what is echoed back.
+    let shown: String = name.chars().take(64).collect();
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "input.unknown_parameter",
+        lang,
+        match lang {
+            Lang::Zh => format!("未知的查询参数 {shown}（可用：{list}）"),
+            Lang::En => format!("unknown query parameter {shown} (known: {list})"),
+        },
+    )
+    .with_field(shown)
+}
+
+/// The query parameters each route declares in the OpenAPI document, by
+/// method and route template. The one place unknown parameters are refused:
+/// [`refuse_undeclared`] runs in front of every route, so an endpoint
+/// accepts exactly the parameters its document lists — none for a route the
+/// document does not describe (`/health`, `/docs`, `/openapi.json`).
+#[derive(Clone, Debug, Default)]
+pub struct DeclaredQueries(Arc<HashMap<(Method, String), Vec<String>>>);
+
+impl DeclaredQueries {
+    /// Reads the declarations from the document.
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> DeclaredQueries {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        let mut map = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let shared = item.parameters.iter().flatten();
+            let ops: [(Method, &Option<Operation>); 5] = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                let names = shared
+                    .clone()
+                    .chain(op.parameters.iter().flatten())
+                    .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
+                    .map(|p| p.name.clone())
+                    .collect();
+                map.insert((method, path.clone()), names);
+            }
+        }
+        DeclaredQueries(Arc::new(map))
+    }
+
+    /// The names `method` on `route` declares (HEAD as GET).
+    fn known(&self, method: &Method, route: &str) -> &[String] {
+        let method = if method == Method::HEAD {
+            Method::GET
+        } else {
+            method.clone()
+        };
+        self.0
+            .get(&(method, route.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// Middleware (a route layer, so the route is known): 400 for a query
+/// parameter the route does not declare, or a query that does not parse.
+pub async fn refuse_undeclared(
+    State(declared): State<DeclaredQueries>,
+    ReqLang(lang): ReqLang,
+    route: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(query) = request.uri().query() else {
+        return next.run(request).await;
+    };
+    let pairs: Vec<(String, String)> = match serde_urlencoded_pairs(query) {
+        Some(pairs) => pairs,
+        None => {
+            return ApiError::bad_value(
+                "query",
+                lang,
+                "查询字符串格式不正确",
+                "the query string is malformed",
+            )
+            .into_response()
+        }
+    };
+    let route = route.as_ref().map(MatchedPath::as_str).unwrap_or("");
+    let known = declared.known(request.method(), route);
+    if let Some((name, _)) = pairs.iter().find(|(k, _)| !known.contains(k)) {
+        return unknown_parameter(name, known, lang).into_response();
+    }
+    next.run(request).await
+}
+
+/// The name/value pairs of a query string, as axum's `Query` reads them.
+fn serde_urlencoded_pairs(query: &str) -> Option<Vec<(String, String)>> {
+    let uri: axum::http::Uri = format!("/?{query}").parse().ok()?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .ok()
+        .map(|q| q.0)
+}
+
 impl<'a> Params<'a> {
-    /// 400 naming the first parameter not among `known`.
+    /// 400 naming the first parameter not among `known` (also refused, for
+    /// every route, by [`refuse_undeclared`]; kept so a handler's reads and
+    /// its list cannot drift apart).
     pub fn check(
         query: &'a BTreeMap<String, String>,
         known: &[&str],
         lang: Lang,
     ) -> Result<Params<'a>, ApiError> {
         if let Some(name) = query.keys().find(|k| !known.contains(&k.as_str())) {
-            let list = known.join(lang.pick("、", ", "));
-            // The name is the client's own; cap what is echoed back.
-            let shown: String = name.chars().take(64).collect();
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "input.invalid_value",
-                lang,
-                match lang {
-                    Lang::Zh => format!("未知的查询参数（可用：{list}）"),
-                    Lang::En => format!("unknown query parameter (known: {list})"),
-                },
-            )
-            .with_field(shown));
+            return Err(unknown_parameter(name, known, lang));
         }
         Ok(Params { query, lang })
     }

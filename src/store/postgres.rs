@@ -30,6 +30,7 @@ use std::time::Duration;
 use cqrs_es::persist::{PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use domain::reservation::Scope;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
 use sqlx::Postgres;
 
 use super::commit::{PreparedCommit, ReservationExtractor};
@@ -77,7 +78,9 @@ impl PgStore {
     /// `?host=/socket/dir` for a Unix socket) and brings its schema up to
     /// date. `reservations` reads the keys events take and release.
     pub async fn open(url: &str, reservations: ReservationExtractor) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        // Slow statements at debug, not warn: see `SqliteStore::open`.
+        let options = PgConnectOptions::from_str(url)?
+            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -33,6 +33,7 @@ use domain::reservation::Scope;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 
@@ -104,7 +105,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // sqlx warns about statements over a second on stderr; a user of
+            // `bangfu verify` is no audience for that (RUST_LOG=debug is).
+            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         // No ping before each use: these are local files, and a ping is one
         // more round trip to the connection's thread per query.
         let writer = SqlitePoolOptions::new()

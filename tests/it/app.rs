@@ -70,6 +70,7 @@ fn ctx(user: &str, role: Role) -> CommandContext {
             role,
         },
         recorded_at: Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        utc_offset_seconds: 0,
         command_id,
         correlation_id: command_id,
     }

@@ -47,6 +47,7 @@ fn bangfu(db: &Db) -> Command {
         "BANGFU_LANG",
         "BANGFU_ACTOR",
         "BANGFU_ROLE",
+        "BANGFU_TZ",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -215,9 +216,9 @@ fn bad_inputs() -> Vec<BadInput> {
                     .expect("an object")
                     .remove("opened_on");
             }),
-            field: "`OpenFile`",
-            zh: "缺少字段 `opened_on`",
-            en: "missing field `opened_on`",
+            field: "OpenFile.opened_on",
+            zh: "缺少字段：OpenFile.opened_on",
+            en: "missing fields: OpenFile.opened_on",
             ..base
         },
         BadInput {
@@ -261,8 +262,8 @@ fn bad_inputs() -> Vec<BadInput> {
                 b["OpenFile"]["household"]["monthly_income_per_capita_fen"] = json!(12.5)
             }),
             field: "OpenFile.household.monthly_income_per_capita_fen",
-            zh: "类型错误",
-            en: "invalid type: floating point `12.5`",
+            zh: "金额应为以分为单位的非负整数",
+            en: "an amount is a non-negative whole number of fen",
             ..base
         },
         BadInput {
@@ -302,9 +303,10 @@ fn bad_inputs() -> Vec<BadInput> {
         BadInput {
             what: "unknown command",
             body: serde_json::to_vec(&unknown_variant).expect("serializes"),
-            field: "`OpenFiles`",
-            zh: "未知取值",
-            en: "unknown variant",
+            code: "input.unknown_command",
+            field: "OpenFiles",
+            zh: "未知命令 OpenFiles（可用：OpenFile, LogVisit",
+            en: "unknown command OpenFiles (known: OpenFile, LogVisit",
             ..base
         },
         BadInput {
@@ -798,7 +800,7 @@ async fn history_show_and_streams_print_the_record() {
         ["show", "donation-campaign", "HF-1"],
     ] {
         let out = bangfu(&db).args(args).output().unwrap();
-        assert_exit(&out, ExitKind::Input);
+        assert_exit(&out, ExitKind::NotFound);
         assert!(
             stderr(&out).contains("[store.not_found]"),
             "{}",

@@ -70,6 +70,7 @@ fn ctx(who: (&str, Role), day: &str) -> CommandContext {
             role: who.1,
         },
         recorded_at: Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).unwrap()),
+        utc_offset_seconds: 0,
         command_id: Uuid::now_v7(),
         correlation_id: Uuid::now_v7(),
     }

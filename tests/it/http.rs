@@ -252,7 +252,7 @@ fn verification_visit() -> Value {
 fn plan() -> Value {
     json!({"AdoptPlan": {"goal": "减轻医疗负担", "measures": [
         {"measure_id": "M1", "kind": "medical_relief", "description": "透析自付部分医疗救助",
-         "planned_amount_fen": 800000, "fund": "special_assistance", "due_on": "2026-09-30"}
+         "planned_amount_fen": 800000, "fund": "special_assistance", "due_on": "2099-09-30"}
     ]}})
 }
 
@@ -378,6 +378,14 @@ async fn campaign(api: &TestApi, staff: &Staff, id: &str) {
         json!({"Close": {"note": "活动结束"}}),
     )
     .await;
+}
+
+/// Today's date in Beijing, the default business time zone.
+fn beijing_today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&bangfu::clock::DEFAULT_TZ)
+        .date_naive()
+        .to_string()
 }
 
 // ---- OpenAPI and docs ------------------------------------------------------
@@ -901,7 +909,7 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
             "unknown command",
             br#"{"Explode": {}}"#.to_vec(),
             422,
-            "input.invalid_field",
+            "input.unknown_command",
             None,
         ),
         (
@@ -1764,7 +1772,8 @@ async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
         None,
         FILES,
         "HF-V",
-        json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-12", "reference": "BOC-1"}}),
+        // Paid today (Beijing): not before the approval just given.
+        json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": beijing_today(), "reference": "BOC-1"}}),
     )
     .await;
     api.ok(&staff.caseworker, None, FILES, "HF-V", request_grant("G2"))

@@ -11,6 +11,7 @@ mod conformance;
 mod demo;
 mod evolve;
 mod http;
+mod inputs;
 mod money;
 mod ops;
 mod pg;

@@ -97,6 +97,7 @@ fn ctx(who: &str, role: Role) -> CommandContext {
             role,
         },
         recorded_at: Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        utc_offset_seconds: 0,
         command_id: Uuid::now_v7(),
         correlation_id: Uuid::now_v7(),
     }
@@ -258,7 +259,7 @@ async fn racing_grant_approvals_take_only_what_the_fund_holds(w: World) {
         .enumerate()
         .find(|(_, o)| o.is_ok())
         .unwrap();
-    let visit = json!({"LogVisit": {"visit_id": "V2", "visited_on": "2026-05-03", "kind": "festival_condolence", "caseworkers": ["林晓梅"], "findings": "慰问", "facts_verified": [], "contact_card_issued": false, "cash_handover": {"grant_id": "G1", "amount_fen": yuan(400), "signed_by": "陈建国"}}});
+    let visit = json!({"LogVisit": {"visit_id": "V2", "visited_on": "2026-06-01", "kind": "festival_condolence", "caseworkers": ["林晓梅"], "findings": "慰问", "facts_verified": [], "contact_card_issued": false, "cash_handover": {"grant_id": "G1", "amount_fen": yuan(400), "signed_by": "陈建国"}}});
     run(&w.app.files, &format!("HF-{winner}"), "lin.xiaomei", visit).await;
     assert_eq!(w.balance("fund", "festival").await, Some(0));
 }

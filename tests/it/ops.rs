@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use bangfu::app::{context_now, execute_json, App};
+use bangfu::app::{execute_json, App};
 use bangfu::http::{ApiState, Limits};
 use bangfu::users::Users;
 use domain::command::{Actor, Role};
@@ -406,7 +406,7 @@ async fn a_backup_taken_while_writing_restores_to_a_verified_prefix_of_the_log()
         role: Role::Finance,
     };
     for n in 0..20 {
-        let ctx = context_now(actor.clone(), None);
+        let ctx = app.clock.context(actor.clone(), None, None);
         execute_json(&app.funds, &format!("F-{}", n % 3), &appropriation(n), ctx)
             .await
             .expect("command");
@@ -417,7 +417,7 @@ async fn a_backup_taken_while_writing_restores_to_a_verified_prefix_of_the_log()
         let actor = actor.clone();
         tokio::spawn(async move {
             for n in 20..220 {
-                let ctx = context_now(actor.clone(), None);
+                let ctx = app.clock.context(actor.clone(), None, None);
                 execute_json(&app.funds, &format!("F-{}", n % 3), &appropriation(n), ctx)
                     .await
                     .expect("command while backing up");

@@ -185,6 +185,7 @@ fn ctx(who: (&str, Role), day: &str) -> CommandContext {
             role: who.1,
         },
         recorded_at: Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).unwrap()),
+        utc_offset_seconds: 0,
         command_id: Uuid::now_v7(),
         correlation_id: Uuid::now_v7(),
     }
@@ -1634,7 +1635,7 @@ fn the_cli_reads_its_own_writes_and_prints_the_views() {
         .args(["view", "household-file", "HF-404"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(8));
     assert!(String::from_utf8_lossy(&out.stderr).contains("没有找到一户一档 HF-404"));
     let out = bangfu()
         .args(["view", "payout-ledger", "--month", "2026-13"])

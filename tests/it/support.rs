@@ -50,6 +50,7 @@ pub fn context() -> CommandContext {
             role: Role::Caseworker,
         },
         recorded_at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        utc_offset_seconds: 0,
         command_id: Uuid::from_u128(1),
         correlation_id: Uuid::from_u128(2),
     }

@@ -41,8 +41,10 @@ pub enum DonationCampaignCommand {
         /// Units asked to take part, 1 to [`MAX_UNITS`], unique ids.
         units: Vec<ParticipatingUnit>,
         /// First day donations may be dated.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         starts_on: NaiveDate,
         /// Last day donations may be dated (≥ `starts_on`).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         ends_on: NaiveDate,
         /// What the money is for.
         purpose: Purpose,
@@ -64,6 +66,7 @@ pub enum DonationCampaignCommand {
         /// How the money came in.
         channel: Channel,
         /// Day given, within the campaign period.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         donated_on: NaiveDate,
     },
     /// 冲销捐款: a mistaken entry is reversed, never deleted. Allowed after close.

@@ -41,6 +41,7 @@ pub enum HardshipFileCommand {
         /// The household as recorded at opening.
         household: Household,
         /// The date on the paper file (not after the day the command is recorded).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         opened_on: NaiveDate,
     },
     /// 入户走访: record a home visit, possibly with cash handed over against a signature.
@@ -48,6 +49,7 @@ pub enum HardshipFileCommand {
         /// Caller-chosen id, unique within the file.
         visit_id: Code,
         /// The day of the visit (not after the day the command is recorded).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         visited_on: NaiveDate,
         /// Verification, follow-up or festival condolence.
         kind: VisitKind,
@@ -115,6 +117,7 @@ pub enum HardshipFileCommand {
         /// The grant.
         grant_id: Code,
         /// The day the bank paid (not after the day the command is recorded).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         paid_on: NaiveDate,
         /// The bank's or batch's reference.
         reference: Code,
@@ -129,12 +132,14 @@ pub enum HardshipFileCommand {
     /// 动态管理: record a periodic review of the household.
     RecordReview {
         /// The day of the review (not after the day the command is recorded).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         reviewed_on: NaiveDate,
         /// What the review found.
         outcome: ReviewOutcome,
         /// Details.
         note: LongText,
         /// When to review next (after `reviewed_on`).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         next_review_on: NaiveDate,
     },
     /// 结档: close the file (no grants may be pending or approved-unpaid).
@@ -448,6 +453,7 @@ pub struct MeasureSpec {
     /// Where the money comes from.
     pub fund: Fund,
     /// When it should be carried out.
+    #[serde(deserialize_with = "crate::values::plausible_date")]
     pub due_on: NaiveDate,
 }
 

@@ -64,6 +64,29 @@ pub enum HardshipFileError {
         /// The date given.
         visited_on: NaiveDate,
     },
+    /// A visit dated before the file was opened.
+    VisitBeforeOpening {
+        /// The date given.
+        visited_on: NaiveDate,
+        /// The file's opening date.
+        opened_on: NaiveDate,
+    },
+    /// A payment (bank or cash at a visit) dated before the grant's approval.
+    PaidBeforeApproval {
+        /// The date given.
+        paid_on: NaiveDate,
+        /// The day of the approval, in business time.
+        approved_on: NaiveDate,
+    },
+    /// A measure due before the plan was adopted.
+    MeasureDueBeforeAdoption {
+        /// The measure.
+        measure_id: Code,
+        /// Its due date.
+        due_on: NaiveDate,
+        /// The day the plan was adopted, in business time.
+        adopted_on: NaiveDate,
+    },
     /// The file has [`super::MAX_VISITS`] visits.
     TooManyVisits {
         /// The limit.
@@ -246,6 +269,9 @@ impl ErrorCode for HardshipFileError {
             FileNotClosed => "hardship_file.file_not_closed",
             DuplicateVisit { .. } => "hardship_file.duplicate_visit",
             VisitInFuture { .. } => "hardship_file.visit_in_future",
+            VisitBeforeOpening { .. } => "hardship_file.visit_before_opening",
+            PaidBeforeApproval { .. } => "hardship_file.paid_before_approval",
+            MeasureDueBeforeAdoption { .. } => "hardship_file.measure_due_before_adoption",
             TooManyVisits { .. } => "hardship_file.too_many_visits",
             NoCaseworkers => "hardship_file.no_caseworkers",
             TooManyCaseworkers { .. } => "hardship_file.too_many_caseworkers",
@@ -343,6 +369,30 @@ impl Localize for HardshipFileError {
             VisitInFuture { visited_on } => pick(
                 format!("走访日期 {visited_on} 不能晚于今天"),
                 format!("visit date {visited_on} is in the future"),
+            ),
+            VisitBeforeOpening {
+                visited_on,
+                opened_on,
+            } => pick(
+                format!("走访日期 {visited_on} 早于建档日期 {opened_on}"),
+                format!("visit date {visited_on} is before the file was opened ({opened_on})"),
+            ),
+            PaidBeforeApproval {
+                paid_on,
+                approved_on,
+            } => pick(
+                format!("发放日期 {paid_on} 早于审批日期 {approved_on}"),
+                format!("payment date {paid_on} is before the approval ({approved_on})"),
+            ),
+            MeasureDueBeforeAdoption {
+                measure_id,
+                due_on,
+                adopted_on,
+            } => pick(
+                format!("措施 {measure_id} 的完成期限 {due_on} 早于计划制定日期 {adopted_on}"),
+                format!(
+                    "measure {measure_id} is due on {due_on}, before the plan was adopted ({adopted_on})"
+                ),
             ),
             TooManyVisits { max } => pick(
                 format!("一份档案最多登记 {max} 次走访"),

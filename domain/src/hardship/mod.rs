@@ -118,6 +118,9 @@ pub struct Plan {
     pub goal: ShortText,
     /// The measures of the latest revision, in the order given.
     pub measures: Vec<Measure>,
+    /// When the plan was first adopted (absent in states saved before it was kept).
+    #[serde(default)]
+    pub adopted_at: Option<DateTime<Utc>>,
 }
 
 /// One measure of the plan and the money against it.
@@ -191,6 +194,9 @@ pub enum GrantStatus {
     Approved {
         /// The approver.
         approved_by: Code,
+        /// When (absent in states saved before it was kept).
+        #[serde(default)]
+        approved_at: Option<DateTime<Utc>>,
     },
     /// 不予发放.
     Declined {
@@ -401,7 +407,41 @@ impl HardshipFile {
 type E = HardshipFileError;
 
 fn today(ctx: &CommandContext) -> NaiveDate {
-    ctx.recorded_at.date_naive()
+    ctx.business_date()
+}
+
+/// A grant is paid on or after the day it was approved (business time).
+fn check_paid_after_approval(
+    ctx: &CommandContext,
+    status: &GrantStatus,
+    paid_on: NaiveDate,
+) -> Result<(), E> {
+    if let GrantStatus::Approved {
+        approved_at: Some(approved_at),
+        ..
+    } = status
+    {
+        let approved_on = ctx.date_of(*approved_at);
+        if paid_on < approved_on {
+            return Err(E::PaidBeforeApproval {
+                paid_on,
+                approved_on,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// No measure of a plan is due before the day the plan was adopted.
+fn check_due_after_adoption(measures: &[MeasureSpec], adopted_on: NaiveDate) -> Result<(), E> {
+    match measures.iter().find(|m| m.due_on < adopted_on) {
+        Some(m) => Err(E::MeasureDueBeforeAdoption {
+            measure_id: m.measure_id.clone(),
+            due_on: m.due_on,
+            adopted_on,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl HardshipFile {
@@ -588,6 +628,12 @@ impl HardshipFile {
                 if visited_on > today(ctx) {
                     return Err(E::VisitInFuture { visited_on });
                 }
+                if let Some(opened_on) = self.opened_on.filter(|o| visited_on < *o) {
+                    return Err(E::VisitBeforeOpening {
+                        visited_on,
+                        opened_on,
+                    });
+                }
                 if caseworkers.is_empty() {
                     return Err(E::NoCaseworkers);
                 }
@@ -620,6 +666,7 @@ impl HardshipFile {
                                 })
                             }
                         }
+                        check_paid_after_approval(ctx, &grant.status, visited_on)?;
                         let payable_in_cash = grant.payee == Payee::Cash;
                         if !payable_in_cash || cash.amount_fen != grant.amount_fen {
                             return Err(E::CashGrantMismatch {
@@ -696,6 +743,7 @@ impl HardshipFile {
                     return Err(E::PlanExists);
                 }
                 Self::check_measures(&measures)?;
+                check_due_after_adoption(&measures, today(ctx))?;
                 vec![Ev::PlanAdopted {
                     revision: 1,
                     goal,
@@ -720,6 +768,9 @@ impl HardshipFile {
                     });
                 }
                 Self::check_measures(&measures)?;
+                if let Some(adopted_at) = plan.adopted_at {
+                    check_due_after_adoption(&measures, ctx.date_of(adopted_at))?;
+                }
                 self.check_revision_keeps_commitments(&measures)?;
                 vec![Ev::PlanRevised {
                     revision: plan.revision.saturating_add(1),
@@ -826,6 +877,7 @@ impl HardshipFile {
                 if paid_on > today(ctx) {
                     return Err(E::PaidInFuture { paid_on });
                 }
+                check_paid_after_approval(ctx, &grant.status, paid_on)?;
                 vec![Ev::GrantPaid {
                     measure_id: grant.measure_id.clone(),
                     amount_fen: grant.amount_fen,
@@ -1013,12 +1065,14 @@ impl Aggregate for HardshipFile {
                 revision,
                 goal,
                 measures,
+                adopted_at,
                 ..
             } => {
                 self.plan = Some(Plan {
                     revision,
                     goal,
                     measures: measures.into_iter().map(Measure::new).collect(),
+                    adopted_at: Some(adopted_at),
                 });
             }
             Ev::PlanRevised {
@@ -1027,7 +1081,11 @@ impl Aggregate for HardshipFile {
                 measures,
                 ..
             } => {
-                let old = self.plan.take().map(|p| p.measures).unwrap_or_default();
+                let (old, adopted_at) = self
+                    .plan
+                    .take()
+                    .map(|p| (p.measures, p.adopted_at))
+                    .unwrap_or_default();
                 let measures = measures
                     .into_iter()
                     .map(
@@ -1044,6 +1102,7 @@ impl Aggregate for HardshipFile {
                     revision,
                     goal,
                     measures,
+                    adopted_at,
                 });
             }
             Ev::GrantRequested {
@@ -1077,6 +1136,7 @@ impl Aggregate for HardshipFile {
                 measure_id,
                 amount_fen,
                 approved_by,
+                approved_at,
                 ..
             } => {
                 let m = self
@@ -1085,7 +1145,10 @@ impl Aggregate for HardshipFile {
                 m.pending_fen = m.pending_fen.sub_asserted(amount_fen, PENDING);
                 m.approved_fen = m.approved_fen.add_asserted(amount_fen, APPROVED);
                 if let Some(g) = self.grant_mut(&grant_id) {
-                    g.status = GrantStatus::Approved { approved_by };
+                    g.status = GrantStatus::Approved {
+                        approved_by,
+                        approved_at: Some(approved_at),
+                    };
                 }
             }
             Ev::GrantDeclined {
@@ -1122,7 +1185,7 @@ impl Aggregate for HardshipFile {
                 m.paid_fen = m.paid_fen.add_asserted(amount_fen, PAID);
                 if let Some(g) = self.grant_mut(&grant_id) {
                     let approved_by = match &g.status {
-                        GrantStatus::Approved { approved_by } => approved_by.clone(),
+                        GrantStatus::Approved { approved_by, .. } => approved_by.clone(),
                         _ => g.requested_by.clone(),
                     };
                     g.status = GrantStatus::Paid {

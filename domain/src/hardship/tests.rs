@@ -261,7 +261,7 @@ fn spec(id: &str, kind: MeasureKind, planned_fen: Fen, fund: Fund) -> MeasureSpe
         description: short("帮扶措施"),
         planned_amount_fen: planned_fen,
         fund,
-        due_on: date(2026, 12, 31),
+        due_on: date(2028, 12, 31),
     }
 }
 
@@ -1122,6 +1122,87 @@ fn adopt(measures: Vec<MeasureSpec>) -> C {
         goal: short("两年内解困脱困"),
         measures,
     }
+}
+
+#[test]
+fn dates_that_contradict_the_file_are_refused() {
+    // Opened 2026-03-01: a visit dated the day before is refused, that day is not.
+    let mut before = visit("V-EARLY", VisitKind::FollowUp);
+    if let C::LogVisit { visited_on, .. } = &mut before {
+        *visited_on = date(2026, 2, 28);
+    }
+    refuses(
+        opened(),
+        "lin.xiaomei",
+        LATE,
+        before,
+        "hardship_file.visit_before_opening",
+    );
+    let mut same_day = visit("V-SAME", VisitKind::FollowUp);
+    if let C::LogVisit { visited_on, .. } = &mut same_day {
+        *visited_on = date(2026, 3, 1);
+    }
+    accepts(opened(), "lin.xiaomei", LATE, same_day);
+
+    // G-2026-001 approved at(35 days) = 2026-04-05: paid 04-04 is before it.
+    let approved_on = at(35 * DAY).date_naive();
+    let pay = |paid_on| C::RecordGrantPaid {
+        grant_id: code("G-2026-001"),
+        paid_on,
+        reference: code("PAY-1"),
+    };
+    let day_before = approved_on.pred_opt().unwrap();
+    refuses(
+        grant_approved(),
+        "wu.jing",
+        LATE,
+        pay(day_before),
+        "hardship_file.paid_before_approval",
+    );
+    accepts(grant_approved(), "wu.jing", LATE, pay(approved_on));
+
+    // Cash handed over at a visit dated before the cash grant's approval.
+    let approved_cash = match &cash_approved()[14] {
+        Ev::GrantApproved { approved_at, .. } => approved_at.date_naive(),
+        other => panic!("sample event 14 is {other:?}"),
+    };
+    let mut early_cash = cash_visit("G-2026-003", yuan(800));
+    if let C::LogVisit { visited_on, .. } = &mut early_cash {
+        *visited_on = approved_cash.pred_opt().unwrap();
+    }
+    refuses(
+        cash_approved(),
+        "lin.xiaomei",
+        LATE,
+        early_cash,
+        "hardship_file.paid_before_approval",
+    );
+
+    // A measure due before the day the plan is adopted (LATE = 2027-10-22),
+    // and on revision before the day it was first adopted (2026-04-03).
+    let mut due = spec(
+        "A",
+        MeasureKind::LegalAid,
+        Fen::ZERO,
+        Fund::SpecialAssistance,
+    );
+    due.due_on = date(2027, 10, 21);
+    refuses(
+        verified(),
+        "zheng.hua",
+        LATE,
+        adopt(vec![due.clone()]),
+        "hardship_file.measure_due_before_adoption",
+    );
+    due.due_on = date(2027, 10, 22);
+    accepts(verified(), "zheng.hua", LATE, adopt(vec![due]));
+    refuses(
+        planned(),
+        "zheng.hua",
+        LATE,
+        revised_measures(|m| m[0].due_on = at(33 * DAY).date_naive().pred_opt().unwrap()),
+        "hardship_file.measure_due_before_adoption",
+    );
 }
 
 #[test]
@@ -2511,10 +2592,23 @@ fn every_error() -> Vec<E> {
         E::TooManyReviews { max: MAX_REVIEWS },
         E::AmountOverflow,
         E::ServiceUnavailable("down".into()),
+        E::VisitBeforeOpening {
+            visited_on: date(2026, 1, 1),
+            opened_on: date(2026, 2, 1),
+        },
+        E::PaidBeforeApproval {
+            paid_on: date(2026, 1, 1),
+            approved_on: date(2026, 2, 1),
+        },
+        E::MeasureDueBeforeAdoption {
+            measure_id: code("M-1"),
+            due_on: date(2026, 1, 1),
+            adopted_on: date(2026, 2, 1),
+        },
     ]
 }
 
-const ERROR_VARIANTS: usize = 49;
+const ERROR_VARIANTS: usize = 52;
 
 fn variant_index(e: &E) -> usize {
     use HardshipFileError::*;
@@ -2568,6 +2662,9 @@ fn variant_index(e: &E) -> usize {
         TooManyReviews { .. } => 46,
         AmountOverflow => 47,
         ServiceUnavailable(_) => 48,
+        VisitBeforeOpening { .. } => 49,
+        PaidBeforeApproval { .. } => 50,
+        MeasureDueBeforeAdoption { .. } => 51,
     }
 }
 

@@ -25,7 +25,10 @@ fn mask(s: &str, head: usize, tail: usize) -> String {
 }
 
 macro_rules! personal_serde {
-    ($t:ty) => {
+    ($t:ident) => {
+        personal_serde!($t, $t::parse);
+    };
+    ($t:ident, $parse:path) => {
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
@@ -34,7 +37,7 @@ macro_rules! personal_serde {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = String::deserialize(d)?;
-                <$t>::parse(&s).map_err(serde::de::Error::custom)
+                $parse(&s).map_err(serde::de::Error::custom)
             }
         }
         impl fmt::Debug for $t {
@@ -100,6 +103,26 @@ impl ResidentId {
         Ok(ResidentId(s.to_ascii_uppercase()))
     }
 
+    /// [`ResidentId::parse`], and when a command is being parsed (inside
+    /// [`super::with_business_date`]) a birth date not after that day: the
+    /// holder of an ID must have been born. Deserialization goes through this.
+    pub fn parse_in_command(s: &str) -> Result<ResidentId, ValueError> {
+        let id = ResidentId::parse(s)?;
+        match super::business_date() {
+            Some(today) => id.born_by(today),
+            None => Ok(id),
+        }
+    }
+
+    /// `self` if its holder was born on or before `today`.
+    pub fn born_by(self, today: NaiveDate) -> Result<ResidentId, ValueError> {
+        let birth_date = self.birth_date();
+        if birth_date > today {
+            return Err(ValueError::BornInFuture { birth_date });
+        }
+        Ok(self)
+    }
+
     /// The GB 11643 check character for the first 17 digits.
     pub fn check_char(first17: &[u8]) -> u8 {
         const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -132,7 +155,7 @@ impl ResidentId {
         &self.0
     }
 }
-personal_serde!(ResidentId);
+personal_serde!(ResidentId, ResidentId::parse_in_command);
 
 /// A bank card number: 12 to 19 digits with a valid Luhn check digit.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -238,6 +261,26 @@ mod tests {
     pub(crate) fn valid_id(first17: &str) -> String {
         let c = ResidentId::check_char(first17.as_bytes()) as char;
         format!("{first17}{c}")
+    }
+
+    #[test]
+    fn a_birth_date_after_the_business_date_is_refused_in_commands_only() {
+        let id = valid_id("35010220300101123");
+        let before = NaiveDate::from_ymd_opt(2029, 12, 31).unwrap();
+        let on = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+        assert!(ResidentId::parse(&id).is_ok(), "no today, no check");
+        let json = format!("\"{id}\"");
+        let parsed =
+            crate::values::with_business_date(before, || serde_json::from_str::<ResidentId>(&json));
+        assert!(parsed.unwrap_err().to_string().contains("2030-01-01"));
+        let parsed =
+            crate::values::with_business_date(on, || serde_json::from_str::<ResidentId>(&json));
+        assert!(parsed.is_ok());
+        assert!(serde_json::from_str::<ResidentId>(&json).is_ok());
+        assert_eq!(
+            ResidentId::parse(&id).unwrap().born_by(before),
+            Err(ValueError::BornInFuture { birth_date: on })
+        );
     }
 
     #[test]

@@ -161,14 +161,99 @@ crate::view_row_impl!(
     parent = |r| r.campaign_id.clone()
 );
 
-/// The campaign view as read.
+/// The campaign view as read: the rows and every figure the text view
+/// prints, so a program reading the JSON need not derive them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CampaignReport {
     /// Totals.
-    pub campaign: CampaignRow,
+    pub campaign: CampaignTotals,
     /// Units, in unit-id order.
-    pub units: Vec<CampaignUnitRow>,
+    pub units: Vec<CampaignUnitTotals>,
+}
+
+impl CampaignReport {
+    /// The report of a campaign row and (a page of) its unit rows.
+    pub fn new(campaign: CampaignRow, units: Vec<CampaignUnitRow>) -> CampaignReport {
+        CampaignReport {
+            campaign: CampaignTotals::from(campaign),
+            units: units.into_iter().map(CampaignUnitTotals::from).collect(),
+        }
+    }
+}
+
+/// A campaign's totals and the figures derived from them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CampaignTotals {
+    /// The row's own fields.
+    #[serde(flatten)]
+    pub row: CampaignRow,
+    /// Received net of reversals.
+    pub net_received_fen: Fen,
+    /// Donors ÷ headcount, in basis points (10,000 = 100%).
+    pub participation_bp: BasisPoints,
+    /// Pending plus approved allocations.
+    pub allocated_fen: Fen,
+    /// Net received minus allocated.
+    pub unallocated_fen: Fen,
+    /// More donors counted than the units' headcount (a unit recorded
+    /// donations from people outside its staff at launch, or a wrong count):
+    /// the participation rate is then above 100% and says so.
+    pub over_headcount: bool,
+}
+
+impl From<CampaignRow> for CampaignTotals {
+    fn from(row: CampaignRow) -> Self {
+        CampaignTotals {
+            net_received_fen: row.net_received_fen(),
+            participation_bp: row.participation(),
+            allocated_fen: row.allocated_fen(),
+            unallocated_fen: row.unallocated_fen(),
+            over_headcount: row.donors > row.headcount,
+            row,
+        }
+    }
+}
+
+impl std::ops::Deref for CampaignTotals {
+    type Target = CampaignRow;
+    fn deref(&self) -> &CampaignRow {
+        &self.row
+    }
+}
+
+/// One unit's totals and the figures derived from them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CampaignUnitTotals {
+    /// The row's own fields.
+    #[serde(flatten)]
+    pub row: CampaignUnitRow,
+    /// Received net of reversals.
+    pub net_received_fen: Fen,
+    /// Donors ÷ headcount, in basis points (10,000 = 100%).
+    pub participation_bp: BasisPoints,
+    /// More donors counted than the unit's headcount.
+    pub over_headcount: bool,
+}
+
+impl From<CampaignUnitRow> for CampaignUnitTotals {
+    fn from(row: CampaignUnitRow) -> Self {
+        CampaignUnitTotals {
+            net_received_fen: row.net_received_fen(),
+            participation_bp: row.participation(),
+            over_headcount: row.donors > row.headcount,
+            row,
+        }
+    }
+}
+
+impl std::ops::Deref for CampaignUnitTotals {
+    type Target = CampaignUnitRow;
+    fn deref(&self) -> &CampaignUnitRow {
+        &self.row
+    }
 }
 
 /// The key of a campaign's row.

@@ -31,6 +31,7 @@ pub enum FundAccountCommand {
         /// Who appropriated it (上级工会, 财政…).
         source: OrgName,
         /// The day the money arrived (not after the day the command is recorded).
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         received_on: NaiveDate,
         /// Remark (document number of the allocation notice…).
         note: Option<ShortText>,

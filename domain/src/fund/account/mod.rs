@@ -132,7 +132,7 @@ impl Aggregate for FundAccount {
                 if amount_fen.is_zero() {
                     return Err(E::AmountMustBePositive);
                 }
-                if received_on > ctx.recorded_at.date_naive() {
+                if received_on > ctx.business_date() {
                     return Err(E::ReceivedInFuture { received_on });
                 }
                 if self.appropriations.contains_key(&appropriation_id) {

@@ -31,8 +31,10 @@ pub enum MutualAidClaimCommand {
         /// Hospital.
         hospital: OrgName,
         /// Admission date; must lie within the period for a subsidy.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         admitted_on: NaiveDate,
         /// Discharge date, not before admission.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         discharged_on: NaiveDate,
         /// Diagnosis (health data: shown only to roles that need it).
         diagnosis: ShortText,
@@ -77,6 +79,7 @@ pub enum MutualAidClaimCommand {
     /// Records that the approved subsidy was paid.
     MarkPaid {
         /// Date of payment.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         paid_on: NaiveDate,
         /// Bank or voucher reference.
         reference: Code,

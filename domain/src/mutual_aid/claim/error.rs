@@ -31,6 +31,28 @@ pub enum MutualAidClaimError {
     /// Discharged before admitted.
     #[error("the discharge date is before the admission date")]
     BadStayDates,
+    /// A payment dated before the hospital stay began.
+    #[error("the payment date {paid_on} is before the hospital stay began ({admitted_on})")]
+    PaidBeforeStay {
+        /// The payment date given.
+        paid_on: chrono::NaiveDate,
+        /// The admission date.
+        admitted_on: chrono::NaiveDate,
+    },
+    /// A payment dated before the claim was approved (in business time).
+    #[error("the payment date {paid_on} is before the claim was approved ({approved_on})")]
+    PaidBeforeApproval {
+        /// The payment date given.
+        paid_on: chrono::NaiveDate,
+        /// The day of the approval.
+        approved_on: chrono::NaiveDate,
+    },
+    /// A payment dated after the day it is recorded.
+    #[error("the payment date {paid_on} is after today")]
+    PaidInFuture {
+        /// The payment date given.
+        paid_on: chrono::NaiveDate,
+    },
     /// Basic insurance plus other reimbursements exceed the total cost.
     #[error("reimbursements exceed the total cost")]
     ReimbursementsExceedCost,
@@ -89,7 +111,7 @@ impl From<crate::services::ServiceError> for MutualAidClaimError {
 
 impl MutualAidClaimError {
     /// Every code, for uniqueness checks.
-    pub const CODES: [&'static str; 19] = [
+    pub const CODES: [&'static str; 22] = [
         "mutual_aid_claim.already_submitted",
         "mutual_aid_claim.not_submitted",
         "mutual_aid_claim.plan_not_found",
@@ -109,6 +131,9 @@ impl MutualAidClaimError {
         "mutual_aid_claim.too_many_appeals",
         "mutual_aid_claim.amount_overflow",
         "mutual_aid_claim.service_unavailable",
+        "mutual_aid_claim.paid_before_stay",
+        "mutual_aid_claim.paid_before_approval",
+        "mutual_aid_claim.paid_in_future",
     ];
 }
 
@@ -122,6 +147,9 @@ impl ErrorCode for MutualAidClaimError {
             NotEnrolled => "mutual_aid_claim.not_enrolled",
             StayAlreadyClaimed { .. } => "mutual_aid_claim.stay_already_claimed",
             BadStayDates => "mutual_aid_claim.bad_stay_dates",
+            PaidBeforeStay { .. } => "mutual_aid_claim.paid_before_stay",
+            PaidBeforeApproval { .. } => "mutual_aid_claim.paid_before_approval",
+            PaidInFuture { .. } => "mutual_aid_claim.paid_in_future",
             ReimbursementsExceedCost => "mutual_aid_claim.reimbursements_exceed_cost",
             TooManyDocuments { .. } => "mutual_aid_claim.too_many_documents",
             WrongState(_) => "mutual_aid_claim.wrong_state",
@@ -154,6 +182,15 @@ impl Localize for MutualAidClaimError {
                 format!("该次住院已由申请 {other_claim} 申请补助")
             }
             BadStayDates => "出院日期早于入院日期".into(),
+            PaidBeforeStay {
+                paid_on,
+                admitted_on,
+            } => format!("发放日期 {paid_on} 早于入院日期 {admitted_on}"),
+            PaidBeforeApproval {
+                paid_on,
+                approved_on,
+            } => format!("发放日期 {paid_on} 早于批准日期 {approved_on}"),
+            PaidInFuture { paid_on } => format!("发放日期 {paid_on} 晚于今天"),
             ReimbursementsExceedCost => "医保及其他报销合计超过总费用".into(),
             TooManyDocuments { count } => {
                 format!("材料过多：{count} 份，最多 {MAX_DOCUMENTS} 份")

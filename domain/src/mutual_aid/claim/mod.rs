@@ -38,6 +38,34 @@ pub use error::MutualAidClaimError;
 pub use events::{ClaimSubmission, MutualAidClaimEvent, EVENT_TYPES};
 pub use services::{MutualAidClaimServices, PlanFacts};
 
+/// The dates a payment may carry: not before the stay began, not before the
+/// day the claim was approved (in the command's business time zone), and not
+/// after today.
+fn check_paid_on(
+    ctx: &crate::command::CommandContext,
+    paid_on: NaiveDate,
+    admitted_on: NaiveDate,
+    approved_at: DateTime<Utc>,
+) -> Result<(), MutualAidClaimError> {
+    if paid_on < admitted_on {
+        return Err(MutualAidClaimError::PaidBeforeStay {
+            paid_on,
+            admitted_on,
+        });
+    }
+    let approved_on = ctx.date_of(approved_at);
+    if paid_on < approved_on {
+        return Err(MutualAidClaimError::PaidBeforeApproval {
+            paid_on,
+            approved_on,
+        });
+    }
+    if paid_on > ctx.business_date() {
+        return Err(MutualAidClaimError::PaidInFuture { paid_on });
+    }
+    Ok(())
+}
+
 /// The `claimed_stay` reservation key of a stay: `{resident ID}/{admission date}`.
 pub fn stay_key(member: &ResidentId, admitted_on: NaiveDate) -> String {
     format!("{}/{}", member.expose(), admitted_on)
@@ -192,7 +220,7 @@ impl Aggregate for MutualAidClaim {
         use ClaimStatus as S;
         use MutualAidClaimError as E;
         let Cmd { ctx, body } = command;
-        let by = ctx.actor.id;
+        let by = ctx.actor.id.clone();
         let at = ctx.recorded_at;
 
         if let MutualAidClaimCommand::Submit {
@@ -419,6 +447,7 @@ impl Aggregate for MutualAidClaim {
                     (S::Paid, _) => return Err(E::AlreadyPaid),
                     _ => return Err(E::WrongState(status)),
                 };
+                check_paid_on(&ctx, paid_on, claim.admitted_on, approval.approved_at)?;
                 MutualAidClaimEvent::ClaimPaid {
                     plan_id: claim.plan_id.clone(),
                     member: claim.member.clone(),

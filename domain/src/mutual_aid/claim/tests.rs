@@ -125,6 +125,19 @@ fn when_by(fake: Fake, given: Vec<E>, user: &str, role: Role, body: C) -> Result
         .inspect_result()
 }
 
+/// Minutes after `at(0)` of a command on 2026-03-06, the day of the sample payment.
+const PAY_DAY: i64 = 7_200;
+
+/// [`when`], the command recorded `minutes` after `at(0)`.
+fn when_at(given: Vec<E>, body: C, minutes: i64) -> Result<Vec<E>, Err> {
+    let mut command = cmd("li.ming", Role::Approver, body);
+    command.ctx.recorded_at = at(minutes);
+    TestFramework::<MutualAidClaim>::with(Arc::new(Fake::default()))
+        .given(given)
+        .when(command)
+        .inspect_result()
+}
+
 fn when(given: Vec<E>, body: C) -> Result<Vec<E>, Err> {
     when_by(Fake::default(), given, "li.ming", Role::Approver, body)
 }
@@ -880,13 +893,14 @@ fn appeal_refusals() {
 #[test]
 fn mark_paid_records_the_payout_from_the_mutual_aid_fund() {
     let card = BankCard::parse("6228480012345678903").unwrap();
-    let events = when(
+    let events = when_at(
         approved(),
         C::MarkPaid {
             paid_on: date(2026, 3, 6),
             reference: code("MA-2026-000123"),
             card: Some(card.clone()),
         },
+        PAY_DAY,
     )
     .unwrap();
     assert_eq!(
@@ -900,7 +914,7 @@ fn mark_paid_records_the_payout_from_the_mutual_aid_fund() {
             card: Some(card),
             paid_on: date(2026, 3, 6),
             recorded_by: code("li.ming"),
-            recorded_at: at(0),
+            recorded_at: at(PAY_DAY),
         }]
     );
     let claim = fold(&paid());
@@ -908,6 +922,42 @@ fn mark_paid_records_the_payout_from_the_mutual_aid_fund() {
     assert_eq!(claim.payment().unwrap().amount_fen, yuan(676));
     assert_eq!(claim.decided_subsidy_fen(), yuan(676));
     assert!(claim.holds_stay());
+}
+
+#[test]
+fn a_payment_is_dated_within_the_record() {
+    let pay = |paid_on| C::MarkPaid {
+        paid_on,
+        reference: code("MA-2026-000123"),
+        card: None,
+    };
+    let code_of = |r: Result<Vec<E>, Err>| r.map_err(|e| e.code()).map(|_| "accepted");
+    // Admitted 2026-02-10, approved 2026-03-03 09:00 UTC, paid as of 2026-03-06.
+    for (paid_on, expected) in [
+        (date(2026, 2, 9), "mutual_aid_claim.paid_before_stay"),
+        (date(2026, 3, 2), "mutual_aid_claim.paid_before_approval"),
+        (date(2026, 3, 7), "mutual_aid_claim.paid_in_future"),
+        (date(2026, 3, 3), "accepted"),
+        (date(2026, 3, 6), "accepted"),
+    ] {
+        let got = code_of(when_at(approved(), pay(paid_on), PAY_DAY));
+        if expected == "accepted" {
+            assert!(got.is_ok(), "{paid_on}: {got:?}");
+        } else {
+            assert_eq!(got, Err(expected), "{paid_on}");
+        }
+    }
+    // The approval's day is taken in the command's time zone: approved
+    // 2026-03-03 09:00 UTC is 2026-03-03 in Beijing but 2026-03-02 in
+    // Honolulu (UTC−10), where a payment dated 03-02 is not before it.
+    let mut command = cmd("li.ming", Role::Approver, pay(date(2026, 3, 2)));
+    command.ctx.recorded_at = at(PAY_DAY);
+    command.ctx.utc_offset_seconds = -10 * 3600;
+    let result = TestFramework::<MutualAidClaim>::with(Arc::new(Fake::default()))
+        .given(approved())
+        .when(command)
+        .inspect_result();
+    assert!(result.is_ok(), "{result:?}");
 }
 
 #[test]
@@ -1048,6 +1098,17 @@ fn every_error() -> Vec<Err> {
         Err::TooManyAppeals,
         Err::AmountOverflow,
         Err::ServiceUnavailable("x".into()),
+        Err::PaidBeforeStay {
+            paid_on: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+            admitted_on: NaiveDate::from_ymd_opt(2026, 2, 10).unwrap(),
+        },
+        Err::PaidBeforeApproval {
+            paid_on: NaiveDate::from_ymd_opt(2026, 2, 11).unwrap(),
+            approved_on: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        },
+        Err::PaidInFuture {
+            paid_on: NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        },
     ]
 }
 
@@ -1073,6 +1134,9 @@ fn variant_index(e: &Err) -> usize {
         Err::TooManyAppeals => 16,
         Err::AmountOverflow => 17,
         Err::ServiceUnavailable(_) => 18,
+        Err::PaidBeforeStay { .. } => 19,
+        Err::PaidBeforeApproval { .. } => 20,
+        Err::PaidInFuture { .. } => 21,
     }
 }
 

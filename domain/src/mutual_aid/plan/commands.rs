@@ -23,8 +23,10 @@ pub enum MutualAidPlanCommand {
         /// The period's number (第七期 → 7).
         period_no: u32,
         /// First day of cover.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         starts_on: NaiveDate,
         /// Last day of cover; after `starts_on`.
+        #[serde(deserialize_with = "crate::values::plausible_date")]
         ends_on: NaiveDate,
         /// The subsidy policy; must pass [`Policy::validate`].
         policy: Policy,
