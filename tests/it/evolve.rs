@@ -324,36 +324,8 @@ async fn a_newer_version_stops_loading_and_projecting(w: World) {
     c.args(["--store", &w.url, "verify"]).assert().success();
 }
 
-macro_rules! on_every_store {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::sqlite_world().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(w) = super::postgres_world(concat!(
-                        "evolve::postgres::",
-                        stringify!($case)
-                    ))
-                    .await
-                    else {
-                        return;
-                    };
-                    super::$case(w).await;
-                }
-            )*
-        }
-    };
-}
-
 on_every_store!(
+    "evolve", 2, sqlite_world;
     a_version_1_approval_is_read_in_todays_shape,
     a_newer_version_stops_loading_and_projecting,
 );

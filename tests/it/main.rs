@@ -1,6 +1,40 @@
 //! bangfu's integration tests: one binary, one module per area, shared
 //! helpers in `support`.
 
+/// Runs each case on SQLite and on PostgreSQL (skipped loudly, or failing
+/// under `CI`, when no PostgreSQL can be started: see `pg::fresh_database`):
+/// `on_every_store!("area", worker_threads, sqlite_world_fn; case, …)`, with
+/// `sqlite_world_fn()` and `postgres_world(name)` in the calling module.
+macro_rules! on_every_store {
+    ($area:literal, $workers:literal, $sqlite:ident; $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+                async fn $case() {
+                    super::$case(super::$sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+                async fn $case() {
+                    let Some(w) = super::postgres_world(concat!(
+                        $area,
+                        "::postgres::",
+                        stringify!($case)
+                    ))
+                    .await
+                    else {
+                        return;
+                    };
+                    super::$case(w).await;
+                }
+            )*
+        }
+    };
+}
+
 mod app;
 mod backends;
 mod bench_harness;

@@ -479,36 +479,8 @@ async fn a_copy_replays_the_movements_to_the_same_balances(w: World) {
     );
 }
 
-macro_rules! on_every_store {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(super::sqlite_world().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(w) = super::postgres_world(concat!(
-                        "money::postgres::",
-                        stringify!($case)
-                    ))
-                    .await
-                    else {
-                        return;
-                    };
-                    super::$case(w).await;
-                }
-            )*
-        }
-    };
-}
-
 on_every_store!(
+    "money", 4, sqlite_world;
     racing_grant_approvals_take_only_what_the_fund_holds,
     racing_claim_approvals_stop_at_the_members_cap,
     a_campaigns_unallocated_money_is_kept_with_its_allocations,

@@ -1,5 +1,5 @@
 //! The views against real stores — a SQLite file and a PostgreSQL
-//! database, the same test code for both (the macro `on_every_store!` at
+//! database, the same test code for both (`on_every_store!`, in main.rs, at
 //! the bottom of the generic cases): a scripted scenario whose every figure
 //! is worked out by hand below; random command sequences whose
 //! incrementally updated views must equal a rebuild (and the in-memory
@@ -1466,38 +1466,8 @@ async fn every_row_kind_is_written_by_the_scenario(w: World) {
 
 // ---------------------------------------------------------------- the matrix
 
-/// Runs each case on SQLite and on PostgreSQL (skipped loudly, or failing
-/// under `CI`, when no PostgreSQL can be started: see `pg::fresh_database`).
-macro_rules! on_every_store {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::world().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(w) = super::postgres_world(concat!(
-                        "projections::postgres::",
-                        stringify!($case)
-                    ))
-                    .await
-                    else {
-                        return;
-                    };
-                    super::$case(w).await;
-                }
-            )*
-        }
-    };
-}
-
 on_every_store!(
+    "projections", 2, world;
     a_scripted_scenario_shows_every_figure_worked_out_by_hand,
     views_left_behind_catch_up_by_themselves_in_small_batches,
     a_projector_stopped_between_writing_rows_and_committing_loses_nothing,
