@@ -1282,13 +1282,13 @@ async fn fund_balances(
         match lang {
             Lang::Zh => writeln!(
                 out,
-                "✗ {}超支 {} 元：支出超过收入",
+                "✗ {}超支 {} 元：支出与已批未付超过收入",
                 f.fund.label(lang),
                 y(f.overdrawn_fen)
             ),
             Lang::En => writeln!(
                 out,
-                "✗ the {} is overdrawn by {} yuan: outflows exceed inflows",
+                "✗ the {} is overdrawn by {} yuan: outflows and approved, unpaid obligations exceed inflows",
                 f.fund.label(lang),
                 y(f.overdrawn_fen)
             ),
@@ -1312,6 +1312,8 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
             "定向拨付",
             "划出",
             "余额",
+            "已批未付",
+            "可用",
             "超支",
         ],
         Lang::En => vec![
@@ -1325,6 +1327,8 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
             "designated",
             "transfers out",
             "balance",
+            "approved, unpaid",
+            "available",
             "overdrawn",
         ],
     });
@@ -1344,6 +1348,8 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
             y(f.designated_paid_fen),
             y(f.transfers_out_fen),
             y(f.balance_fen),
+            y(f.committed_fen),
+            y(f.available_fen),
             if f.overdrawn {
                 y(f.overdrawn_fen)
             } else {
@@ -1351,8 +1357,8 @@ pub fn fund_table(funds: &[FundBalanceRow], lang: Lang) -> Table {
             },
         ]);
     }
-    align_right(&mut t, 1..11);
-    // Eleven columns of figures: wrapping the fund names would help nobody.
+    align_right(&mut t, 1..13);
+    // Twelve columns of figures: wrapping the fund names would help nobody.
     t.set_content_arrangement(ContentArrangement::Disabled);
     t
 }
