@@ -106,10 +106,10 @@ pub struct UserInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
     /// The user id is already taken (revoked ids are not reused).
-    #[error("user `{0}` already exists")]
+    #[error("user {0} already exists")]
     Exists(String),
     /// No such user.
-    #[error("no user `{0}`")]
+    #[error("no user {0}")]
     NotFound(String),
     /// A user needs at least one role.
     #[error("a user needs at least one role")]
@@ -123,6 +123,22 @@ pub enum UsersError {
     /// The database file could not be created or migrated.
     #[error("database file: {0}")]
     Store(String),
+}
+
+impl UsersError {
+    /// The message for people, Chinese first (the CLI's and the API's).
+    pub fn message(&self, lang: domain::i18n::Lang) -> String {
+        use domain::i18n::Lang;
+        match (self, lang) {
+            (UsersError::Exists(id), Lang::Zh) => format!("用户 {id} 已存在"),
+            (UsersError::NotFound(id), Lang::Zh) => format!("没有用户 {id}"),
+            (UsersError::NoRoles, Lang::Zh) => "用户至少需要一个角色".to_string(),
+            (UsersError::Random(e), Lang::Zh) => format!("系统随机源不可用：{e}"),
+            (UsersError::Database(e), Lang::Zh) => format!("用户库读写失败：{e}"),
+            (UsersError::Store(e), Lang::Zh) => format!("用户库文件无法创建或升级：{e}"),
+            (e, Lang::En) => e.to_string(),
+        }
+    }
 }
 
 /// The user directory over the database file.
@@ -432,7 +448,7 @@ pub async fn run_cli(
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), crate::cli::Failure> {
-    let users = Users::open(db).await.map_err(users_failure)?;
+    let users = Users::open(db).await.map_err(|e| users_failure(e, lang))?;
     let result = run_users_command(&users, command, lang, out).await;
     users.close().await;
     result
@@ -457,7 +473,7 @@ async fn run_users_command(
                 let bootstrapped = users
                     .bootstrap_admin("bangfu users add (first use)")
                     .await
-                    .map_err(users_failure)?;
+                    .map_err(|e| users_failure(e, lang))?;
                 if let Some((admin, token)) = bootstrapped {
                     print_bootstrap(out, &admin, &token, lang).map_err(io)?;
                 }
@@ -465,7 +481,7 @@ async fn run_users_command(
             let token = users
                 .add(&id, &roles, "bangfu users add")
                 .await
-                .map_err(users_failure)?;
+                .map_err(|e| users_failure(e, lang))?;
             let names = role_list(&roles, lang);
             // The token on a line of its own, last: `| tail -n 1` takes it.
             match lang {
@@ -484,7 +500,7 @@ async fn run_users_command(
         }
         UsersCommand::List => {
             let mut text = String::new();
-            for u in users.list().await.map_err(users_failure)? {
+            for u in users.list().await.map_err(|e| users_failure(e, lang))? {
                 let names: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
                 let revoked = match &u.revoked_at {
                     Some(at) => format!("  {} {at}", lang.pick("已吊销", "revoked")),
@@ -500,11 +516,17 @@ async fn run_users_command(
             out.write_all(text.as_bytes()).map_err(io)
         }
         UsersCommand::Revoke { user_id } => {
-            users.revoke(&user_id).await.map_err(users_failure)?;
+            users
+                .revoke(&user_id)
+                .await
+                .map_err(|e| users_failure(e, lang))?;
             writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user")).map_err(io)
         }
         UsersCommand::ResetToken { user_id } => {
-            let token = users.reset_token(&user_id).await.map_err(users_failure)?;
+            let token = users
+                .reset_token(&user_id)
+                .await
+                .map_err(|e| users_failure(e, lang))?;
             let head = lang.pick(
                 "已为用户重新签发访问令牌（旧令牌立即失效，用户如已吊销则恢复）。新令牌只显示这一次：",
                 "issued a new token (the old one stops working at once; a revoked user is re-enabled). It is shown this once:",
@@ -516,7 +538,7 @@ async fn run_users_command(
             users
                 .set_roles(&user_id, &roles)
                 .await
-                .map_err(users_failure)?;
+                .map_err(|e| users_failure(e, lang))?;
             let names = role_list(&roles, lang);
             match lang {
                 domain::i18n::Lang::Zh => writeln!(out, "用户 {user_id} 的角色现为：{names}"),
@@ -535,7 +557,7 @@ fn role_list(roles: &[Role], lang: domain::i18n::Lang) -> String {
 /// The exit status a user-directory error means: an existing id is a held
 /// key (5), a missing user is not found (8), no roles is invalid input (3);
 /// only the database failing is a storage failure (1).
-fn users_failure(e: UsersError) -> crate::cli::Failure {
+fn users_failure(e: UsersError, lang: domain::i18n::Lang) -> crate::cli::Failure {
     use crate::cli::ExitKind;
     let (code, exit) = match &e {
         UsersError::Exists(_) => ("users.exists", ExitKind::Conflict),
@@ -547,7 +569,7 @@ fn users_failure(e: UsersError) -> crate::cli::Failure {
     };
     crate::cli::Failure {
         code: Some(code),
-        message: e.to_string(),
+        message: e.message(lang),
         exit,
     }
 }

@@ -94,27 +94,20 @@ fn users_error(e: UsersError, lang: Lang) -> ApiError {
             StatusCode::CONFLICT,
             "users.exists",
             lang,
-            match lang {
-                Lang::Zh => format!("用户 {id} 已存在"),
-                Lang::En => format!("user {id} already exists"),
-            },
+            UsersError::Exists(id.clone()).message(lang),
         )
         .with_field("user_id"),
         UsersError::NotFound(id) => ApiError::new(
             StatusCode::NOT_FOUND,
             "users.not_found",
             lang,
-            match lang {
-                Lang::Zh => format!("没有用户 {id}"),
-                Lang::En => format!("no user {id}"),
-            },
+            UsersError::NotFound(id.clone()).message(lang),
         ),
         UsersError::NoRoles => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "users.no_roles",
             lang,
-            lang.pick("用户至少需要一个角色", "a user needs at least one role")
-                .to_string(),
+            UsersError::NoRoles.message(lang),
         )
         .with_field("roles"),
         other => ApiError::unavailable(lang, &other),

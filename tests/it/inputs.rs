@@ -506,6 +506,9 @@ async fn exit_statuses_are_kept_when_the_reader_is_gone() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Chinese by default, as every message people read.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("用户 lin 已存在"), "{said}");
     let out = bangfu(&db)
         .args(["users", "revoke", "nobody"])
         .output()
@@ -516,6 +519,14 @@ async fn exit_statuses_are_kept_when_the_reader_is_gone() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("没有用户 nobody"), "{said}");
+    let out = bangfu(&db)
+        .args(["--lang", "en", "users", "revoke", "nobody"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("no user nobody"), "{said}");
 }
 
 // ---- HTTP ---------------------------------------------------------------------
