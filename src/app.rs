@@ -48,7 +48,7 @@ where
     Self::Error: ErrorCode,
 {
     /// The command body (what a client sends as JSON).
-    type Body: DeserializeOwned + Send + Clone;
+    type Body: DeserializeOwned + utoipa::ToSchema + Send + Clone;
     /// Which aggregate this is.
     const KIND: AggregateKind;
     /// The event's name for people (已建档 / file opened).

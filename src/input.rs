@@ -302,11 +302,28 @@ fn translate_serde(message: &str, lang: Lang) -> String {
 /// Parses a command body into `T` as of the command's business date `today`
 /// (values whose rules need "today", such as a resident ID's birth date, are
 /// checked against it; see `domain::values::with_business_date`).
-pub fn parse_command<T: DeserializeOwned>(
+///
+/// A body that lacks fields is refused naming every one of them, with its
+/// full path, at once (`crate::required`, from the command's schema).
+pub fn parse_command<T: DeserializeOwned + utoipa::ToSchema>(
     bytes: &[u8],
     today: chrono::NaiveDate,
 ) -> Result<T, InputError> {
-    domain::values::with_business_date(today, || parse_json(bytes))
+    domain::values::with_business_date(today, || parse_json(bytes)).map_err(|e| match e {
+        InputError::Missing { .. } => every_missing::<T>(bytes).unwrap_or(e),
+        other => other,
+    })
+}
+
+/// Every required field the body lacks, from the schema; `None` when the
+/// schema finds none (serde's answer then stands).
+fn every_missing<T: utoipa::ToSchema>(bytes: &[u8]) -> Option<InputError> {
+    let body: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let fields = crate::required::missing_fields::<T>(&body);
+    Some(InputError::Missing {
+        field: fields.first()?.clone(),
+        fields,
+    })
 }
 
 /// Parses a command body into `T`, naming the offending field on failure.

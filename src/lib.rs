@@ -41,6 +41,7 @@ pub mod http;
 pub mod input;
 pub mod metrics;
 pub mod projector;
+pub mod required;
 pub mod services;
 pub mod store;
 pub mod store_cli;

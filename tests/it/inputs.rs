@@ -197,6 +197,25 @@ fn corpus() -> Vec<Case> {
         code: "input.invalid_field",
         says: "OpenFile.household.head.name、OpenFile.household.head.phone",
     });
+    // Missing in two different objects: both named at once, not one per try.
+    let mut apart = serde_json::to_value(sample_open_file()).expect("serializes");
+    apart
+        .pointer_mut("/OpenFile")
+        .and_then(Value::as_object_mut)
+        .expect("body")
+        .remove("opened_on");
+    apart
+        .pointer_mut("/OpenFile/household/head")
+        .and_then(Value::as_object_mut)
+        .expect("head")
+        .remove("name");
+    cases.push(Case {
+        what: "fields missing in two objects, all named at once",
+        id: "HF-1",
+        body: apart,
+        code: "input.invalid_field",
+        says: "OpenFile.opened_on、OpenFile.household.head.name",
+    });
     for (date, says) in [
         ("0000-01-01", "0000-01-01"),
         ("1899-12-31", "1899-12-31"),
