@@ -136,11 +136,24 @@ impl AnyStore {
 
 /// cqrs-es's repository over the trait object: `A::TYPE` names the stream's
 /// aggregate type; `persist` is [`EventStore::append`].
+/// cqrs-es's repository over the trait object. Its methods are generic over
+/// the aggregate, so here — and only here — the framework's own readers can
+/// serve: a stream's events and its snapshot come from sqlite-es or
+/// postgres-es on those stores (as the design has it), from the trait
+/// elsewhere. `get_last_events` is bangfu's on every store: sqlite-es writes
+/// the sequence into the SQL text (a new statement to prepare per call) and
+/// postgres-es binds it `as i32`.
 impl PersistedEventRepository for AnyStore {
     async fn get_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        if let Some(sqlite) = self.as_sqlite() {
+            return sqlite.sqlite_es().get_events::<A>(aggregate_id).await;
+        }
+        if let Some(pg) = self.as_postgres() {
+            return pg.postgres_es().get_events::<A>(aggregate_id).await;
+        }
         self.0.stream_events_after(A::TYPE, aggregate_id, 0).await
     }
 
@@ -158,6 +171,12 @@ impl PersistedEventRepository for AnyStore {
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
+        if let Some(sqlite) = self.as_sqlite() {
+            return sqlite.sqlite_es().get_snapshot::<A>(aggregate_id).await;
+        }
+        if let Some(pg) = self.as_postgres() {
+            return pg.postgres_es().get_snapshot::<A>(aggregate_id).await;
+        }
         self.0.snapshot(A::TYPE, aggregate_id).await
     }
 

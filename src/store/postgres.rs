@@ -29,9 +29,11 @@ use std::time::Duration;
 
 use cqrs_es::persist::{PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use domain::reservation::Scope;
+use postgres_es::PostgresEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::ConnectOptions;
 use sqlx::Postgres;
+use std::sync::Arc;
 
 use super::commit::{PreparedCommit, ReservationExtractor};
 use super::sql::{persistence_error, stored_event, Dialect, Sql};
@@ -60,6 +62,9 @@ const LOG_PAGE: &str = "WHERE (transaction_id, position) > (CAST($1 AS text)::xi
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// postgres-es on the same pool: the loads cqrs-es asks for by
+    /// aggregate type (`AnyStore`'s `PersistedEventRepository`).
+    postgres_es: Arc<PostgresEventRepository>,
     reservations: ReservationExtractor,
     /// The URL without its password, for messages.
     location: PathBuf,
@@ -94,10 +99,16 @@ impl PgStore {
         let location = PathBuf::from(super::redact(url));
         tracing::debug!(location = %location.display(), "event store opened");
         Ok(Self {
+            postgres_es: Arc::new(PostgresEventRepository::new(pool.clone())),
             pool,
             reservations,
             location,
         })
+    }
+
+    /// postgres-es on the store's pool, for cqrs-es's loads (see `AnyStore`).
+    pub(crate) fn postgres_es(&self) -> &PostgresEventRepository {
+        &self.postgres_es
     }
 
     /// The connection pool (for projections that keep their views beside

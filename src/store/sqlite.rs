@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use cqrs_es::persist::{PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot};
 use domain::reservation::Scope;
+use sqlite_es::SqliteEventRepository;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -68,6 +69,9 @@ pub struct SqliteStore {
     counters: Arc<Counters>,
     /// Read-only connections for everything else.
     reader: SqlitePool,
+    /// sqlite-es on the reader pool: the loads cqrs-es asks for by
+    /// aggregate type (`AnyStore`'s `PersistedEventRepository`).
+    sqlite_es: Arc<SqliteEventRepository>,
     reservations: ReservationExtractor,
 }
 
@@ -136,9 +140,15 @@ impl SqliteStore {
             writes: writer::spawn(writer.clone(), Arc::clone(&counters)),
             counters,
             writer,
+            sqlite_es: Arc::new(SqliteEventRepository::new(reader.clone())),
             reader,
             reservations,
         })
+    }
+
+    /// sqlite-es on the reader pool, for cqrs-es's loads (see `AnyStore`).
+    pub(crate) fn sqlite_es(&self) -> &SqliteEventRepository {
+        &self.sqlite_es
     }
 
     /// The database file.
