@@ -140,9 +140,11 @@ impl AnyStore {
 /// the aggregate, so here — and only here — the framework's own readers can
 /// serve: a stream's events and its snapshot come from sqlite-es or
 /// postgres-es on those stores (as the design has it), from the trait
-/// elsewhere. `get_last_events` is bangfu's on every store: sqlite-es writes
-/// the sequence into the SQL text (a new statement to prepare per call) and
-/// postgres-es binds it `as i32`.
+/// elsewhere; so do the events after a cached version on PostgreSQL
+/// (postgres-es binds that sequence `as i32`: fine below 2³¹ events in one
+/// stream, which the domain's limits keep far away). On SQLite that read is
+/// bangfu's: sqlite-es writes the sequence into the SQL text, a new
+/// statement to prepare per call.
 impl PersistedEventRepository for AnyStore {
     async fn get_events<A: Aggregate>(
         &self,
@@ -162,6 +164,12 @@ impl PersistedEventRepository for AnyStore {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        if let Some(pg) = self.as_postgres() {
+            return pg
+                .postgres_es()
+                .get_last_events::<A>(aggregate_id, last_sequence)
+                .await;
+        }
         self.0
             .stream_events_after(A::TYPE, aggregate_id, last_sequence)
             .await
