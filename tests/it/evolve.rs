@@ -7,20 +7,19 @@
 //! A version newer than this build knows stops loading and projecting, with
 //! a message naming it.
 
-use bangfu::app::{execute_json, App, CaseAggregate};
-use bangfu::engine::{Committed, Engine, ExecError};
+use bangfu::app::App;
+use bangfu::engine::ExecError;
 use bangfu::projector::ProjectorError;
-use chrono::{NaiveDate, TimeZone, Utc};
 use cqrs_es::persist::SerializedEvent;
-use domain::command::{Actor, CommandContext, Role};
+use domain::command::Role;
 use domain::fund::Fund;
-use domain::i18n::ErrorCode;
 use domain::mutual_aid::claim::ClaimStatus;
 use domain::mutual_aid::MutualAidClaimEvent;
-use domain::values::{Code, Fen, ResidentId};
+use domain::values::{Fen, ResidentId};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use uuid::Uuid;
+
+use crate::support::{ctx, run};
 
 const LIN: (&str, Role) = ("lin.xiaomei", Role::Caseworker);
 const HUANG: (&str, Role) = ("huang.zhiqiang", Role::Approver);
@@ -60,37 +59,6 @@ fn rid(n: u32) -> String {
     let first17 = format!("350302198001{:02}{:03}", n % 28 + 1, n % 1000);
     let check = ResidentId::check_char(first17.as_bytes()) as char;
     format!("{first17}{check}")
-}
-
-fn ctx(who: (&str, Role), day: &str) -> CommandContext {
-    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-    CommandContext {
-        actor: Actor {
-            id: Code::parse(who.0).unwrap(),
-            role: who.1,
-        },
-        recorded_at: Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).unwrap()),
-        utc_offset_seconds: 0,
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-    }
-}
-
-async fn run<A>(
-    engine: &Engine<A>,
-    id: &str,
-    who: (&str, Role),
-    day: &str,
-    body: Value,
-) -> Committed<A>
-where
-    A: CaseAggregate,
-    A::Error: ErrorCode,
-{
-    let bytes = serde_json::to_vec(&body).unwrap();
-    execute_json(engine, id, &bytes, ctx(who, day))
-        .await
-        .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()))
 }
 
 /// A plan period and claim `claim_id` of member 1, assessed (260.00 yuan)

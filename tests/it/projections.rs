@@ -14,17 +14,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use bangfu::app::{execute_json, App, CaseAggregate};
-use bangfu::engine::{Committed, Engine};
+use bangfu::engine::Engine;
 use bangfu::projector::{
     Failpoint, PgViews, Projector, ProjectorError, RowFilter, Space, SqliteViews, ViewStore,
 };
 use bangfu::store::{LogPosition, StoredEvent};
-use chrono::{NaiveDate, TimeZone, Utc};
-use domain::command::{Actor, CommandContext, Role};
+use domain::command::Role;
 use domain::fund::Fund;
 use domain::i18n::ErrorCode;
 use domain::mutual_aid::claim::ClaimStatus;
-use domain::values::{BankCard, Code, Fen, ResidentId};
+use domain::values::{BankCard, Fen, ResidentId};
 use projections::views::household::{FileState, GrantState, HouseholdFileRow};
 use projections::views::ledger::{LedgerTotals, PayoutRow, PayoutState};
 use projections::{MemoryViews, RowKind, StoredRow, ViewName};
@@ -34,6 +33,7 @@ use tempfile::TempDir;
 use uuid::Uuid;
 
 use crate::backends::{read_until, Backend};
+use crate::support::{ctx, run};
 
 // ---------------------------------------------------------------- fixtures
 
@@ -174,39 +174,6 @@ fn card() -> String {
         .map(|d| format!("622202140000123456{d}"))
         .find(|c| BankCard::parse(c).is_ok())
         .unwrap()
-}
-
-/// 09:00 UTC on `day` (YYYY-MM-DD): every date in the scenario is a UTC day.
-fn ctx(who: (&str, Role), day: &str) -> CommandContext {
-    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-    CommandContext {
-        actor: Actor {
-            id: Code::parse(who.0).unwrap(),
-            role: who.1,
-        },
-        recorded_at: Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).unwrap()),
-        utc_offset_seconds: 0,
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-    }
-}
-
-/// Runs one command; refusal fails the test.
-async fn run<A>(
-    engine: &Engine<A>,
-    id: &str,
-    who: (&str, Role),
-    day: &str,
-    body: Value,
-) -> Committed<A>
-where
-    A: CaseAggregate,
-    A::Error: ErrorCode,
-{
-    let bytes = serde_json::to_vec(&body).unwrap();
-    execute_json(engine, id, &bytes, ctx(who, day))
-        .await
-        .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()))
 }
 
 /// Runs one command and catches the views up to it, as `bangfu run` does.

@@ -5,10 +5,14 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use bangfu::app::{execute_json, CaseAggregate};
+use bangfu::engine::{Committed, Engine};
 use bangfu::store::{AnyStore, ReservationExtractor, SqliteStore};
-use chrono::{TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};
+use domain::i18n::ErrorCode;
 use domain::values::Code;
+use serde_json::Value;
 use sqlx::Connection;
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -68,4 +72,37 @@ pub async fn raw_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
     sqlx::SqliteConnection::connect(&url)
         .await
         .expect("raw connection")
+}
+
+/// 09:00 UTC on `day` (YYYY-MM-DD): every date in the scenario is a UTC day.
+pub fn ctx(who: (&str, Role), day: &str) -> CommandContext {
+    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    CommandContext {
+        actor: Actor {
+            id: Code::parse(who.0).unwrap(),
+            role: who.1,
+        },
+        recorded_at: Utc.from_utc_datetime(&d.and_hms_opt(9, 0, 0).unwrap()),
+        utc_offset_seconds: 0,
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+    }
+}
+
+/// Runs one command; refusal fails the test.
+pub async fn run<A>(
+    engine: &Engine<A>,
+    id: &str,
+    who: (&str, Role),
+    day: &str,
+    body: Value,
+) -> Committed<A>
+where
+    A: CaseAggregate,
+    A::Error: ErrorCode,
+{
+    let bytes = serde_json::to_vec(&body).unwrap();
+    execute_json(engine, id, &bytes, ctx(who, day))
+        .await
+        .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()))
 }
