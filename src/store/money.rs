@@ -360,15 +360,8 @@ pub(super) async fn backfill_sqlite(pool: &sqlx::SqlitePool) -> Result<u64, Back
                 .await?;
         let Some(last) = rows.last() else { break };
         after = last.0;
-        for (_, aggregate_type, aggregate_id, event_type, version, payload) in &rows {
-            let event = (
-                aggregate_type.as_str(),
-                aggregate_id.as_str(),
-                event_type.as_str(),
-            );
-            replay(&mut *tx, event, version, payload).await?;
-            replayed += 1;
-        }
+        let page = rows.into_iter().map(|(_, t, id, e, v, p)| (t, id, e, v, p));
+        replayed += replay_page(&mut *tx, page).await?;
     }
     tx.exec(MARK_BACKFILLED, &[], None).await?;
     tx.commit().await?;
@@ -401,41 +394,44 @@ pub(super) async fn backfill_pg(pool: &sqlx::PgPool) -> Result<u64, BackfillErro
                 .await?;
         let Some(last) = rows.last() else { break };
         (after, after_commit) = (last.0, last.6.clone());
-        for (_, aggregate_type, aggregate_id, event_type, version, payload, _) in &rows {
-            let event = (
-                aggregate_type.as_str(),
-                aggregate_id.as_str(),
-                event_type.as_str(),
-            );
-            replay(&mut *tx, event, version, payload).await?;
-            replayed += 1;
-        }
+        let page = rows
+            .into_iter()
+            .map(|(_, t, id, e, v, p, _)| (t, id, e, v, p));
+        replayed += replay_page(&mut *tx, page).await?;
     }
     tx.exec(MARK_BACKFILLED, &[], None).await?;
     tx.commit().await?;
     Ok(replayed)
 }
 
-/// Applies one stored event's movements without the check.
-async fn replay<C: MoneyConn + ?Sized>(
+/// One backfill page's events: aggregate type, id, event type, version and
+/// payload text, in log order.
+type BackfillRow = (String, String, String, String, String);
+
+/// Applies a page of stored events' movements without the check; returns
+/// how many events it replayed.
+async fn replay_page<C: MoneyConn + ?Sized>(
     conn: &mut C,
-    (aggregate_type, aggregate_id, event_type): (&str, &str, &str),
-    event_version: &str,
-    payload: &str,
-) -> Result<(), BackfillError> {
-    let payload: serde_json::Value =
-        serde_json::from_str(payload).map_err(|e| BackfillError::Event(e.to_string()))?;
-    let movements = movements_of(
-        aggregate_type,
-        aggregate_id,
-        event_type,
-        event_version,
-        &payload,
-    )
-    .map_err(BackfillError::Event)?;
-    apply(conn, &movements, false)
-        .await
-        .map_err(|e| BackfillError::Event(e.to_string()))
+    page: impl Iterator<Item = BackfillRow>,
+) -> Result<u64, BackfillError> {
+    let mut replayed = 0;
+    for (aggregate_type, aggregate_id, event_type, version, payload) in page {
+        let payload: serde_json::Value =
+            serde_json::from_str(&payload).map_err(|e| BackfillError::Event(e.to_string()))?;
+        let movements = movements_of(
+            &aggregate_type,
+            &aggregate_id,
+            &event_type,
+            &version,
+            &payload,
+        )
+        .map_err(BackfillError::Event)?;
+        apply(conn, &movements, false)
+            .await
+            .map_err(|e| BackfillError::Event(e.to_string()))?;
+        replayed += 1;
+    }
+    Ok(replayed)
 }
 
 /// Why a backfill stopped (nothing of it is kept).
