@@ -758,8 +758,8 @@ impl EventStore for KurrentStore {
             None => None,
         };
         let (_, prev_hash) = commit.check_head(head_event.map(|e| (e.sequence, e.hash)))?;
+        refuse_debits(&commit)?;
         let stored = commit.stored_events(&prev_hash)?;
-        refuse_debits(&stored)?;
         let reservations = commit
             .events
             .iter()
@@ -1087,31 +1087,25 @@ impl EventStore for KurrentStore {
 /// refused on this store; credits (contributions, donations,
 /// appropriations) and everything else are written. `store copy` from
 /// KurrentDB to a SQL store replays the movements there.
-fn refuse_debits(events: &[StoredEvent]) -> Result<(), PersistenceError> {
-    for event in events {
-        let movements = super::money::movements_of(
-            &event.aggregate_type,
-            &event.aggregate_id,
-            &event.event_type,
-            &event.event_version,
-            &event.payload,
-        )
-        .map_err(|reason| PersistenceError::DeserializationError(reason.into()))?;
-        if movements
+fn refuse_debits(commit: &PreparedCommit) -> Result<(), PersistenceError> {
+    // The movements were read once, when the commit was prepared.
+    let spends = commit.events.iter().find(|event| {
+        event
+            .movements
             .iter()
             .any(|m| matches!(m, domain::money::Movement::Debit { .. }))
-        {
-            return Err(PersistenceError::UnknownError(
-                format!(
-                    "KurrentDB cannot enforce money limits in the commit: {} {} is refused \
-                     on this store (it spends money); use SQLite or PostgreSQL",
-                    event.aggregate_type, event.event_type
-                )
-                .into(),
-            ));
-        }
+    });
+    match spends {
+        None => Ok(()),
+        Some(event) => Err(PersistenceError::UnknownError(
+            format!(
+                "KurrentDB cannot enforce money limits in the commit: {} {} is refused \
+                 on this store (it spends money); use SQLite or PostgreSQL",
+                commit.aggregate_type, event.event_type
+            )
+            .into(),
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1123,22 +1117,39 @@ mod tests {
 
     #[test]
     fn money_that_is_spent_is_refused_and_money_that_comes_in_is_not() {
-        let mut approved = sample();
-        approved.event_type = "GrantApproved".into();
-        approved.payload = json!({"GrantApproved": {
+        let prepared = |aggregate_type: &str, event_type: &str, payload: Value| {
+            let event = SerializedEvent::new(
+                "S-1".to_string(),
+                1,
+                aggregate_type.to_string(),
+                event_type.to_string(),
+                "1.0".to_string(),
+                payload,
+                json!({"actor_id": "a"}),
+            );
+            PreparedCommit::prepare(aggregate_type, &[event], None, domain::reservations_of)
+                .expect("prepares")
+                .expect("one event")
+        };
+        let approved = prepared(
+            "hardship_file",
+            "GrantApproved",
+            json!({"GrantApproved": {
             "grant_id": "g1", "measure_id": "m1", "amount_fen": 500, "fund": "festival",
-            "approved_by": "a", "approved_at": "2026-01-01T00:00:00Z"}});
-        let refused = refuse_debits(&[sample(), approved.clone()]).unwrap_err();
+            "approved_by": "a", "approved_at": "2026-01-01T00:00:00Z"}}),
+        );
+        let refused = refuse_debits(&approved).unwrap_err();
         assert!(refused.to_string().contains("GrantApproved"), "{refused}");
 
-        let mut appropriated = approved;
-        appropriated.aggregate_type = "fund_account".into();
-        appropriated.event_type = "Appropriated".into();
-        appropriated.payload = json!({"Appropriated": {
+        let appropriated = prepared(
+            "fund_account",
+            "Appropriated",
+            json!({"Appropriated": {
             "appropriation_id": "a1", "fund": "festival", "amount_fen": 500,
             "source": "市总工会", "received_on": "2026-01-01", "note": null,
-            "recorded_by": "a", "recorded_at": "2026-01-01T00:00:00Z"}});
-        assert!(refuse_debits(&[sample(), appropriated]).is_ok());
+            "recorded_by": "a", "recorded_at": "2026-01-01T00:00:00Z"}}),
+        );
+        assert!(refuse_debits(&appropriated).is_ok());
     }
 
     fn sample() -> StoredEvent {
