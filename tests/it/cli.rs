@@ -6,10 +6,9 @@
 //! Event counts are read by opening the store in-process between runs, so a
 //! refusal that wrote something anyway cannot hide behind a correct message.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use bangfu::cli::ExitKind;
 use bangfu::store::hash::GENESIS_HASH;
 use bangfu::store::{EventStore, SqliteStore};
@@ -21,40 +20,8 @@ use domain::hardship::{
 use domain::values::{Code, Fen, LongText, PersonName, ShortText};
 use serde_json::{json, Value};
 use sqlx::Executor;
-use tempfile::TempDir;
 
-use crate::support::raw_connection;
-
-/// A database path in a fresh temporary directory.
-struct Db {
-    path: PathBuf,
-    _dir: TempDir,
-}
-
-fn db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    Db {
-        path: dir.path().join("x.db"),
-        _dir: dir,
-    }
-}
-
-/// `bangfu --db <db>`, with the environment that would change its behaviour cleared.
-fn bangfu(db: &Db) -> Command {
-    let mut cmd = Command::cargo_bin("bangfu").expect("the bangfu binary");
-    for var in [
-        "BANGFU_DB",
-        "BANGFU_LANG",
-        "BANGFU_ACTOR",
-        "BANGFU_ROLE",
-        "BANGFU_TZ",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.arg("--db").arg(&db.path);
-    cmd
-}
+use crate::support::{bangfu, db, raw_connection, Db};
 
 /// `bangfu run <kind> <id> --actor <actor> --role <role>` with `body` on stdin.
 fn run(db: &Db, lang: &str, kind: &str, id: &str, actor: &str, role: &str, body: &[u8]) -> Output {

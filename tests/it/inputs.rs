@@ -5,11 +5,9 @@
 //! parameters on every route, exit statuses on closed pipes, the campaign
 //! view's figures.
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
 
-use assert_cmd::Command;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -27,6 +25,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tower::ServiceExt;
+
+use crate::support::{bangfu, db, Db};
 
 // ---- the corpus --------------------------------------------------------------
 
@@ -261,35 +261,6 @@ const GOOD_TEXT: [&str; 5] = [
 ];
 
 // ---- the CLI ----------------------------------------------------------------
-
-struct Db {
-    path: PathBuf,
-    _dir: TempDir,
-}
-
-fn db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    Db {
-        path: dir.path().join("x.db"),
-        _dir: dir,
-    }
-}
-
-fn bangfu(db: &Db) -> Command {
-    let mut cmd = Command::cargo_bin("bangfu").expect("the bangfu binary");
-    for var in [
-        "BANGFU_DB",
-        "BANGFU_LANG",
-        "BANGFU_ACTOR",
-        "BANGFU_ROLE",
-        "BANGFU_TZ",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.arg("--db").arg(&db.path);
-    cmd
-}
 
 fn cli_run(db: &Db, extra: &[&str], kind: &str, id: &str, body: &Value) -> Output {
     bangfu(db)

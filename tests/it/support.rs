@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use assert_cmd::Command;
 use bangfu::app::{execute_json, CaseAggregate};
 use bangfu::engine::{Committed, Engine};
 use bangfu::store::{AnyStore, ReservationExtractor, SqliteStore};
@@ -105,4 +106,35 @@ where
     execute_json(engine, id, &bytes, ctx(who, day))
         .await
         .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()))
+}
+
+/// A database path in a fresh temporary directory.
+pub struct Db {
+    pub path: PathBuf,
+    _dir: TempDir,
+}
+
+pub fn db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Db {
+        path: dir.path().join("x.db"),
+        _dir: dir,
+    }
+}
+
+/// `bangfu --db <db>`, with the environment that would change its behaviour cleared.
+pub fn bangfu(db: &Db) -> Command {
+    let mut cmd = Command::cargo_bin("bangfu").expect("the bangfu binary");
+    for var in [
+        "BANGFU_DB",
+        "BANGFU_LANG",
+        "BANGFU_ACTOR",
+        "BANGFU_ROLE",
+        "BANGFU_TZ",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.arg("--db").arg(&db.path);
+    cmd
 }
