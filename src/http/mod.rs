@@ -355,6 +355,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(reads::routes())
         .merge(reports::routes())
         .merge(users::routes())
+        .merge(crate::audit::http::routes())
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).
