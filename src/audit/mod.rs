@@ -77,6 +77,7 @@ pub async fn seal_now(
     key: &SealKey,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Seal, AuditError> {
+    wait_for_log(store).await?;
     let report = verify::verify(store.kernel().as_ref(), Vec::new(), Some(&key.public())).await?;
     if report.altered() || report.forged() {
         return Err(AuditError::NotSealable(Box::new(report)));
@@ -92,4 +93,28 @@ pub async fn seal_now(
         })
         .await?;
     Ok(seal)
+}
+
+/// How long a seal waits for the log to become readable up to the newest
+/// committed event.
+const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// On PostgreSQL the log is readable only below the oldest transaction
+/// running anywhere in the cluster, so an event committed a moment ago may
+/// not be readable yet: wait (up to [`LOG_WAIT`]) until it is, so that a
+/// seal covers everything committed before it was asked for. After that,
+/// it seals what is readable (still a true statement, only a shorter one).
+async fn wait_for_log(store: &AnyStore) -> Result<(), StoreError> {
+    let Some(newest) = store.last_event().await? else {
+        return Ok(());
+    };
+    let deadline = tokio::time::Instant::now() + LOG_WAIT;
+    while store.log_head().await? < newest.log_position {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(newest = %newest.log_position, "sealing before the newest event is readable");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
