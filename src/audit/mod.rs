@@ -14,11 +14,11 @@
 //! - `seal.rs` — the seal's text, signing and parsing.
 //! - `scan.rs` — one pass over the log: snapshots at positions, order checks.
 //! - `verify.rs` — chains, order and every seal checked together.
-//! - `cli.rs` — `bangfu audit …`; `http.rs` — `/audit/…`;
-//!   `schedule.rs` — the seals `bangfu serve` takes by itself.
+//! - `schedule.rs` — the seals `bangfu serve` takes by itself.
+//!
+//! Its doors are above it: `cli/audit.rs` (`bangfu audit …`) and
+//! `http/audit.rs` (`/v1/audit/…`).
 
-pub mod cli;
-pub mod http;
 pub mod key;
 pub mod marks;
 pub mod merkle;

@@ -4,7 +4,7 @@
 //!
 //! Personal data (resident IDs, bank cards, phones) in states and event
 //! payloads is masked for roles that do not need it
-//! ([`super::permissions::SEES_PERSONAL_DATA`]).
+//! ([`crate::access::permissions::SEES_PERSONAL_DATA`]).
 
 use std::collections::BTreeMap;
 
@@ -24,12 +24,12 @@ use utoipa_axum::routes;
 
 use super::commands::Served;
 use super::error::{ApiError, Problem};
-use super::mask::mask_json;
 use super::params::Params;
-use super::permissions::{self, Action};
 use super::views::{CampaignSummary, ClaimSummary, FileSummary, FundAccountSummary, PlanSummary};
 use super::{ApiState, Caller};
+use crate::access::permissions::{self, Action};
 use crate::app::{check_aggregate_id, AppError};
+use crate::read::mask::mask_json;
 
 /// An aggregate's current state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -108,7 +108,7 @@ pub struct ChainCheck {
     /// Breaks beyond those listed.
     pub breaks_omitted: u64,
     /// The log order and the stored audit seals (`crate::audit`).
-    pub audit: crate::audit::http::AuditCheckDoc,
+    pub audit: crate::http::audit::AuditCheckDoc,
 }
 
 /// One broken link.
@@ -277,14 +277,17 @@ where
         .filter(|e| e.sequence > after)
         .take(limit)
         .map(|e| {
-            let (label, summary) =
-                match crate::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload) {
-                    Some(ev) => (
-                        A::event_label(&ev, lang).to_string(),
-                        A::event_describe(&ev, lang),
-                    ),
-                    None => (e.event_type.clone(), String::new()),
-                };
+            let (label, summary) = match crate::app::engine::read_event::<A>(
+                &e.event_type,
+                &e.event_version,
+                &e.payload,
+            ) {
+                Some(ev) => (
+                    A::event_label(&ev, lang).to_string(),
+                    A::event_describe(&ev, lang),
+                ),
+                None => (e.event_type.clone(), String::new()),
+            };
             let mut payload = e.payload;
             if mask {
                 mask_json(&mut payload);
@@ -483,7 +486,7 @@ async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
     let lang = caller.lang;
     let run = async {
         caller.require(Action::Read, "audit verify")?;
-        let full = crate::audit::http::full_report(&state)
+        let full = crate::http::audit::full_report(&state)
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
         let report = &full.chains;
@@ -503,7 +506,7 @@ async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
                     })
                     .collect(),
                 breaks_omitted: report.breaks_omitted,
-                audit: crate::audit::http::check_doc(&full),
+                audit: crate::http::audit::check_doc(&full),
             })
             .into_response(),
         )

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::key::SealKey;
-use super::verify::{AuditReport, SealFinding};
-use super::AuditError;
+use crate::access::permissions::Action;
+use crate::audit::key::SealKey;
+use crate::audit::verify::{AuditReport, SealFinding};
+use crate::audit::AuditError;
 use crate::http::error::{ApiError, Problem};
-use crate::http::permissions::Action;
 use crate::http::{ApiState, Caller};
 
 /// One seal as the API shows it.
@@ -121,12 +121,15 @@ fn finding_en(f: &SealFinding) -> String {
 /// installation's key as the trusted one when its file is here.
 pub async fn full_report(state: &ApiState) -> Result<AuditReport, AuditError> {
     let app = state.app();
-    let path = super::schedule::key_path(app);
+    let path = crate::audit::schedule::key_path(app);
     let trusted = match path.exists() {
         true => Some(SealKey::load(&path)?.public()),
         false => None,
     };
-    Ok(super::verify::verify(app.store.kernel().as_ref(), Vec::new(), trusted.as_ref()).await?)
+    Ok(
+        crate::audit::verify::verify(app.store.kernel().as_ref(), Vec::new(), trusted.as_ref())
+            .await?,
+    )
 }
 
 fn doc(r: &crate::store::SealRecord) -> SealDoc {
@@ -189,8 +192,8 @@ async fn create_seal(State(state): State<ApiState>, caller: Caller) -> Response 
             ),
             other => ApiError::unavailable(lang, &other),
         };
-        let key = SealKey::load_or_create(&super::schedule::key_path(app)).map_err(fail)?;
-        let seal = super::seal_now(&app.store, &key, app.clock.now())
+        let key = SealKey::load_or_create(&crate::audit::schedule::key_path(app)).map_err(fail)?;
+        let seal = crate::audit::seal_now(&app.store, &key, app.clock.now())
             .await
             .map_err(fail)?;
         let body = SealDoc {

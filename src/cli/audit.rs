@@ -7,11 +7,11 @@ use clap::Subcommand;
 use domain::i18n::Lang;
 use serde_json::{json, Value};
 
-use super::key::{self, SealKey};
-use super::seal::Seal;
-use super::verify::{self, AuditReport, SealFinding, SealSource};
-use super::AuditError;
 use crate::app::App;
+use crate::audit::key::{self, SealKey};
+use crate::audit::seal::Seal;
+use crate::audit::verify::{self, AuditReport, SealFinding, SealSource};
+use crate::audit::AuditError;
 use crate::cli::{io_failure, ExitKind, Failure};
 use crate::store::{LogPosition, MAX_READ_PAGE};
 
@@ -107,7 +107,7 @@ pub async fn run(
         }
         AuditCommand::Seal { out: file, json } => {
             let key = SealKey::load_or_create(&key_path(app, args.key)).map_err(fail)?;
-            let sealed = super::seal_now(&app.store, &key, app.clock.now()).await;
+            let sealed = crate::audit::seal_now(&app.store, &key, app.clock.now()).await;
             let seal = match sealed {
                 Err(AuditError::NotSealable(report)) => {
                     print_report(&report, lang, out)?;
@@ -357,8 +357,8 @@ fn finding_text(f: &SealFinding, lang: Lang) -> String {
 }
 
 fn differs_text(
-    sealed: &super::scan::Snapshot,
-    found: &super::scan::Snapshot,
+    sealed: &crate::audit::scan::Snapshot,
+    found: &crate::audit::scan::Snapshot,
     lang: Lang,
 ) -> String {
     let mut parts = Vec::new();
