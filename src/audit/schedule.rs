@@ -110,8 +110,15 @@ async fn run(app: Arc<App>, key: SealKey, settings: SealSchedule) {
 
 /// The next instant after now at time of day `t` in the business time zone.
 fn next_at(app: &App, t: NaiveTime) -> chrono::DateTime<chrono::Utc> {
-    let now = app.clock.now();
-    let tz = app.clock.tz();
+    next_after(app.clock.now(), app.clock.tz(), t)
+}
+
+/// The first instant after `now` at time of day `t` in `tz`.
+fn next_after(
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+    t: NaiveTime,
+) -> chrono::DateTime<chrono::Utc> {
     let today = now.with_timezone(&tz).date_naive();
     [today, today.succ_opt().unwrap_or(today)]
         .into_iter()
@@ -134,5 +141,26 @@ mod tests {
         );
         assert!(parse_daily("25:00").is_err());
         assert!(parse_daily("noon").is_err());
+    }
+
+    #[test]
+    fn the_next_daily_seal_is_at_the_time_in_the_business_zone() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let five_past = NaiveTime::from_hms_opt(0, 5, 0).unwrap();
+        let tz = chrono_tz::Asia::Shanghai;
+        // 15:00 UTC is 23:00 in Beijing: the seal is at 00:05 Beijing, 16:05 UTC.
+        assert_eq!(
+            next_after(at("2026-06-30T15:00:00Z"), tz, five_past),
+            at("2026-06-30T16:05:00Z")
+        );
+        // Just after it: the next day's.
+        assert_eq!(
+            next_after(at("2026-06-30T16:05:01Z"), tz, five_past),
+            at("2026-07-01T16:05:00Z")
+        );
     }
 }
