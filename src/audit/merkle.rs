@@ -64,6 +64,16 @@ pub fn log_leaf(position: u64, hash: &str) -> Digest32 {
     leaf_hash(crate::store::hash::canonical_json(&data).as_bytes())
 }
 
+/// Test vector: `log_leaf(1, "a"×64)`.
+pub const VECTOR_LOG_LEAF_1: &str =
+    "448488c04eae0d6c758974a5ec23384209f6c254c7065a8fddbbd6ff0ca568e0";
+/// Test vector: the root of log leaves 1→"a"×64, 2→"b"×64, 3→"c"×64.
+pub const VECTOR_LOG_ROOT_3: &str =
+    "01a3fa3d62022049aba5c1971a63000e1cc305e3262210a0fd245e5541ddaa9f";
+/// Test vector: `stream_leaf("hardship_file", "HF-1", 3, "d"×64)`.
+pub const VECTOR_STREAM_LEAF: &str =
+    "b62934a4b80dec21723c4b5679870b98d3bc229ca145275fb6106ce032d7ca77";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,13 +119,3 @@ mod tests {
         assert_eq!(largest_power_of_two_below(2), 1);
     }
 }
-
-/// Test vector: `log_leaf(1, "a"×64)`.
-pub const VECTOR_LOG_LEAF_1: &str =
-    "448488c04eae0d6c758974a5ec23384209f6c254c7065a8fddbbd6ff0ca568e0";
-/// Test vector: the root of log leaves 1→"a"×64, 2→"b"×64, 3→"c"×64.
-pub const VECTOR_LOG_ROOT_3: &str =
-    "01a3fa3d62022049aba5c1971a63000e1cc305e3262210a0fd245e5541ddaa9f";
-/// Test vector: `stream_leaf("hardship_file", "HF-1", 3, "d"×64)`.
-pub const VECTOR_STREAM_LEAF: &str =
-    "b62934a4b80dec21723c4b5679870b98d3bc229ca145275fb6106ce032d7ca77";
