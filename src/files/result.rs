@@ -80,10 +80,18 @@ pub fn parse_result(
         let max = MAX_RESULT_BYTES;
         return Err(FileError::file(FileErrorKind::TooLarge { max }));
     }
-    // Heading + data lines + totals line.
-    let max_rows = template.max_result_lines + 2;
+    // Heading + one data line past the maximum (so the parser names it) + totals.
+    let max_rows = template.max_result_lines + 3;
     let rows = if bytes.starts_with(b"PK\x03\x04") {
-        xlsx_rows(bytes, max_rows, template.max_result_lines)?
+        let mut rows = xlsx_rows(bytes, max_rows, template.max_result_lines)?;
+        // An XLSX row simply has no cell where the value is empty.
+        let width = rows.first().map_or(0, |r| r.1.len());
+        for row in &mut rows {
+            if row.1.len() < width {
+                row.1.resize(width, String::new());
+            }
+        }
+        rows
     } else {
         csv_rows(&decode(bytes)?, max_rows, template.max_result_lines)?
     };
@@ -125,14 +133,28 @@ fn csv_rows(text: &str, max_rows: usize, max_lines: usize) -> Result<Vec<Row>, F
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    // Lines counted from byte offsets (quoted cells may span lines).
+    let (mut seen, mut line) = (0usize, 1usize);
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            FileError::at_line(line.max(1), FileErrorKind::Encoding)
+            let byte = e.position().map_or(0, |p| p.byte() as usize);
+            let line = text.as_bytes()[..byte]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count()
+                + 1;
+            FileError::at_line(line, FileErrorKind::Encoding)
         })?;
-        let line = record
-            .position()
-            .map_or(rows.len() + 1, |p| p.line() as usize);
+        // After a CR the reader's offset points at the LF of the line before.
+        let mut byte = record.position().map_or(seen, |p| p.byte() as usize);
+        if text.as_bytes().get(byte) == Some(&b'\n') {
+            byte += 1;
+        }
+        line += text.as_bytes()[seen..byte]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count();
+        seen = byte;
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
         if is_blank(&cells) {
             continue;
@@ -159,8 +181,9 @@ fn xlsx_rows(bytes: &[u8], max_rows: usize, max_lines: usize) -> Result<Vec<Row>
         .ok_or_else(|| xlsx_err("no sheet"))?;
     let mut cells = book.worksheet_cells_reader(&sheet).map_err(xlsx_err)?;
     let declared = cells.dimensions().end.0 as usize + 1;
-    if declared > max_rows + 1 {
-        return Err(too_many(declared, max_lines));
+    if declared > max_rows {
+        // The first data line past the maximum (line 1 is the heading).
+        return Err(too_many(max_lines + 2, max_lines));
     }
     let mut rows: Vec<Row> = Vec::new();
     let mut current: Option<Row> = None;
@@ -527,4 +550,66 @@ pub fn parse_amount(v: &str) -> Result<Fen, FileErrorKind> {
         }
         _ => Err(FileErrorKind::AmountNotNumber { value }),
     }
+}
+
+/// A result file as a bank would return it for `lines`: the template's
+/// columns (开户行 and 用途 left empty), then 状态 and 原因, then a totals
+/// line. For tests, benchmarks and demos of the import.
+pub fn result_table(
+    template: &BankTemplate,
+    batch_id: &str,
+    lines: &[ResultLine],
+) -> Result<super::table::Table, FileError> {
+    use super::table::{Cell, Heading, Table};
+    let mut headings: Vec<Heading> = template
+        .columns
+        .iter()
+        .map(|c| Heading::new(c.heading.clone(), c.heading.clone()))
+        .collect();
+    headings.push(Heading::new(
+        template.status_heading.clone(),
+        template.status_heading.clone(),
+    ));
+    headings.push(Heading::new(
+        template.reason_heading.clone(),
+        template.reason_heading.clone(),
+    ));
+    let sheet = Heading::new(template.name.clone(), template.name.clone());
+    let mut table = Table::new(sheet, headings);
+    for l in lines {
+        let mut row: Vec<Cell> = template
+            .columns
+            .iter()
+            .map(|c| match c.field {
+                Field::Seq => Cell::Int(i64::from(l.seq)),
+                Field::Name => Cell::text(&l.name),
+                Field::Account => Cell::text(&l.account),
+                Field::Amount => Cell::Money(l.amount),
+                Field::BatchId => Cell::text(batch_id),
+                Field::PayoutId => Cell::text(l.payout_id.clone().unwrap_or_default()),
+                Field::BankName | Field::Purpose => Cell::Empty,
+            })
+            .collect();
+        let status = match l.status {
+            ResultStatus::Success => "成功",
+            ResultStatus::Failed => "失败",
+        };
+        row.push(Cell::text(status));
+        row.push(Cell::text(&l.reason));
+        table.push(row);
+    }
+    let total = Fen::checked_sum(lines.iter().map(|l| l.amount))
+        .map_err(|e| FileError::file(FileErrorKind::Write(e.to_string())))?;
+    let totals = template
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.field {
+            _ if i == 0 => Cell::text(&template.totals_label),
+            Field::Amount => Cell::Money(total),
+            Field::BatchId => Cell::text(batch_id),
+            _ => Cell::Empty,
+        });
+    table.push(totals.chain([Cell::Empty, Cell::Empty]).collect());
+    Ok(table)
 }
