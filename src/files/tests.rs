@@ -319,7 +319,9 @@ fn amounts_with_three_decimals_negative_or_not_numbers_are_refused_at_their_cell
         ),
         (
             "1e3",
-            FileErrorKind::AmountNotNumber { value: "1e3".into() },
+            FileErrorKind::AmountNotNumber {
+                value: "1e3".into(),
+            },
         ),
         (
             "一百",
