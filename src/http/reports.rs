@@ -227,7 +227,7 @@ fn respond<T: Serialize>(
 const HOUSEHOLD_FILE: ViewFile = ViewFile {
     zh: "一户一档-帮扶措施",
     en: "household-file-measures",
-    rows: "/file/measures",
+    rows: "/file/plan/measures",
 };
 const PLAN_PERIOD: ViewFile = ViewFile {
     zh: "计划期-单位",
