@@ -78,7 +78,7 @@ pub(crate) fn file_response(
 }
 
 fn table(view: &ViewFile, rows: &[Value]) -> Table {
-    let flat: Vec<BTreeMap<String, Cell>> = rows.iter().map(|r| flatten(r)).collect();
+    let flat: Vec<BTreeMap<String, Cell>> = rows.iter().map(flatten).collect();
     // Columns in first-seen order over the rows (each row's keys sorted).
     let mut keys: Vec<String> = Vec::new();
     for row in &flat {
