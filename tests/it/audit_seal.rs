@@ -324,6 +324,11 @@ async fn edit_payload(w: World) {
     // `history` marks the row.
     let out = w.cli(&["--lang", "en", "history", "mutual-aid-claim", "C1"]);
     assert!(text(&out).contains("✗ hash mismatch"), "{}", text(&out));
+    // `show` says so in its JSON, and warns on stderr.
+    let out = w.cli(&["--lang", "en", "show", "mutual-aid-claim", "C1"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["chain"], json!({"ok": false, "broken_sequences": [1]}));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("marked ✗"));
 }
 
 async fn edit_metadata(w: World) {
