@@ -83,7 +83,7 @@ mod tests {
     }
 
     /// The vectors ARCHITECTURE.md ("Seals and the hash chain") prints, and
-    /// tools/verify_seal.py's self-test checks.
+    /// src/audit/verify_seal.py's self-test checks.
     #[test]
     fn test_vectors() {
         assert_eq!(

@@ -7,7 +7,7 @@
 //! log held up to a position and two Merkle roots over them — every
 //! stream's (type, id, version, head hash) and the log order (position,
 //! event hash). Published outside the database, it lets anyone recompute and
-//! compare (`tools/verify_seal.py` does so without bangfu).
+//! compare (`src/audit/verify_seal.py` does so without bangfu).
 //!
 //! - `merkle.rs` — RFC 6962 Merkle tree hash, the leaves.
 //! - `key.rs` — the installation's key file (0600, created on first use).

@@ -64,14 +64,22 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the independent verifier: a Python 3 script (standard library
+    /// only) that recomputes every chain and seal from an export or the
+    /// SQLite file, without bangfu.
+    Verifier,
     /// Write every event's hashed columns as JSON Lines in log order, for an
-    /// independent verifier (tools/verify_seal.py).
+    /// independent verifier (`bangfu audit verifier`).
     ExportChain {
         /// The file to write; stdout when absent.
         #[arg(long)]
         out: Option<PathBuf>,
     },
 }
+
+/// The independent verifier, shipped inside the binary so an auditor who
+/// has only `bangfu` (or only its output) can still get it.
+pub const VERIFIER: &str = include_str!("../audit/verify_seal.py");
 
 fn audit_failure(e: AuditError, lang: Lang) -> Failure {
     let (code, exit) = match &e {
@@ -142,6 +150,9 @@ pub async fn run(
             verdict(&report, lang)
         }
         AuditCommand::ExportChain { out: file } => export_chain(app, file, lang, out).await,
+        AuditCommand::Verifier => out
+            .write_all(VERIFIER.as_bytes())
+            .map_err(|e| Failure::other(e.to_string())),
     }
 }
 

@@ -237,7 +237,7 @@ mod tests {
     }
 
     /// The event-hash test vector of ARCHITECTURE.md ("Seals and the hash
-    /// chain"), also checked by tools/verify_seal.py's self-test.
+    /// chain"), also checked by src/audit/verify_seal.py's self-test.
     #[test]
     fn event_hash_test_vector() {
         let payload = json!({"FileOpened": {"b": 2, "a": "陈"}});

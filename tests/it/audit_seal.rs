@@ -6,7 +6,7 @@
 //! an altered view row — and `bangfu audit verify` (or `projections
 //! verify` for the view) exits with its documented status. A seal stays
 //! valid as the log grows; a forged seal is told apart; the exit status
-//! survives a closed pipe; `tools/verify_seal.py` recomputes chains and
+//! survives a closed pipe; `src/audit/verify_seal.py` recomputes chains and
 //! seals without bangfu.
 
 use std::path::PathBuf;
@@ -602,7 +602,7 @@ async fn exit_status_through_a_closed_pipe(w: World) {
 }
 
 fn python(w: &World, extra: &[&str]) -> Output {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/verify_seal.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/audit/verify_seal.py");
     let mut c = std::process::Command::new("python3");
     c.arg(script);
     if w.pg {
@@ -675,7 +675,7 @@ async fn demo_events_are_the_same_in_both_canonical_forms() {
             );
         }
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/verify_seal.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/audit/verify_seal.py");
     let out = std::process::Command::new("python3")
         .args([script, "--self-test"])
         .output()

@@ -18,8 +18,8 @@ Input: a SQLite store read directly (--sqlite FILE) or the JSON Lines of
 `bangfu audit export-chain` (--export FILE). Exit status: 0 all good,
 1 something does not verify, 2 bad usage or input.
 
-  python3 tools/verify_seal.py --sqlite bangfu.db --seal seal.txt [--public-key HEX]
-  python3 tools/verify_seal.py --self-test
+  python3 src/audit/verify_seal.py --sqlite bangfu.db --seal seal.txt [--public-key HEX]
+  python3 src/audit/verify_seal.py --self-test
 """
 
 import argparse
