@@ -19,6 +19,9 @@
 //! own.
 
 mod any;
+mod batch_money;
+#[cfg(test)]
+mod batch_money_tests;
 mod commit;
 pub mod copy;
 pub mod hash;

@@ -2,15 +2,22 @@
 //!
 //! Events declare what they move ([`domain::movements_of`]); a store applies
 //! a command's movements inside the transaction that inserts its events
-//! (SQLite: the writer's savepoint for the command; PostgreSQL: the commit's
-//! transaction) and refuses the command if an account it debits would end
+//! (SQLite: the writer's batch-local balances for a one-event command, see
+//! `batch_money`, else the writer's savepoint for the command; PostgreSQL:
+//! the commit's transaction) and refuses the command if an account it debits would end
 //! below zero — [`InsufficientFunds`], travelling like a reservation conflict
 //! as `PersistenceError::UnknownError(Box<InsufficientFunds>)`, so nothing of
 //! the command is written.
 //!
 //! Balances live in `money_accounts` (`migrations/sqlite/0012_money.sql`,
 //! `migrations/postgres/0003_money.sql`). The arithmetic is Rust's checked
-//! `i64`, never SQL's. The check is per command: an account's balance after
+//! `i64`, except one sum on PostgreSQL: there an account is read and
+//! written by one statement (`ADD_BALANCE`, `balance_fen + net`, the net
+//! change itself checked in Rust), because its row stays locked until
+//! COMMIT and every round trip inside that lock is paid by every racing
+//! command of the fund; PostgreSQL's `bigint` raises an error rather than
+//! wrap, which becomes [`MoneyError::Overflow`]. SQLite's `+` would turn
+//! into a REAL, so SQLite reads and writes in two steps. The check is per command: an account's balance after
 //! all of the command's credits and debits must not be negative if the
 //! command debits it. Accounts are locked (an upsert's row lock on
 //! PostgreSQL; the single writer on SQLite) in sorted order, so racing commands are checked
@@ -90,7 +97,32 @@ pub(crate) trait MoneyConn: Send {
         sql: &'static str,
         text: &[&str],
     ) -> Result<Option<String>, sqlx::Error>;
+    /// Whether [`ADD_BALANCE`] may do an account's read and write in one
+    /// statement here: PostgreSQL, whose `bigint` arithmetic raises an error
+    /// on overflow (SQLite's would turn into a REAL and fail the CHECK
+    /// instead, a less clear error; its writer runs without round trips to
+    /// spare anyway).
+    fn adds_in_sql(&self) -> bool;
+    /// One integer from a statement with text and then integer parameters.
+    async fn ints(
+        &mut self,
+        sql: &'static str,
+        text: &[&str],
+        ints: &[i64],
+    ) -> Result<Option<i64>, sqlx::Error>;
 }
+
+/// Creates the account at `$3` (its opening plus the net change) or adds
+/// `$4` (the net change) to it, and returns the new balance; the row stays
+/// locked until the transaction ends. The sum is checked: PostgreSQL raises
+/// `numeric_value_out_of_range` rather than wrap, and [`OVERFLOW_SQLSTATE`]
+/// turns that into [`MoneyError::Overflow`]. A refusal decided on the
+/// returned balance rolls the transaction back.
+const ADD_BALANCE: &str = "INSERT INTO money_accounts (kind, key, balance_fen) VALUES ($1, $2, $3)
+     ON CONFLICT (kind, key) DO UPDATE SET balance_fen = money_accounts.balance_fen + $4
+     RETURNING balance_fen";
+/// PostgreSQL's `numeric_value_out_of_range`.
+const OVERFLOW_SQLSTATE: &str = "22003";
 
 /// Binds text parameters, then the integer, in `$n` order.
 macro_rules! bound {
@@ -107,7 +139,7 @@ macro_rules! bound {
 }
 
 macro_rules! money_conn {
-    ($conn:ty) => {
+    ($conn:ty, $adds_in_sql:expr) => {
         #[async_trait::async_trait]
         impl MoneyConn for $conn {
             async fn exec(
@@ -149,12 +181,27 @@ macro_rules! money_conn {
                     .fetch_optional(&mut *self)
                     .await
             }
+            fn adds_in_sql(&self) -> bool {
+                $adds_in_sql
+            }
+            async fn ints(
+                &mut self,
+                sql: &'static str,
+                text: &[&str],
+                ints: &[i64],
+            ) -> Result<Option<i64>, sqlx::Error> {
+                let mut query = bound!(sqlx::query_scalar(sql), text, None::<i64>);
+                for i in ints {
+                    query = query.bind(*i);
+                }
+                query.fetch_optional(&mut *self).await
+            }
         }
     };
 }
 
-money_conn!(SqliteConnection);
-money_conn!(PgConnection);
+money_conn!(SqliteConnection, false);
+money_conn!(PgConnection, true);
 
 /// Why movements could not be applied.
 #[derive(Debug)]
@@ -210,12 +257,137 @@ struct Flows {
     debit_fen: i64,
 }
 
-/// Applies one command's movements (all its events', in order) on `conn`,
+/// What [`apply`] needs of where balances live: the database directly (any
+/// [`MoneyConn`], inside the caller's transaction) or the SQLite writer's
+/// batch-local balances (`super::batch_money`), which write each touched
+/// account once per batch.
+#[async_trait::async_trait]
+pub(super) trait Ledger: Send {
+    /// Records the per-member cap of a plan period.
+    async fn set_cap(&mut self, plan_id: &str, cap_fen: i64) -> Result<(), sqlx::Error>;
+    /// Records the fund a measure draws on.
+    async fn set_measure_fund(
+        &mut self,
+        file_id: &str,
+        measure_id: &str,
+        fund: Fund,
+    ) -> Result<(), sqlx::Error>;
+    /// The fund a measure draws on, if declared.
+    async fn measure_fund(
+        &mut self,
+        file_id: &str,
+        measure_id: &str,
+    ) -> Result<Option<Fund>, sqlx::Error>;
+    /// A plan period's cap, if declared.
+    async fn cap(&mut self, plan_id: &str) -> Result<Option<i64>, sqlx::Error>;
+    /// The account's balance, created at `opening` if it is new, and locked
+    /// until the transaction ends.
+    async fn open(&mut self, account: &Account, opening: i64) -> Result<i64, sqlx::Error>;
+    /// Writes the account's new balance.
+    async fn set_balance(&mut self, account: &Account, balance: i64) -> Result<(), sqlx::Error>;
+    /// Adds `net` to the account (created at `opening` if new) and returns
+    /// its balance before and after, the row locked until the transaction
+    /// ends. A refusal decided on them must roll the transaction back.
+    async fn add(
+        &mut self,
+        account: &Account,
+        opening: i64,
+        net: i64,
+    ) -> Result<(i64, i64), MoneyError> {
+        add_in_steps(self, account, opening, net).await
+    }
+}
+
+/// [`Ledger::add`] as a read, checked `i64` arithmetic and a write.
+async fn add_in_steps<L: Ledger + ?Sized>(
+    ledger: &mut L,
+    account: &Account,
+    opening: i64,
+    net: i64,
+) -> Result<(i64, i64), MoneyError> {
+    let balance = ledger.open(account, opening).await?;
+    let after = balance
+        .checked_add(net)
+        .ok_or_else(|| MoneyError::Overflow(account.clone()))?;
+    if after != balance {
+        ledger.set_balance(account, after).await?;
+    }
+    Ok((balance, after))
+}
+
+#[async_trait::async_trait]
+impl<C: MoneyConn + ?Sized> Ledger for C {
+    async fn set_cap(&mut self, plan_id: &str, cap_fen: i64) -> Result<(), sqlx::Error> {
+        self.exec(SET_CAP, &[plan_id], Some(cap_fen)).await
+    }
+    async fn set_measure_fund(
+        &mut self,
+        file_id: &str,
+        measure_id: &str,
+        fund: Fund,
+    ) -> Result<(), sqlx::Error> {
+        let fund = fund_code(fund);
+        self.exec(SET_MEASURE_FUND, &[file_id, measure_id, fund], None)
+            .await
+    }
+    async fn measure_fund(
+        &mut self,
+        file_id: &str,
+        measure_id: &str,
+    ) -> Result<Option<Fund>, sqlx::Error> {
+        let code = self.text(MEASURE_FUND, &[file_id, measure_id]).await?;
+        Ok(code.and_then(|code| fund_of_code(&code)))
+    }
+    async fn cap(&mut self, plan_id: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.int(CAP, &[plan_id]).await
+    }
+    async fn open(&mut self, account: &Account, opening: i64) -> Result<i64, sqlx::Error> {
+        self.int_with(OPEN_BALANCE, &[account.kind(), &account.key()], opening)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+    async fn set_balance(&mut self, account: &Account, balance: i64) -> Result<(), sqlx::Error> {
+        self.exec(
+            SET_BALANCE,
+            &[account.kind(), &account.key()],
+            Some(balance),
+        )
+        .await
+    }
+    async fn add(
+        &mut self,
+        account: &Account,
+        opening: i64,
+        net: i64,
+    ) -> Result<(i64, i64), MoneyError> {
+        if !self.adds_in_sql() {
+            return add_in_steps(self, account, opening, net).await;
+        }
+        let overflow = || MoneyError::Overflow(account.clone());
+        let created = opening.checked_add(net).ok_or_else(overflow)?;
+        let key = account.key();
+        let after = self
+            .ints(ADD_BALANCE, &[account.kind(), &key], &[created, net])
+            .await
+            .and_then(|row| row.ok_or(sqlx::Error::RowNotFound))
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.code().as_deref() == Some(OVERFLOW_SQLSTATE) => {
+                    overflow()
+                }
+                _ => MoneyError::Database(e),
+            })?;
+        let balance = after.checked_sub(net).ok_or_else(overflow)?;
+        Ok((balance, after))
+    }
+}
+
+/// Applies one command's movements (all its events', in order) to `ledger`,
 /// inside the caller's transaction. With `enforce`, a debited account that
 /// would end below zero refuses the command (roll the transaction or
-/// savepoint back); without (imports, backfill), history is recorded as it is.
-pub(super) async fn apply<C: MoneyConn + ?Sized>(
-    conn: &mut C,
+/// savepoint back, or drop the batch ledger's staged changes); without
+/// (imports, backfill), history is recorded as it is.
+pub(super) async fn apply<L: Ledger + ?Sized>(
+    ledger: &mut L,
     movements: &[Movement],
     enforce: bool,
 ) -> Result<(), MoneyError> {
@@ -224,7 +396,7 @@ pub(super) async fn apply<C: MoneyConn + ?Sized>(
     for movement in movements {
         let (account, amount, is_credit) = match movement {
             Movement::Cap { plan_id, cap_fen } => {
-                conn.exec(SET_CAP, &[plan_id], Some(cap_fen.fen())).await?;
+                ledger.set_cap(plan_id, cap_fen.fen()).await?;
                 continue;
             }
             Movement::MeasureFund {
@@ -232,9 +404,7 @@ pub(super) async fn apply<C: MoneyConn + ?Sized>(
                 measure_id,
                 fund,
             } => {
-                let fund = fund_code(*fund);
-                conn.exec(SET_MEASURE_FUND, &[file_id, measure_id, fund], None)
-                    .await?;
+                ledger.set_measure_fund(file_id, measure_id, *fund).await?;
                 continue;
             }
             Movement::Credit {
@@ -246,7 +416,7 @@ pub(super) async fn apply<C: MoneyConn + ?Sized>(
                 amount_fen,
             } => (account, amount_fen.fen(), false),
         };
-        let account = resolve(conn, account).await?;
+        let account = resolve(ledger, account).await?;
         let entry = flows.entry(account.clone()).or_default();
         let slot = if is_credit {
             &mut entry.credit_fen
@@ -258,14 +428,14 @@ pub(super) async fn apply<C: MoneyConn + ?Sized>(
             .ok_or(MoneyError::Overflow(account))?;
     }
     for (account, flow) in flows {
-        settle(conn, account, flow, enforce).await?;
+        settle(ledger, account, flow, enforce).await?;
     }
     Ok(())
 }
 
 /// The account a movement names, as stored: a measure's account is its fund's.
-async fn resolve<C: MoneyConn + ?Sized>(
-    conn: &mut C,
+async fn resolve<L: Ledger + ?Sized>(
+    ledger: &mut L,
     account: &Account,
 ) -> Result<Account, MoneyError> {
     let Account::Measure {
@@ -275,10 +445,9 @@ async fn resolve<C: MoneyConn + ?Sized>(
     else {
         return Ok(account.clone());
     };
-    let fund = conn
-        .text(MEASURE_FUND, &[file_id, measure_id])
+    let fund = ledger
+        .measure_fund(file_id, measure_id)
         .await?
-        .and_then(|code| fund_of_code(&code))
         // An unknown measure keeps the money in the donation fund, as the
         // fund-balance view does (the campaign checks its target exists).
         .unwrap_or(Fund::Donation);
@@ -286,34 +455,34 @@ async fn resolve<C: MoneyConn + ?Sized>(
 }
 
 /// Locks one account, checks and writes its new balance.
-async fn settle<C: MoneyConn + ?Sized>(
-    conn: &mut C,
+async fn settle<L: Ledger + ?Sized>(
+    ledger: &mut L,
     account: Account,
     flow: Flows,
     enforce: bool,
 ) -> Result<(), MoneyError> {
-    let (kind, key) = (account.kind(), account.key());
     let opening = match &account {
         // A member's headroom starts at the period's cap (none known: zero).
-        Account::MemberCap { plan_id, .. } => conn.int(CAP, &[plan_id]).await?.unwrap_or(0),
+        Account::MemberCap { plan_id, .. } => ledger.cap(plan_id).await?.unwrap_or(0),
         _ => 0,
     };
-    let balance = conn
-        .int_with(OPEN_BALANCE, &[kind, &key], opening)
-        .await?
-        .ok_or(MoneyError::Database(sqlx::Error::RowNotFound))?;
     let overflow = || MoneyError::Overflow(account.clone());
+    let net = flow
+        .credit_fen
+        .checked_sub(flow.debit_fen)
+        .ok_or_else(overflow)?;
+    let (balance, after) = ledger.add(&account, opening, net).await?;
+    // Credits first, then debits, each checked: what the command had
+    // available, and what it leaves (the same as `after`).
     let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
-    let after = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
-    if enforce && flow.debit_fen > 0 && after < 0 {
+    let left = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
+    debug_assert_eq!(left, after);
+    if enforce && flow.debit_fen > 0 && left < 0 {
         return Err(MoneyError::Refused(InsufficientFunds {
             account,
             available_fen: available,
             asked_fen: flow.debit_fen,
         }));
-    }
-    if after != balance {
-        conn.exec(SET_BALANCE, &[kind, &key], Some(after)).await?;
     }
     Ok(())
 }

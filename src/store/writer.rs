@@ -17,7 +17,9 @@
 //! back to it, so one command's refusal never touches the others. A
 //! one-row command needs no savepoint: its only write is one INSERT, and a
 //! failure there is unexpected (I/O, a broken schema) and fails the whole
-//! batch. Then one COMMIT, one fsync, and only after COMMIT returns does any
+//! batch. That includes one that moves money: it is checked against the
+//! batch's balances before its row is written (`batch_money`), and the
+//! balances the batch changed are written once, before the COMMIT. Then one COMMIT, one fsync, and only after COMMIT returns does any
 //! command of the batch get its `Ok`. If the COMMIT (or a savepoint rollback)
 //! fails, every command of the batch gets an error: nothing is acknowledged
 //! that is not durable. A batch of one is a plain transaction.
@@ -39,6 +41,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::Sqlite;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch_money::BatchMoney;
 use super::commit::Head;
 use super::commit::PreparedCommit;
 use super::sql::{persistence_error, to_i64, to_u64, to_usize, Sql};
@@ -149,6 +152,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
         let mut results: Vec<Option<AppendResult>> = (0..batch.len()).map(|_| None).collect();
         let mut group: Vec<Pending> = Vec::new();
         let mut release_pending = false;
+        let mut money = BatchMoney::default();
         for (index, request) in batch.iter().enumerate() {
             if broken.is_some() {
                 break;
@@ -163,10 +167,15 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 }
             };
             if let [event] = commit.events.as_slice() {
-                if commit.snapshot.is_none()
-                    && event.reservations.is_empty()
-                    && event.movements.is_empty()
-                {
+                if commit.snapshot.is_none() && event.reservations.is_empty() {
+                    // Money is decided before the row is written: a refusal
+                    // writes nothing (see `batch_money`).
+                    if !event.movements.is_empty() {
+                        if let Err(refused) = money.check(&mut conn, &event.movements).await {
+                            results[index] = Some(Err(refused.into_persistence(persistence_error)));
+                            continue;
+                        }
+                    }
                     let hash = event.hash_after(&start.1);
                     heads.insert(stream, (event.sequence, hash.clone()));
                     group.push(Pending {
@@ -180,6 +189,11 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
             // Positions follow batch order: the collected rows go in first.
             if let Err(error) = flush(&mut conn, &batch, &mut group, &mut results, "").await {
                 broken = Some(error);
+                break;
+            }
+            // This command reads and writes the balances directly.
+            if let Err(error) = money.write_back(&mut conn).await {
+                broken = Some(error.to_string());
                 break;
             }
             if !single {
@@ -228,16 +242,20 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                 }
                 Ok(())
             }
-            None => {
-                let tail = if release_pending {
-                    "RELEASE command; COMMIT"
-                } else {
-                    "COMMIT"
-                };
-                let flushed = flush(&mut conn, &batch, &mut group, &mut results, tail).await;
-                commit_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                flushed
-            }
+            None => match money.write_back(&mut conn).await {
+                Err(error) => Err(error.to_string()),
+                Ok(()) => {
+                    let tail = if release_pending {
+                        "RELEASE command; COMMIT"
+                    } else {
+                        "COMMIT"
+                    };
+                    let flushed = flush(&mut conn, &batch, &mut group, &mut results, tail).await;
+                    commit_micros =
+                        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    flushed
+                }
+            },
         };
         match &outcome {
             Ok(()) if nothing_written => {}
