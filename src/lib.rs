@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod clock;

@@ -18,6 +18,7 @@
 //! - Every error is a problem document ([`error`]), in Chinese unless the
 //!   request asks for English.
 
+pub mod audit_review;
 pub mod commands;
 pub mod docs;
 pub mod error;
@@ -354,6 +355,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(commands::routes())
         .merge(reads::routes())
         .merge(reports::routes())
+        .merge(audit_review::routes())
         .merge(users::routes())
 }
 

@@ -60,6 +60,18 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
 /// Roles that read case data (streams, state, history, summaries, views, chain checks).
 pub const READERS: &[Role] = &[C, A, F, Auditor];
 
+/// Roles that run the audit reviews (re-derivation, what-if, segregation
+/// of duties, the read-access log).
+pub const AUDITORS: &[Role] = &[Auditor];
+
+/// The audit review endpoints, run by [`AUDITORS`].
+pub const AUDIT_REVIEWS: [&str; 4] = [
+    "GET /v1/audit/rederive",
+    "POST /v1/audit/what-if/{period}",
+    "GET /v1/audit/sod",
+    "GET /v1/audit/access-log",
+];
+
 /// Roles that manage users.
 pub const USER_ADMINS: &[Role] = &[Role::Admin];
 
@@ -86,6 +98,8 @@ pub enum Action<'a> {
     Read,
     /// Add, list, revoke, re-enable users and change their roles.
     ManageUsers,
+    /// Run an audit review.
+    Audit,
 }
 
 /// Whether `role` may do `action`. Unknown commands are allowed here so that
@@ -98,6 +112,7 @@ pub fn allows(role: Role, action: Action<'_>) -> bool {
         },
         Action::Read => READERS.contains(&role),
         Action::ManageUsers => USER_ADMINS.contains(&role),
+        Action::Audit => AUDITORS.contains(&role),
     }
 }
 
@@ -160,6 +175,9 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
         rows.push((endpoint.to_string(), READERS.to_vec()));
     }
     rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
+    for endpoint in AUDIT_REVIEWS {
+        rows.push((endpoint.to_string(), AUDITORS.to_vec()));
+    }
     for endpoint in [
         "GET /v1/users",
         "POST /v1/users",

@@ -36,6 +36,7 @@ macro_rules! on_every_store {
 }
 
 mod app;
+mod audit_asof;
 mod backends;
 mod bench_harness;
 mod bounds;
