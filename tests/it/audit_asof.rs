@@ -115,6 +115,14 @@ async fn get(router: &axum::Router, token: &str, uri: &str) -> (StatusCode, Valu
     )
 }
 
+/// A bank card number that passes the Luhn check.
+fn card() -> String {
+    (0..10)
+        .map(|d| format!("622202123456789012{d}"))
+        .find(|c| domain::values::BankCard::parse(c).is_ok())
+        .expect("a valid card")
+}
+
 fn yuan(y: i64) -> i64 {
     y * 100
 }
@@ -158,7 +166,8 @@ async fn scenario(app: &App) -> LogPosition {
     .await;
     run(f, "HF-1", LIN, "2026-06-05", json!({"AdoptPlan": {"goal": "慰问", "measures": [
         {"measure_id": "M1", "kind": "festival_condolence", "description": "送温暖慰问金", "planned_amount_fen": yuan(1_000), "fund": "festival", "due_on": "2026-09-30"}]}})).await;
-    run(f, "HF-1", LIN, "2026-06-06", json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M1", "amount_fen": yuan(400), "payee": "cash", "note": null}})).await;
+    let payee = json!({"bank_transfer": {"card": card(), "account_name": "陈建国"}});
+    run(f, "HF-1", LIN, "2026-06-06", json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M1", "amount_fen": yuan(400), "payee": payee, "note": null}})).await;
     let approved = run(
         f,
         "HF-1",
@@ -363,6 +372,7 @@ async fn second_file(app: &App) {
         json!({"OpenFile": {"household": household, "opened_on": "2026-06-02"}}),
     )
     .await;
+    run(f, "HF-2", LIN, "2026-06-03", json!({"LogVisit": {"visit_id": "V1", "visited_on": "2026-06-03", "kind": "verification", "caseworkers": ["林晓梅"], "findings": "属实", "facts_verified": [], "contact_card_issued": false, "cash_handover": null}})).await;
     run(
         f,
         "HF-2",
