@@ -233,8 +233,11 @@ pub async fn load_as_of<A: Aggregate>(
         .map_err(|e| e.to_string())?;
     let mut loaded: Option<LoadedAsOf<A>> = None;
     for e in events.iter().filter(|e| point.includes_stored(e, tz)) {
-        let event = crate::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload)
-            .ok_or_else(|| format!("event {} of {} {id} cannot be read", e.sequence, A::TYPE))?;
+        let event =
+            crate::app::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload)
+                .ok_or_else(|| {
+                    format!("event {} of {} {id} cannot be read", e.sequence, A::TYPE)
+                })?;
         let l = loaded.get_or_insert_with(|| LoadedAsOf {
             aggregate: A::default(),
             version: 0,
@@ -436,7 +439,7 @@ impl ViewStore for MemoryViewStore {
 /// An [`App`] on the same store whose projector holds `view` as of
 /// `point`, folded in memory, and the position of the last event folded in
 /// ([`LogPosition::START`] if none). The report functions of
-/// [`crate::views`] read it exactly as they read the live views.
+/// [`crate::read::reports`] read it exactly as they read the live views.
 pub async fn app_as_of(
     app: &App,
     view: ViewName,

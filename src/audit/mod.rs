@@ -4,5 +4,4 @@
 pub mod access_log;
 pub mod asof;
 pub mod rederive;
-pub mod review;
 pub mod sod;

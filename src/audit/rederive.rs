@@ -82,15 +82,17 @@ fn y(f: Fen) -> String {
 
 /// Reads one stored event of `A`, or a finding saying it cannot be read.
 fn typed<A: Aggregate>(e: &StoredEvent, lang: Lang) -> Result<A::Event, Finding> {
-    crate::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload).ok_or_else(|| {
-        Finding::at(
-            e,
-            "rederive.unreadable",
-            lang,
-            format!("事件 {} 无法读取", e.event_type),
-            format!("event {} cannot be read", e.event_type),
-        )
-    })
+    crate::app::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload).ok_or_else(
+        || {
+            Finding::at(
+                e,
+                "rederive.unreadable",
+                lang,
+                format!("事件 {} 无法读取", e.event_type),
+                format!("event {} cannot be read", e.event_type),
+            )
+        },
+    )
 }
 
 /// Every stream of `A` with its events, one stream at a time.
@@ -115,7 +117,7 @@ pub async fn rederive(store: &AnyStore, lang: Lang) -> Result<RederiveReport, St
     each_stream::<MutualAidPlan>(store, |events| {
         for e in events {
             if let Some(MutualAidPlanEvent::PeriodOpened { policy, .. }) =
-                crate::engine::read_event::<MutualAidPlan>(
+                crate::app::engine::read_event::<MutualAidPlan>(
                     &e.event_type,
                     &e.event_version,
                     &e.payload,
@@ -669,7 +671,7 @@ pub async fn what_if(
     let mut failed: Option<String> = None;
     each_stream::<MutualAidClaim>(store, |events| {
         let latest = events.iter().rev().find_map(|e| {
-            match crate::engine::read_event::<MutualAidClaim>(
+            match crate::app::engine::read_event::<MutualAidClaim>(
                 &e.event_type,
                 &e.event_version,
                 &e.payload,

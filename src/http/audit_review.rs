@@ -20,8 +20,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::params::{Params, WirePosition};
-use super::permissions::{self, Action};
 use super::{ApiState, Caller};
+use crate::access::permissions::{self, Action};
 use crate::app::App;
 use crate::audit::access_log::{self, AccessEntry, AccessFilter, AccessRecord};
 use crate::audit::asof::{self, AsOf};
@@ -155,8 +155,9 @@ async fn what_if(
         caller.require(Action::Audit, "audit what-if")?;
         crate::app::check_aggregate_id(&period).map_err(|e| ApiError::app(&e, lang))?;
         let bytes = super::commands::read_body(body, MAX_POLICY_BYTES, lang).await?;
-        let policy: Policy = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
-            .map_err(|e| ApiError::input(&e, lang))?;
+        let policy: Policy =
+            domain::i18n::with_lang(lang, || crate::app::input::parse_json(&bytes))
+                .map_err(|e| ApiError::input(&e, lang))?;
         policy.validate().map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use bangfu::access::users::Users;
 use bangfu::app::App;
 use bangfu::audit::asof::{self, AsOf};
 use bangfu::audit::{access_log, rederive, sod};
 use bangfu::http::{ApiState, Limits};
 use bangfu::store::{LogPosition, StoredEvent};
-use bangfu::users::Users;
 use cqrs_es::persist::SerializedEvent;
 use domain::command::Role;
 use domain::hardship::HardshipFile;
@@ -388,7 +388,7 @@ async fn second_file(app: &App) {
 
 async fn rederive_is_clean_when_honest_and_finds_what_was_planted(w: World) {
     let mut sink = Vec::new();
-    bangfu::demo::run(&w.app, Lang::En, &mut sink)
+    bangfu::cli::demo::run(&w.app, Lang::En, &mut sink)
         .await
         .unwrap();
     scenario(&w.app).await;
@@ -441,7 +441,7 @@ async fn rederive_is_clean_when_honest_and_finds_what_was_planted(w: World) {
 
 async fn what_if_prices_a_period_under_another_policy(w: World) {
     let mut sink = Vec::new();
-    bangfu::demo::run(&w.app, Lang::En, &mut sink)
+    bangfu::cli::demo::run(&w.app, Lang::En, &mut sink)
         .await
         .unwrap();
     let plan = "demo-1-mutual-07";

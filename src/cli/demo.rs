@@ -25,9 +25,9 @@ use projections::views::household::HouseholdFileRow;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::app::engine::Engine;
 use crate::app::{execute, App, AppError, CaseAggregate};
 use crate::cli::{ExitKind, Failure};
-use crate::engine::Engine;
 
 /// Who does what in the scenario.
 const CASEWORKER: (&str, Role) = ("lin.xiaomei", Role::Caseworker);
@@ -100,7 +100,7 @@ impl Run {
         Ok(CommandContext {
             actor: Actor { id, role: who.1 },
             recorded_at,
-            utc_offset_seconds: crate::clock::BusinessClock::default().offset_at(recorded_at),
+            utc_offset_seconds: crate::app::clock::BusinessClock::default().offset_at(recorded_at),
             command_id: Uuid::now_v7(),
             correlation_id: self.correlation_id,
         })
@@ -193,7 +193,7 @@ impl Run {
             .ctx(who, when)
             .map_err(|f| AppError::Storage(f.message))?;
         let bytes = serde_json::to_vec(&body).map_err(|e| AppError::Storage(e.to_string()))?;
-        let body: A::Body = crate::input::parse_json(&bytes)?;
+        let body: A::Body = crate::app::input::parse_json(&bytes)?;
         execute(engine, id, domain::command::Cmd { ctx, body }).await?;
         Ok(())
     }
@@ -1010,11 +1010,11 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
         .await
         .map_err(|e| load_err(e.to_string()))?
         .ok_or_else(|| load_err("household file view missing".into()))?;
-    let plan = crate::views::plan_period_report(app, &run.id("mutual-07"))
+    let plan = crate::read::reports::plan_period_report(app, &run.id("mutual-07"))
         .await
         .map_err(|e| load_err(e.to_string()))?
         .ok_or_else(|| load_err("plan-period view missing".into()))?;
-    let campaign = crate::views::campaign_report(app, &run.id("yirijuan-2026"))
+    let campaign = crate::read::reports::campaign_report(app, &run.id("yirijuan-2026"))
         .await
         .map_err(|e| load_err(e.to_string()))?
         .ok_or_else(|| load_err("campaign view missing".into()))?
@@ -1138,7 +1138,7 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
         )
     )
     .map_err(io)?;
-    writeln!(out, "{}", crate::views::fund_table(&funds, lang)).map_err(io)?;
+    writeln!(out, "{}", crate::cli::views::fund_table(&funds, lang)).map_err(io)?;
 
     // The log itself.
     let report = app

@@ -6,6 +6,13 @@
 //! for programs. Errors go to stderr with their stable code; the exit status
 //! says what kind of failure it was (see [`ExitKind`]).
 
+pub mod audit_review;
+pub mod backup;
+pub mod demo;
+pub mod store;
+pub mod users;
+pub mod views;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -17,9 +24,9 @@ use domain::values::Code;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::app::engine::{Committed, Engine};
 use crate::app::{execute_json, AggregateKind, App, AppError, CaseAggregate};
 use crate::audit::asof::AsOf;
-use crate::engine::{Committed, Engine};
 use crate::store::DEFAULT_DB_PATH;
 
 /// 帮扶 bangfu — 工会困难帮扶案件管理（事件溯源）
@@ -39,7 +46,7 @@ pub struct Cli {
     pub lang: Lang,
     /// Time zone of business dates ("today" for "not dated after today"), an
     /// IANA name.
-    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::clock::parse_tz)]
+    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::app::clock::parse_tz)]
     pub tz: chrono_tz::Tz,
     /// What to do.
     #[command(subcommand)]
@@ -119,37 +126,37 @@ pub enum Command {
         as_of: AsOfArgs,
         /// Which view.
         #[command(subcommand)]
-        view: crate::views::ViewCommand,
+        view: crate::cli::views::ViewCommand,
     },
     /// Rebuild or verify the views.
     Projections {
         /// What to do.
         #[command(subcommand)]
-        command: crate::views::ProjectionsCommand,
+        command: crate::cli::views::ProjectionsCommand,
     },
     /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
     Demo,
     /// Move the event history between stores.
     #[command(subcommand)]
-    Store(crate::store_cli::StoreCommand),
+    Store(crate::cli::store::StoreCommand),
     /// Run the HTTP API (the main job): 127.0.0.1:8080 unless told otherwise.
     Serve(crate::http::serve::ServeArgs),
     /// Manage the API's users: add (prints a token once), list, revoke,
     /// reset-token, roles.
     #[command(subcommand)]
-    Users(crate::users::UsersCommand),
+    Users(crate::cli::users::UsersCommand),
     /// Audit reviews: rederive, what-if, sod, access-log.
     Audit {
         /// Which review.
         #[command(subcommand)]
-        command: crate::audit::review::ReviewCommand,
+        command: crate::cli::audit_review::ReviewCommand,
     },
     /// Copy the embedded store to a new file, online and consistent, and
     /// verify the copy's hash chains.
-    Backup(crate::backup::BackupArgs),
+    Backup(crate::cli::backup::BackupArgs),
     /// Restore a backup into the (new) file --db names, then verify its hash
     /// chains and views.
-    Restore(crate::backup::RestoreArgs),
+    Restore(crate::cli::backup::RestoreArgs),
 }
 
 /// `--as-of` / `--as-of-position`: read the past (see `audit::asof`).
@@ -166,7 +173,7 @@ pub struct AsOfArgs {
 
 impl AsOfArgs {
     fn point(&self, lang: Lang) -> Result<Option<crate::audit::asof::AsOf>, Failure> {
-        crate::audit::review::point(self.as_of.as_deref(), self.as_of_position.as_deref(), lang)
+        crate::cli::audit_review::point(self.as_of.as_deref(), self.as_of_position.as_deref(), lang)
     }
 }
 
@@ -248,12 +255,13 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
     domain::i18n::set_default_lang(lang);
     // These need no open store (or must not create one).
     match cli.command {
-        Command::Store(command) => return crate::store_cli::run(command, lang, out).await,
+        Command::Store(command) => return crate::cli::store::run(command, lang, out).await,
         Command::Backup(args) => {
-            return crate::backup::backup(cli.store.as_deref(), &cli.db, args, lang, out).await
+            return crate::cli::backup::backup(cli.store.as_deref(), &cli.db, args, lang, out).await
         }
         Command::Restore(args) => {
-            return crate::backup::restore(cli.store.as_deref(), &cli.db, args, lang, out).await
+            return crate::cli::backup::restore(cli.store.as_deref(), &cli.db, args, lang, out)
+                .await
         }
         _ => {}
     }
@@ -271,7 +279,7 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
-    let app = std::sync::Arc::new(app.with_clock(crate::clock::BusinessClock::system(cli.tz)));
+    let app = std::sync::Arc::new(app.with_clock(crate::app::clock::BusinessClock::system(cli.tz)));
     let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
@@ -297,7 +305,7 @@ async fn dispatch(
             let body = read_body(file.as_ref(), lang)?;
             let actor_id = Code::parse(&actor).map_err(|error| {
                 Failure::app(
-                    AppError::Input(crate::input::InputError::Value {
+                    AppError::Input(crate::app::input::InputError::Value {
                         field: "actor".into(),
                         error,
                     }),
@@ -363,20 +371,20 @@ async fn dispatch(
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
         Command::View { view, as_of } => match as_of.point(lang)? {
-            None => crate::views::view(app, view, lang, out).await,
-            Some(point) => crate::views::view_as_of(app, view, &point, lang, out).await,
+            None => crate::cli::views::view(app, view, lang, out).await,
+            Some(point) => crate::cli::views::view_as_of(app, view, &point, lang, out).await,
         },
-        Command::Audit { command } => crate::audit::review::run(app, command, lang, out).await,
+        Command::Audit { command } => crate::cli::audit_review::run(app, command, lang, out).await,
         Command::Projections { command } => {
-            crate::views::projections(app, command, lang, out).await
+            crate::cli::views::projections(app, command, lang, out).await
         }
-        Command::Demo => crate::demo::run(app, lang, out).await,
+        Command::Demo => crate::cli::demo::run(app, lang, out).await,
         // Handled in `run` before a store is opened.
         Command::Store(_) | Command::Backup(_) | Command::Restore(_) => Ok(()),
         Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
             .await
             .map_err(Failure::other),
-        Command::Users(command) => crate::users::run_cli(db, command, lang, out).await,
+        Command::Users(command) => crate::cli::users::run_cli(db, command, lang, out).await,
     }
 }
 
@@ -443,7 +451,7 @@ pub(crate) fn io_failure(e: std::io::Error) -> Failure {
 }
 
 fn read_body(file: Option<&PathBuf>, lang: Lang) -> Result<Vec<u8>, Failure> {
-    let limit = crate::input::MAX_COMMAND_BYTES as u64 + 1;
+    let limit = crate::app::input::MAX_COMMAND_BYTES as u64 + 1;
     let mut buf = Vec::new();
     let result = match file {
         Some(path) if path.as_os_str() != "-" => std::fs::File::open(path)
@@ -638,7 +646,7 @@ where
         events.retain(|e| point.includes_stored(e, app.clock.tz()));
     }
     if !events.is_empty() {
-        crate::audit::review::record_cli_read(
+        crate::cli::audit_review::record_cli_read(
             app,
             "cli history",
             A::TYPE,
@@ -780,7 +788,7 @@ where
             exit: ExitKind::NotFound,
         });
     }
-    crate::audit::review::record_cli_read(app, "cli show", A::TYPE, id, point.as_ref(), lang)
+    crate::cli::audit_review::record_cli_read(app, "cli show", A::TYPE, id, point.as_ref(), lang)
         .await?;
     let mut doc = json!({ "aggregate_type": A::TYPE, "aggregate_id": id, "version": version, "state": state });
     if let (Some(p), Some(at)) = (point, at) {

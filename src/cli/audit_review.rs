@@ -14,11 +14,11 @@ use domain::i18n::Lang;
 use domain::mutual_aid::policy::Policy;
 use serde::Serialize;
 
-use super::access_log::{self, AccessFilter};
-use super::asof::AsOf;
-use super::rederive::{self, Finding};
-use super::sod::{self, Pairs};
 use crate::app::{AggregateKind, App, AppError};
+use crate::audit::access_log::{self, AccessFilter};
+use crate::audit::asof::AsOf;
+use crate::audit::rederive::{self, Finding};
+use crate::audit::sod::{self, Pairs};
 use crate::cli::{io_failure, ExitKind, Failure};
 
 /// The reviews `bangfu audit` runs.
