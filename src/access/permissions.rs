@@ -67,7 +67,7 @@ pub const AUDITORS: &[Role] = &[Auditor];
 /// The audit review endpoints, run by [`AUDITORS`].
 pub const AUDIT_REVIEWS: [&str; 4] = [
     "GET /v1/audit/rederive",
-    "POST /v1/audit/what-if/{period}",
+    "POST /v1/audit/what-if/{id}",
     "GET /v1/audit/sod",
     "GET /v1/audit/access-log",
 ];

@@ -1,5 +1,5 @@
 //! The auditor's reviews over HTTP — `GET /v1/audit/rederive`,
-//! `POST /v1/audit/what-if/{period}`, `GET /v1/audit/sod`,
+//! `POST /v1/audit/what-if/{id}`, `GET /v1/audit/sod`,
 //! `GET /v1/audit/access-log` (auditors only) — and the pieces the state,
 //! history and view reads use for `?as_of=` / `?as_of_position=` and for
 //! the read-access log.
@@ -129,11 +129,11 @@ async fn rederive_report(
 }
 
 /// 换一套政策重新评估.
-#[utoipa::path(post, path = "/v1/audit/what-if/{period}", tag = "audit",
+#[utoipa::path(post, path = "/v1/audit/what-if/{id}", tag = "audit",
     summary = "按另一政策重新评估 Re-assess a period under another policy",
     description = "The body is a policy (the shape of a period's `policy`). Each assessed claim of \
 the period is re-assessed from the facts its latest assessment recorded; nothing is written.",
-    params(("period" = String, Path, description = "The plan period id")),
+    params(("id" = String, Path, description = "The plan period id")),
     request_body(content = Object, description = "The policy"),
     responses(
         (status = 200, body = WhatIfReport),
