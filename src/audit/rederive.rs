@@ -152,9 +152,7 @@ struct Grant {
 /// for the amount and fund requested, within the measure's planned amount;
 /// paid once, after approval, for the approved amount from its fund.
 fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
-    let mut planned: HashMap<String, Fen> = HashMap::new();
-    let mut approved: HashMap<String, Fen> = HashMap::new();
-    let mut grants: HashMap<String, Grant> = HashMap::new();
+    let mut ledger = FileLedger::default();
     for e in events {
         let ev = match typed::<HardshipFile>(e, lang) {
             Ok(ev) => ev,
@@ -170,7 +168,9 @@ fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
             HardshipFileEvent::PlanAdopted { measures, .. }
             | HardshipFileEvent::PlanRevised { measures, .. } => {
                 for m in measures {
-                    planned.insert(m.measure_id.to_string(), m.planned_amount_fen);
+                    ledger
+                        .planned
+                        .insert(m.measure_id.to_string(), m.planned_amount_fen);
                 }
             }
             HardshipFileEvent::GrantRequested {
@@ -187,7 +187,7 @@ fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
                     approved: None,
                     paid: false,
                 };
-                grants.insert(grant_id.to_string(), grant);
+                ledger.grants.insert(grant_id.to_string(), grant);
             }
             HardshipFileEvent::GrantApproved {
                 grant_id,
@@ -197,70 +197,14 @@ fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
                 approved_by,
                 ..
             } => {
-                let Some(g) = grants.get_mut(grant_id.as_str()) else {
-                    find(
-                        "rederive.approved_without_request",
-                        format!("发放 {grant_id} 未经申请即获审批"),
-                        format!("grant {grant_id} was approved without a request"),
-                    );
-                    continue;
+                let approval = Approval {
+                    grant_id: grant_id.as_str(),
+                    measure_id: measure_id.as_str(),
+                    amount: amount_fen,
+                    fund,
+                    by: approved_by.as_str(),
                 };
-                if approved_by.as_str() == g.requested_by {
-                    find(
-                        "rederive.self_approved",
-                        format!("发放 {grant_id} 由申请人 {approved_by} 本人审批"),
-                        format!("grant {grant_id} was approved by its requester {approved_by}"),
-                    );
-                }
-                if amount_fen != g.amount || fund != g.fund {
-                    find(
-                        "rederive.approval_differs",
-                        format!(
-                            "发放 {grant_id} 审批 {} 元（{}），申请为 {} 元（{}）",
-                            y(amount_fen),
-                            fund_code(fund),
-                            y(g.amount),
-                            fund_code(g.fund)
-                        ),
-                        format!(
-                            "grant {grant_id} approved {} yuan ({}) but {} yuan ({}) was requested",
-                            y(amount_fen),
-                            fund_code(fund),
-                            y(g.amount),
-                            fund_code(g.fund)
-                        ),
-                    );
-                }
-                g.approved = Some((amount_fen, fund));
-                let total = approved.entry(measure_id.to_string()).or_insert(Fen::ZERO);
-                let Ok(sum) = total.checked_add(amount_fen) else {
-                    find(
-                        "rederive.amount_overflow",
-                        format!("措施 {measure_id} 的批准金额无法相加"),
-                        format!("measure {measure_id}: the approved amounts cannot be added up"),
-                    );
-                    continue;
-                };
-                *total = sum;
-                let cap = planned
-                    .get(measure_id.as_str())
-                    .copied()
-                    .unwrap_or(Fen::ZERO);
-                if *total > cap {
-                    find(
-                        "rederive.over_measure",
-                        format!(
-                            "措施 {measure_id} 已批准 {} 元，超过计划金额 {} 元",
-                            y(*total),
-                            y(cap)
-                        ),
-                        format!(
-                            "measure {measure_id}: {} yuan approved, more than its planned {} yuan",
-                            y(*total),
-                            y(cap)
-                        ),
-                    );
-                }
+                grant_approved(&mut ledger, &approval, &mut find);
             }
             HardshipFileEvent::GrantDeclined { .. } => {}
             HardshipFileEvent::GrantPaid {
@@ -270,7 +214,7 @@ fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
                 ..
             } => {
                 report.payouts += 1;
-                let g = grants.get_mut(grant_id.as_str());
+                let g = ledger.grants.get_mut(grant_id.as_str());
                 check_payment(
                     g.map(|g| (&mut g.paid, g.approved)),
                     grant_id.as_str(),
@@ -281,6 +225,101 @@ fn check_file(events: &[StoredEvent], lang: Lang, report: &mut RederiveReport) {
             }
             _ => {}
         }
+    }
+}
+
+/// A hardship file's measures and grants so far.
+#[derive(Default)]
+struct FileLedger {
+    /// Each measure's planned amount (latest plan revision).
+    planned: HashMap<String, Fen>,
+    /// Each measure's approved total.
+    approved: HashMap<String, Fen>,
+    /// Each grant.
+    grants: HashMap<String, Grant>,
+}
+
+/// One `GrantApproved`, as recorded.
+struct Approval<'a> {
+    grant_id: &'a str,
+    measure_id: &'a str,
+    amount: Fen,
+    fund: Fund,
+    by: &'a str,
+}
+
+/// A grant's approval: by someone other than the requester, as requested,
+/// within the measure's planned amount.
+fn grant_approved(
+    ledger: &mut FileLedger,
+    a: &Approval<'_>,
+    find: &mut impl FnMut(&str, String, String),
+) {
+    let (grant_id, measure_id, amount_fen, fund, approved_by) =
+        (a.grant_id, a.measure_id, a.amount, a.fund, a.by);
+    let Some(g) = ledger.grants.get_mut(grant_id) else {
+        find(
+            "rederive.approved_without_request",
+            format!("发放 {grant_id} 未经申请即获审批"),
+            format!("grant {grant_id} was approved without a request"),
+        );
+        return;
+    };
+    if approved_by == g.requested_by {
+        find(
+            "rederive.self_approved",
+            format!("发放 {grant_id} 由申请人 {approved_by} 本人审批"),
+            format!("grant {grant_id} was approved by its requester {approved_by}"),
+        );
+    }
+    if amount_fen != g.amount || fund != g.fund {
+        find(
+            "rederive.approval_differs",
+            format!(
+                "发放 {grant_id} 审批 {} 元（{}），申请为 {} 元（{}）",
+                y(amount_fen),
+                fund_code(fund),
+                y(g.amount),
+                fund_code(g.fund)
+            ),
+            format!(
+                "grant {grant_id} approved {} yuan ({}) but {} yuan ({}) was requested",
+                y(amount_fen),
+                fund_code(fund),
+                y(g.amount),
+                fund_code(g.fund)
+            ),
+        );
+    }
+    g.approved = Some((amount_fen, fund));
+    let total = ledger
+        .approved
+        .entry(measure_id.to_string())
+        .or_insert(Fen::ZERO);
+    let Ok(sum) = total.checked_add(amount_fen) else {
+        find(
+            "rederive.amount_overflow",
+            format!("措施 {measure_id} 的批准金额无法相加"),
+            format!("measure {measure_id}: the approved amounts cannot be added up"),
+        );
+        return;
+    };
+    *total = sum;
+    let cap = ledger.planned.get(measure_id).copied().unwrap_or(Fen::ZERO);
+    if *total > cap {
+        find(
+            "rederive.over_measure",
+            format!(
+                "措施 {measure_id} 已批准 {} 元，超过计划金额 {} 元",
+                y(*total),
+                y(cap)
+            ),
+            format!(
+                "measure {measure_id}: {} yuan approved, more than its planned {} yuan",
+                y(*total),
+                y(cap)
+            ),
+        );
     }
 }
 
@@ -330,6 +369,45 @@ fn check_payment(
     }
 }
 
+/// One assessment recomputed: its policy is the period's (and carries the
+/// version recorded), and the recorded facts give the recorded outcome.
+fn recompute(
+    (plan_id, policy_version, policy): (&str, &str, &Policy),
+    period: Option<&Policy>,
+    inputs: &domain::mutual_aid::policy::AssessmentFacts,
+    outcome: &domain::mutual_aid::policy::Assessment,
+    find: &mut impl FnMut(&str, String, String),
+) {
+    if policy.version.as_str() != policy_version || period != Some(policy) {
+        find(
+            "rederive.policy_differs",
+            format!("评估所用政策 {policy_version} 与互助期 {plan_id} 的政策不符"),
+            format!("the assessment's policy {policy_version} is not period {plan_id}'s"),
+        );
+    }
+    match assess(policy, inputs) {
+            Ok(again) if &again == outcome => {}
+            Ok(again) => find(
+                "rederive.subsidy_differs",
+                format!(
+                    "按记录的事实与政策重算补助为 {} 元，记录为 {} 元",
+                    y(again.subsidy_fen()),
+                    y(outcome.subsidy_fen())
+                ),
+                format!(
+                    "recomputed from the recorded facts and policy the subsidy is {} yuan; {} yuan was recorded",
+                    y(again.subsidy_fen()),
+                    y(outcome.subsidy_fen())
+                ),
+            ),
+            Err(err) => find(
+                "rederive.subsidy_differs",
+                format!("记录的事实无法重算：{err}"),
+                format!("the recorded facts cannot be recomputed: {err}"),
+            ),
+        }
+}
+
 /// A claim: each assessment recomputed from its recorded facts and policy
 /// (which must be the period's); approved by someone who neither submitted
 /// nor assessed it, for the assessed subsidy; paid once, as approved.
@@ -366,37 +444,9 @@ fn check_claim(
                 ..
             } => {
                 report.assessments += 1;
-                let period_policy = policies.get(plan_id.as_str());
-                if policy.version != policy_version || period_policy != Some(&policy) {
-                    find(
-                        "rederive.policy_differs",
-                        format!("评估所用政策 {policy_version} 与互助期 {plan_id} 的政策不符"),
-                        format!(
-                            "the assessment's policy {policy_version} is not period {plan_id}'s"
-                        ),
-                    );
-                }
-                match assess(&policy, &inputs) {
-                    Ok(again) if again == outcome => {}
-                    Ok(again) => find(
-                        "rederive.subsidy_differs",
-                        format!(
-                            "按记录的事实与政策重算补助为 {} 元，记录为 {} 元",
-                            y(again.subsidy_fen()),
-                            y(outcome.subsidy_fen())
-                        ),
-                        format!(
-                            "recomputed from the recorded facts and policy the subsidy is {} yuan; {} yuan was recorded",
-                            y(again.subsidy_fen()),
-                            y(outcome.subsidy_fen())
-                        ),
-                    ),
-                    Err(err) => find(
-                        "rederive.subsidy_differs",
-                        format!("记录的事实无法重算：{err}"),
-                        format!("the recorded facts cannot be recomputed: {err}"),
-                    ),
-                }
+                let period = policies.get(plan_id.as_str());
+                let recorded = (plan_id.as_str(), policy_version.as_str(), &policy);
+                recompute(recorded, period, &inputs, &outcome, &mut find);
                 assessed = Some((assessed_by.to_string(), outcome.subsidy_fen()));
             }
             MutualAidClaimEvent::ClaimApproved {

@@ -366,3 +366,41 @@ pub async fn record_cli_read(
         Err(e) => Err(storage(lang)(e.to_string())),
     }
 }
+
+/// `bangfu view … --as-of …`: the view folded in memory from the log up to
+/// `point` (`audit::asof`), printed like the live one.
+pub async fn view_as_of(
+    app: &App,
+    command: crate::cli::views::ViewCommand,
+    point: &crate::audit::asof::AsOf,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let view = match &command {
+        crate::cli::views::ViewCommand::HouseholdFile { .. } => {
+            projections::ViewName::HouseholdFile
+        }
+        crate::cli::views::ViewCommand::PlanPeriod { .. } => projections::ViewName::PlanPeriod,
+        crate::cli::views::ViewCommand::PayoutLedger { .. } => projections::ViewName::PayoutLedger,
+        crate::cli::views::ViewCommand::Campaign { .. } => projections::ViewName::Campaign,
+        crate::cli::views::ViewCommand::FundBalances { .. } => projections::ViewName::FundBalances,
+    };
+    let (past, position) = crate::audit::asof::app_as_of(app, view, point)
+        .await
+        .map_err(|e| storage(lang)(e.to_string()))?;
+    let json = match &command {
+        crate::cli::views::ViewCommand::HouseholdFile { json, .. }
+        | crate::cli::views::ViewCommand::PlanPeriod { json, .. }
+        | crate::cli::views::ViewCommand::PayoutLedger { json, .. }
+        | crate::cli::views::ViewCommand::Campaign { json, .. }
+        | crate::cli::views::ViewCommand::FundBalances { json } => *json,
+    };
+    if !json {
+        let line = match lang {
+            Lang::Zh => format!("截至{}", point.describe(lang)),
+            Lang::En => format!("as of {}", point.describe(lang)),
+        };
+        writeln!(out, "{line}").map_err(io_failure)?;
+    }
+    crate::cli::views::view_at(&past, command, lang, position, out).await
+}

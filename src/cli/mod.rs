@@ -372,7 +372,7 @@ async fn dispatch(
         Command::Verify { json } => verify(app, json, lang, out).await,
         Command::View { view, as_of } => match as_of.point(lang)? {
             None => crate::cli::views::view(app, view, lang, out).await,
-            Some(point) => crate::cli::views::view_as_of(app, view, &point, lang, out).await,
+            Some(point) => crate::cli::audit_review::view_as_of(app, view, &point, lang, out).await,
         },
         Command::Audit { command } => crate::cli::audit_review::run(app, command, lang, out).await,
         Command::Projections { command } => {

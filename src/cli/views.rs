@@ -193,44 +193,8 @@ pub async fn view(
     view_at(app, command, lang, position, out).await
 }
 
-/// `bangfu view … --as-of …`: the view folded in memory from the log up to
-/// `point` (`audit::asof`), printed like the live one.
-pub async fn view_as_of(
-    app: &App,
-    command: ViewCommand,
-    point: &crate::audit::asof::AsOf,
-    lang: Lang,
-    out: &mut dyn std::io::Write,
-) -> Result<(), Failure> {
-    let view = match &command {
-        ViewCommand::HouseholdFile { .. } => ViewName::HouseholdFile,
-        ViewCommand::PlanPeriod { .. } => ViewName::PlanPeriod,
-        ViewCommand::PayoutLedger { .. } => ViewName::PayoutLedger,
-        ViewCommand::Campaign { .. } => ViewName::Campaign,
-        ViewCommand::FundBalances { .. } => ViewName::FundBalances,
-    };
-    let (past, position) = crate::audit::asof::app_as_of(app, view, point)
-        .await
-        .map_err(storage(lang))?;
-    let json = match &command {
-        ViewCommand::HouseholdFile { json, .. }
-        | ViewCommand::PlanPeriod { json, .. }
-        | ViewCommand::PayoutLedger { json, .. }
-        | ViewCommand::Campaign { json, .. }
-        | ViewCommand::FundBalances { json } => *json,
-    };
-    if !json {
-        let line = match lang {
-            Lang::Zh => format!("截至{}", point.describe(lang)),
-            Lang::En => format!("as of {}", point.describe(lang)),
-        };
-        writeln!(out, "{line}").map_err(io_failure)?;
-    }
-    view_at(&past, command, lang, position, out).await
-}
-
 /// Prints a view from `app`'s projector, which reflects `position`.
-async fn view_at(
+pub(crate) async fn view_at(
     app: &App,
     command: ViewCommand,
     lang: Lang,
