@@ -445,6 +445,7 @@ pub async fn app_as_of(
     view: ViewName,
     point: &AsOf,
 ) -> Result<(App, LogPosition), ProjectorError> {
+    settled(&app.store, point).await?;
     let log = Arc::new(AsOfLog::new(app.store.clone(), *point, app.clock.tz()));
     let views = Arc::new(MemoryViewStore::only(view));
     let projector = Projector::new(log, views);
@@ -452,4 +453,30 @@ pub async fn app_as_of(
     let mut past = App::on(app.store.clone()).with_clock(app.clock.clone());
     past.projector = Arc::new(projector);
     Ok((past, at))
+}
+
+/// Waits (at most [`crate::projector::READ_YOUR_WRITES_WAIT`]) until every
+/// event committed before the read — up to the point, for a position — can
+/// be read: on PostgreSQL a committed event becomes readable only once the
+/// older transactions of the cluster have ended.
+pub async fn settled(store: &AnyStore, point: &AsOf) -> Result<(), ProjectorError> {
+    let newest = store.last_event().await.map_err(storage)?;
+    let Some(mut target) = newest.map(|e| e.log_position) else {
+        return Ok(());
+    };
+    if let AsOf::Position(p) = point {
+        target = target.min(*p);
+    }
+    let deadline = tokio::time::Instant::now() + crate::projector::READ_YOUR_WRITES_WAIT;
+    let mut pause = std::time::Duration::from_millis(2);
+    while store.log_head().await.map_err(storage)? < target {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ProjectorError::Storage(format!(
+                "the log is not readable up to position {target} yet; retry"
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+    Ok(())
 }

@@ -571,6 +571,13 @@ async fn check_funds(
     lang: Lang,
     report: &mut RederiveReport,
 ) -> Result<(), String> {
+    let everything = super::asof::AsOf::Position(LogPosition {
+        commit: u64::MAX,
+        position: u64::MAX,
+    });
+    super::asof::settled(store, &everything)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut rows: BTreeMap<RowKey, (Row, LogPosition)> = BTreeMap::new();
     let mut overdrawn: BTreeSet<Fund> = BTreeSet::new();
     let mut after = LogPosition::START;
