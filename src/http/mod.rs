@@ -23,6 +23,7 @@ pub mod commands;
 pub mod docs;
 pub mod error;
 pub mod examples;
+mod files;
 pub mod idempotency;
 pub mod metrics;
 pub mod params;
