@@ -257,11 +257,18 @@ where
     Ok(response)
 }
 
+/// A stream's history as a file: its events.
+const HISTORY_FILE: super::files::ViewFile = super::files::ViewFile {
+    zh: "事件历史",
+    en: "history",
+    rows: "/events",
+};
+
 async fn history<A: Served>(
     state: ApiState,
     caller: Caller,
     id: String,
-    query: BTreeMap<String, String>,
+    (query, headers): (BTreeMap<String, String>, axum::http::HeaderMap),
 ) -> Result<Response, ApiError>
 where
     A::Error: ErrorCode,
@@ -344,13 +351,20 @@ where
     let next_after = (total_after > page.len())
         .then(|| page.last().map(|e| e.sequence))
         .flatten();
-    Ok(Json(HistoryPage {
+    let doc = HistoryPage {
         aggregate_type: A::TYPE.to_string(),
         aggregate_id: id,
         events: page,
         next_after,
-    })
-    .into_response())
+    };
+    match super::files::wanted(&headers) {
+        // A stream's history as a file (issue 13, item 6): one row per event.
+        Some(format) => {
+            let value = serde_json::to_value(&doc).map_err(|e| ApiError::unavailable(lang, &e))?;
+            super::files::file_response(lang, &HISTORY_FILE, &value, format)
+        }
+        None => Ok(Json(doc).into_response()),
+    }
 }
 
 macro_rules! read_routes {
@@ -450,8 +464,9 @@ views (brought up to date first, or to `min_position`); each summary is computed
             caller: Caller,
             Path(id): Path<String>,
             Query(query): Query<BTreeMap<String, String>>,
+            headers: axum::http::HeaderMap,
         ) -> Response {
-            history::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
+            history::<$agg>(state, caller, id, (query, headers)).await.unwrap_or_else(IntoResponse::into_response)
         }
     };
 }

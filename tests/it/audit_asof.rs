@@ -123,6 +123,28 @@ fn card() -> String {
         .expect("a valid card")
 }
 
+/// The body of a GET asking for `accept`.
+async fn file(router: &axum::Router, token: &str, uri: &str, accept: &str) -> Vec<u8> {
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{uri} as {accept}");
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 fn yuan(y: i64) -> i64 {
     y * 100
 }
@@ -694,6 +716,54 @@ async fn raw_sql(url: &str, statement: &str) -> Result<u64, sqlx::Error> {
     }
 }
 
+// ---------------------------------------------------------------- files
+
+async fn history_and_views_as_of_a_point_are_byte_identical_files(w: World) {
+    let approval = scenario(&w.app).await;
+    let (api, tokens) = w.api().await;
+    let auditor = &tokens[3];
+    let events = format!("/v1/hardship-files/HF-1/events?as_of_position={approval}");
+    let csv = file(&api, auditor, &events, "text/csv").await;
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 with a byte-order mark"
+    );
+    let text = String::from_utf8_lossy(&csv);
+    assert_eq!(
+        text.lines().count(),
+        1 + 6,
+        "a heading line and the 6 events up to the approval: {text}"
+    );
+    assert!(
+        text.contains("GrantApproved") && !text.contains("GrantPaid"),
+        "{text}"
+    );
+    // More events later do not change the file of that point.
+    run(&w.app.files, "HF-1", LIN, "2026-07-11", json!({"RecordReview": {"reviewed_on": "2026-07-11", "outcome": "improving", "note": "复核", "next_review_on": "2026-12-31"}})).await;
+    assert_eq!(file(&api, auditor, &events, "text/csv").await, csv);
+    let xlsx = file(&api, auditor, &events, XLSX).await;
+    assert!(xlsx.starts_with(b"PK"), "a ZIP container");
+    assert_eq!(file(&api, auditor, &events, XLSX).await, xlsx);
+    let view = "/v1/views/fund-balances?as_of=2026-06-30";
+    let first = file(&api, auditor, view, XLSX).await;
+    assert_eq!(file(&api, auditor, view, XLSX).await, first);
+    let gbk = file(&api, auditor, view, "text/csv; charset=gbk").await;
+    assert_eq!(
+        file(&api, auditor, view, "text/csv; charset=gbk").await,
+        gbk
+    );
+    assert_ne!(
+        file(
+            &api,
+            auditor,
+            "/v1/views/fund-balances?as_of=2026-06-01",
+            XLSX
+        )
+        .await,
+        first
+    );
+}
+
 on_every_store!(
     "audit_asof", 2, sqlite_world;
     the_past_as_known_and_as_true_differ,
@@ -701,4 +771,5 @@ on_every_store!(
     what_if_prices_a_period_under_another_policy,
     segregation_of_duties_is_reported_over_the_whole_history,
     reads_of_personal_data_are_logged_append_only,
+    history_and_views_as_of_a_point_are_byte_identical_files,
 );
