@@ -66,6 +66,17 @@ pub const SEALERS: &[Role] = &[Auditor, Role::Admin];
 /// Roles that read the stored audit seals: all (seals hold no case data
 /// and are made to be published).
 pub const SEAL_READERS: &[Role] = &[C, A, F, Auditor, Role::Admin];
+/// Roles that run the audit reviews (re-derivation, what-if, segregation
+/// of duties, the read-access log).
+pub const AUDITORS: &[Role] = &[Auditor];
+
+/// The audit review endpoints, run by [`AUDITORS`].
+pub const AUDIT_REVIEWS: [&str; 4] = [
+    "GET /v1/audit/rederive",
+    "POST /v1/audit/what-if/{id}",
+    "GET /v1/audit/sod",
+    "GET /v1/audit/access-log",
+];
 
 /// Roles that manage users.
 pub const USER_ADMINS: &[Role] = &[Role::Admin];
@@ -97,6 +108,8 @@ pub enum Action<'a> {
     Seal,
     /// Read the stored audit seals.
     ReadSeals,
+    /// Run an audit review.
+    Audit,
 }
 
 /// Whether `role` may do `action`. Unknown commands are allowed here so that
@@ -111,6 +124,7 @@ pub fn allows(role: Role, action: Action<'_>) -> bool {
         Action::ManageUsers => USER_ADMINS.contains(&role),
         Action::Seal => SEALERS.contains(&role),
         Action::ReadSeals => SEAL_READERS.contains(&role),
+        Action::Audit => AUDITORS.contains(&role),
     }
 }
 
@@ -175,6 +189,9 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
     rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
     rows.push(("GET /v1/audit/seals".into(), SEAL_READERS.to_vec()));
     rows.push(("POST /v1/audit/seals".into(), SEALERS.to_vec()));
+    for endpoint in AUDIT_REVIEWS {
+        rows.push((endpoint.to_string(), AUDITORS.to_vec()));
+    }
     for endpoint in [
         "GET /v1/users",
         "POST /v1/users",

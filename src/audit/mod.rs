@@ -1,4 +1,8 @@
-//! Audit seals: tamper evidence beyond the hash chain (issue 13).
+//! Audit (issue 13): seals that catch every alteration, the past as it
+//! stood (`asof.rs`), payouts re-derived (`rederive.rs`), segregation of
+//! duties (`sod.rs`) and the read-access log (`access_log.rs`).
+//!
+//! Seals: tamper evidence beyond the hash chain.
 //!
 //! The per-stream hash chain (`store::hash`) shows an edited event, but not
 //! a stream cut short, a stream removed, two events' places in the log
@@ -19,12 +23,16 @@
 //! Its doors are above it: `cli/audit.rs` (`bangfu audit …`) and
 //! `http/audit.rs` (`/v1/audit/…`).
 
+pub mod access_log;
+pub mod asof;
 pub mod key;
 pub mod marks;
 pub mod merkle;
+pub mod rederive;
 pub mod scan;
 pub mod schedule;
 pub mod seal;
+pub mod sod;
 pub mod verify;
 
 use std::path::PathBuf;

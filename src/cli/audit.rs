@@ -64,6 +64,9 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The audit reviews: rederive, what-if, sod, access-log.
+    #[command(flatten)]
+    Review(crate::cli::audit_review::ReviewCommand),
     /// Print the independent verifier: a Python 3 script (standard library
     /// only) that recomputes every chain and seal from an export or the
     /// SQLite file, without bangfu.
@@ -150,6 +153,9 @@ pub async fn run(
             verdict(&report, lang)
         }
         AuditCommand::ExportChain { out: file } => export_chain(app, file, lang, out).await,
+        AuditCommand::Review(command) => {
+            crate::cli::audit_review::run(app, command, lang, out).await
+        }
         AuditCommand::Verifier => out
             .write_all(VERIFIER.as_bytes())
             .map_err(|e| Failure::other(e.to_string())),

@@ -7,6 +7,7 @@
 //! says what kind of failure it was (see [`ExitKind`]).
 
 pub mod audit;
+pub mod audit_review;
 pub mod backup;
 pub mod demo;
 pub mod store;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::app::engine::{Committed, Engine};
 use crate::app::{execute_json, AggregateKind, App, AppError, CaseAggregate};
+use crate::audit::asof::AsOf;
 use crate::store::DEFAULT_DB_PATH;
 
 /// 帮扶 bangfu — 工会困难帮扶案件管理（事件溯源）
@@ -96,6 +98,8 @@ pub enum Command {
         /// Print as JSON (full payloads and metadata).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        as_of: AsOfArgs,
     },
     /// Print an aggregate's current state as JSON.
     Show {
@@ -103,6 +107,8 @@ pub enum Command {
         kind: AggregateKind,
         /// Aggregate id.
         id: String,
+        #[command(flatten)]
+        as_of: AsOfArgs,
     },
     /// List the ids of one aggregate type.
     Streams {
@@ -117,6 +123,8 @@ pub enum Command {
     },
     /// Print a view (caught up to the latest event first).
     View {
+        #[command(flatten)]
+        as_of: AsOfArgs,
         /// Which view.
         #[command(subcommand)]
         view: crate::cli::views::ViewCommand,
@@ -144,8 +152,27 @@ pub enum Command {
     /// Restore a backup into the (new) file --db names, then verify its hash
     /// chains and views.
     Restore(crate::cli::backup::RestoreArgs),
-    /// Audit seals: key, seal, seals, verify (chains, order, seals), export-chain.
+    /// Audit: seals (key, seal, seals, verify, export-chain, verifier) and
+    /// reviews (rederive, what-if, sod, access-log).
     Audit(crate::cli::audit::AuditArgs),
+}
+
+/// `--as-of` / `--as-of-position`: read the past (see `audit::asof`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AsOfArgs {
+    /// As of a business date (YYYY-MM-DD: what was true then) or a recorded
+    /// time (RFC 3339: what was known then).
+    #[arg(long, global = true)]
+    pub as_of: Option<String>,
+    /// As of a log position (N, or commit/N on PostgreSQL).
+    #[arg(long, global = true)]
+    pub as_of_position: Option<String>,
+}
+
+impl AsOfArgs {
+    fn point(&self, lang: Lang) -> Result<Option<crate::audit::asof::AsOf>, Failure> {
+        crate::cli::audit_review::point(self.as_of.as_deref(), self.as_of_position.as_deref(), lang)
+    }
 }
 
 /// Exit statuses, stable for scripts.
@@ -172,6 +199,8 @@ pub enum ExitKind {
     /// An audit seal is not genuine: its signature does not verify, or
     /// another key signed it (`bangfu audit verify`).
     SealForged = 9,
+    /// `audit rederive` or `audit sod` found a discrepancy or a breach.
+    Findings = 10,
 }
 
 impl ExitKind {
@@ -303,22 +332,33 @@ async fn dispatch(
                 AggregateKind::FundAccount => run_json(&app.funds, args, out).await,
             }
         }
-        Command::History { kind, id, json } => match kind {
-            AggregateKind::HardshipFile => history(app, &app.files, &id, json, lang, out).await,
-            AggregateKind::MutualAidPlan => history(app, &app.plans, &id, json, lang, out).await,
-            AggregateKind::MutualAidClaim => history(app, &app.claims, &id, json, lang, out).await,
-            AggregateKind::DonationCampaign => {
-                history(app, &app.campaigns, &id, json, lang, out).await
+        Command::History {
+            kind,
+            id,
+            json,
+            as_of,
+        } => {
+            let point = as_of.point(lang)?;
+            let args = (id.as_str(), json, point, lang);
+            match kind {
+                AggregateKind::HardshipFile => history(app, &app.files, args, out).await,
+                AggregateKind::MutualAidPlan => history(app, &app.plans, args, out).await,
+                AggregateKind::MutualAidClaim => history(app, &app.claims, args, out).await,
+                AggregateKind::DonationCampaign => history(app, &app.campaigns, args, out).await,
+                AggregateKind::FundAccount => history(app, &app.funds, args, out).await,
             }
-            AggregateKind::FundAccount => history(app, &app.funds, &id, json, lang, out).await,
-        },
-        Command::Show { kind, id } => match kind {
-            AggregateKind::HardshipFile => show(app, &app.files, &id, lang, out).await,
-            AggregateKind::MutualAidPlan => show(app, &app.plans, &id, lang, out).await,
-            AggregateKind::MutualAidClaim => show(app, &app.claims, &id, lang, out).await,
-            AggregateKind::DonationCampaign => show(app, &app.campaigns, &id, lang, out).await,
-            AggregateKind::FundAccount => show(app, &app.funds, &id, lang, out).await,
-        },
+        }
+        Command::Show { kind, id, as_of } => {
+            let point = as_of.point(lang)?;
+            let args = (id.as_str(), point, lang);
+            match kind {
+                AggregateKind::HardshipFile => show(app, &app.files, args, out).await,
+                AggregateKind::MutualAidPlan => show(app, &app.plans, args, out).await,
+                AggregateKind::MutualAidClaim => show(app, &app.claims, args, out).await,
+                AggregateKind::DonationCampaign => show(app, &app.campaigns, args, out).await,
+                AggregateKind::FundAccount => show(app, &app.funds, args, out).await,
+            }
+        }
         Command::Streams { kind } => {
             let ids = app
                 .store
@@ -331,7 +371,10 @@ async fn dispatch(
             Ok(())
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
-        Command::View { view } => crate::cli::views::view(app, view, lang, out).await,
+        Command::View { view, as_of } => match as_of.point(lang)? {
+            None => crate::cli::views::view(app, view, lang, out).await,
+            Some(point) => crate::cli::audit_review::view_as_of(app, view, &point, lang, out).await,
+        },
         Command::Projections { command } => {
             crate::cli::views::projections(app, command, lang, out).await
         }
@@ -588,20 +631,32 @@ where
 async fn history<A>(
     app: &App,
     _engine: &Engine<A>,
-    id: &str,
-    json: bool,
-    lang: Lang,
+    (id, json, point, lang): (&str, bool, Option<AsOf>, Lang),
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
     A: CaseAggregate,
     A::Error: ErrorCode,
 {
-    let events = app
+    let mut events = app
         .store
         .history(A::TYPE, id)
         .await
         .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
+    if let Some(point) = &point {
+        events.retain(|e| point.includes_stored(e, app.clock.tz()));
+    }
+    if !events.is_empty() {
+        crate::cli::audit_review::record_cli_read(
+            app,
+            "cli history",
+            A::TYPE,
+            id,
+            point.as_ref(),
+            lang,
+        )
+        .await?;
+    }
     if events.is_empty() {
         return Err(Failure {
             code: Some("store.not_found"),
@@ -703,19 +758,40 @@ where
 async fn show<A>(
     app: &App,
     engine: &Engine<A>,
-    id: &str,
-    lang: Lang,
+    (id, point, lang): (&str, Option<AsOf>, Lang),
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
     A: CaseAggregate,
     A::Error: ErrorCode,
 {
-    let loaded = engine
-        .load(id)
-        .await
-        .map_err(|e| Failure::app(AppError::from(e), lang))?;
-    if loaded.version == 0 {
+    let (state, version, at) = match &point {
+        None => {
+            let loaded = engine
+                .load(id)
+                .await
+                .map_err(|e| Failure::app(AppError::from(e), lang))?;
+            (
+                serde_json::to_value(&loaded.aggregate).ok(),
+                loaded.version,
+                None,
+            )
+        }
+        Some(p) => {
+            let past = crate::audit::asof::load_as_of::<A>(&app.store, id, p, app.clock.tz())
+                .await
+                .map_err(|e| Failure::app(AppError::Storage(e), lang))?;
+            match past {
+                Some(l) => (
+                    serde_json::to_value(&l.aggregate).ok(),
+                    l.version,
+                    Some(l.position),
+                ),
+                None => (None, 0, None),
+            }
+        }
+    };
+    if version == 0 {
         return Err(Failure {
             code: Some("store.not_found"),
             message: match lang {
@@ -725,17 +801,22 @@ where
             exit: ExitKind::NotFound,
         });
     }
+    crate::cli::audit_review::record_cli_read(app, "cli show", A::TYPE, id, point.as_ref(), lang)
+        .await?;
     let chain = app
         .store
         .verify_chain(A::TYPE, id)
         .await
         .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
     let broken: Vec<u64> = chain.breaks.iter().map(|b| b.sequence).collect();
-    let doc = json!({
-        "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version,
-        "state": loaded.aggregate,
+    let mut doc = json!({
+        "aggregate_type": A::TYPE, "aggregate_id": id, "version": version, "state": state,
         "chain": { "ok": chain.is_ok(), "broken_sequences": broken },
     });
+    if let (Some(p), Some(at)) = (point, at) {
+        doc["as_of"] = json!(p.describe(lang));
+        doc["as_of_log_position"] = json!(at);
+    }
     if !chain.is_ok() {
         // On stderr: stdout stays one JSON document (its `chain` says it too).
         let mut stderr = PipeOut::new(std::io::stderr());

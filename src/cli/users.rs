@@ -78,6 +78,13 @@ async fn run_users_command(
                 exit: ExitKind::Input,
             })?;
             let roles = normalise_roles(roles);
+            crate::audit::sod::check_new_user(&roles, lang).map_err(|message| {
+                crate::cli::Failure {
+                    code: Some("users.incompatible_roles"),
+                    message,
+                    exit: crate::cli::ExitKind::Input,
+                }
+            })?;
             if !roles.contains(&Role::Admin) {
                 let bootstrapped = users
                     .bootstrap_admin("bangfu users add (first use)")

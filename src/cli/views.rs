@@ -190,6 +190,17 @@ pub async fn view(
         .await
         .map_err(storage(lang))?
         .position;
+    view_at(app, command, lang, position, out).await
+}
+
+/// Prints a view from `app`'s projector, which reflects `position`.
+pub(crate) async fn view_at(
+    app: &App,
+    command: ViewCommand,
+    lang: Lang,
+    position: LogPosition,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
     match command {
         ViewCommand::HouseholdFile { id, json } => {
             household_file(app, &id, json, lang, position, out).await

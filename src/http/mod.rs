@@ -19,6 +19,7 @@
 //!   request asks for English.
 
 pub mod audit;
+pub mod audit_review;
 pub mod commands;
 pub mod docs;
 pub mod error;
@@ -356,6 +357,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(commands::routes())
         .merge(reads::routes())
         .merge(reports::routes())
+        .merge(audit_review::routes())
         .merge(users::routes())
         .merge(crate::http::audit::routes())
 }

@@ -231,6 +231,13 @@ impl<'a> Params<'a> {
         })
     }
 
+    /// `as_of` (a business date or a recorded time) or `as_of_position` (a
+    /// log position), at most one: the point of the past to read.
+    pub fn as_of(&self) -> Result<Option<crate::audit::asof::AsOf>, ApiError> {
+        crate::audit::asof::AsOf::from_options(self.get("as_of"), self.get("as_of_position"))
+            .map_err(|bad| ApiError::bad_value(bad.field, self.lang, bad.zh, bad.en))
+    }
+
     /// `fund`: `special_assistance`, `mutual_aid`, `donation` or `festival`.
     pub fn fund(&self) -> Result<Option<Fund>, ApiError> {
         match self.get("fund") {

@@ -202,44 +202,6 @@ async fn current_state<A: Served>(
     state: ApiState,
     caller: Caller,
     id: String,
-) -> Result<Response, ApiError>
-where
-    A::Error: ErrorCode,
-{
-    let lang = caller.lang;
-    caller.require(Action::Read, A::PLURAL)?;
-    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
-    let loaded = A::engine(state.app())
-        .load(&id)
-        .await
-        .map_err(|e| ApiError::app(&AppError::from(e), lang))?;
-    if loaded.version == 0 {
-        return Err(not_found::<A>(lang, &id));
-    }
-    let mut value =
-        serde_json::to_value(&loaded.aggregate).map_err(|e| ApiError::unavailable(lang, &e))?;
-    if !permissions::sees_personal_data(caller.role) {
-        mask_json(&mut value);
-    }
-    let mut response = Json(StateDoc {
-        aggregate_type: A::TYPE.to_string(),
-        aggregate_id: id,
-        version: loaded.version,
-        state: value,
-    })
-    .into_response();
-    if let Ok(etag) = format!("\"{}\"", loaded.version).parse() {
-        response
-            .headers_mut()
-            .insert(axum::http::header::ETAG, etag);
-    }
-    Ok(response)
-}
-
-async fn history<A: Served>(
-    state: ApiState,
-    caller: Caller,
-    id: String,
     query: BTreeMap<String, String>,
 ) -> Result<Response, ApiError>
 where
@@ -248,7 +210,76 @@ where
     let lang = caller.lang;
     caller.require(Action::Read, A::PLURAL)?;
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
-    let params = Params::check(&query, &["limit", "after"], lang)?;
+    let point = Params::check(&query, &["as_of", "as_of_position"], lang)?.as_of()?;
+    let (aggregate, version) = match &point {
+        None => {
+            let loaded = A::engine(state.app())
+                .load(&id)
+                .await
+                .map_err(|e| ApiError::app(&AppError::from(e), lang))?;
+            (serde_json::to_value(&loaded.aggregate), loaded.version)
+        }
+        Some(p) => {
+            let past = crate::audit::asof::load_as_of::<A>(
+                &state.app().store,
+                &id,
+                p,
+                state.app().clock.tz(),
+            )
+            .await
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+            match past {
+                Some(l) => (serde_json::to_value(&l.aggregate), l.version),
+                None => (Ok(Value::Null), 0),
+            }
+        }
+    };
+    if version == 0 {
+        return Err(not_found::<A>(lang, &id));
+    }
+    let route = format!("GET /v1/{}/{{id}}/state", A::PLURAL);
+    super::audit_review::record_read(&state, &caller, &route, (A::TYPE, &id), point.as_ref())
+        .await?;
+    let mut value = aggregate.map_err(|e| ApiError::unavailable(lang, &e))?;
+    if !permissions::sees_personal_data(caller.role) {
+        mask_json(&mut value);
+    }
+    let mut response = Json(StateDoc {
+        aggregate_type: A::TYPE.to_string(),
+        aggregate_id: id,
+        version,
+        state: value,
+    })
+    .into_response();
+    if let Ok(etag) = format!("\"{}\"", version).parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// A stream's history as a file: its events.
+const HISTORY_FILE: super::files::ViewFile = super::files::ViewFile {
+    zh: "事件历史",
+    en: "history",
+    rows: "/events",
+};
+
+async fn history<A: Served>(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    (query, headers): (BTreeMap<String, String>, axum::http::HeaderMap),
+) -> Result<Response, ApiError>
+where
+    A::Error: ErrorCode,
+{
+    let lang = caller.lang;
+    caller.require(Action::Read, A::PLURAL)?;
+    check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
+    let params = Params::check(&query, &["limit", "after", "as_of", "as_of_position"], lang)?;
+    let point = params.as_of()?;
     let limit = params.limit(state.limits())?;
     let after: usize = match params.after()? {
         None => 0,
@@ -261,15 +292,21 @@ where
             )
         })?,
     };
-    let events = state
+    let mut events = state
         .app()
         .store
         .history(A::TYPE, &id)
         .await
         .map_err(|e| ApiError::unavailable(lang, &e))?;
+    if let Some(p) = &point {
+        events.retain(|e| p.includes_stored(e, state.app().clock.tz()));
+    }
     if events.is_empty() {
         return Err(not_found::<A>(lang, &id));
     }
+    let route = format!("GET /v1/{}/{{id}}/events", A::PLURAL);
+    super::audit_review::record_read(&state, &caller, &route, (A::TYPE, &id), point.as_ref())
+        .await?;
     let mask = !permissions::sees_personal_data(caller.role);
     let total_after = events.iter().filter(|e| e.sequence > after).count();
     let page: Vec<EventDoc> = events
@@ -316,13 +353,20 @@ where
     let next_after = (total_after > page.len())
         .then(|| page.last().map(|e| e.sequence))
         .flatten();
-    Ok(Json(HistoryPage {
+    let doc = HistoryPage {
         aggregate_type: A::TYPE.to_string(),
         aggregate_id: id,
         events: page,
         next_after,
-    })
-    .into_response())
+    };
+    match super::files::wanted(&headers) {
+        // A stream's history as a file (issue 13, item 6): one row per event.
+        Some(format) => {
+            let value = serde_json::to_value(&doc).map_err(|e| ApiError::unavailable(lang, &e))?;
+            super::files::file_response(lang, &HISTORY_FILE, &value, format)
+        }
+        None => Ok(Json(doc).into_response()),
+    }
 }
 
 macro_rules! read_routes {
@@ -378,9 +422,14 @@ views (brought up to date first, or to `min_position`); each summary is computed
 
         #[utoipa::path(get, path = $state_path, tag = $tag,
             summary = "当前状态 Current state",
-            params(("id" = String, Path, description = "Aggregate id")),
+            params(
+                ("id" = String, Path, description = "Aggregate id"),
+                ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then)"),
+                ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
+            ),
             responses(
                 (status = 200, body = StateDoc),
+                (status = 400, body = Problem, content_type = "application/problem+json"),
                 (status = 401, body = Problem, content_type = "application/problem+json"),
                 (status = 403, body = Problem, content_type = "application/problem+json"),
                 (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -390,8 +439,9 @@ views (brought up to date first, or to `min_position`); each summary is computed
             State(state): State<ApiState>,
             caller: Caller,
             Path(id): Path<String>,
+            Query(query): Query<BTreeMap<String, String>>,
         ) -> Response {
-            current_state::<$agg>(state, caller, id).await.unwrap_or_else(IntoResponse::into_response)
+            current_state::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
         }
 
         #[utoipa::path(get, path = $events_path, tag = $tag,
@@ -400,6 +450,8 @@ views (brought up to date first, or to `min_position`); each summary is computed
                 ("id" = String, Path, description = "Aggregate id"),
                 ("limit" = Option<usize>, Query, description = "Events per page (default 50, at most 500)"),
                 ("after" = Option<usize>, Query, description = "Sequence to start after (next_after of the previous page)"),
+                ("as_of" = Option<String>, Query, description = "Only the events of that past: a business date (YYYY-MM-DD) or a recorded time (RFC 3339)"),
+                ("as_of_position" = Option<String>, Query, description = "Only the events up to this log position"),
             ),
             responses(
                 (status = 200, body = HistoryPage),
@@ -414,8 +466,9 @@ views (brought up to date first, or to `min_position`); each summary is computed
             caller: Caller,
             Path(id): Path<String>,
             Query(query): Query<BTreeMap<String, String>>,
+            headers: axum::http::HeaderMap,
         ) -> Response {
-            history::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
+            history::<$agg>(state, caller, id, (query, headers)).await.unwrap_or_else(IntoResponse::into_response)
         }
     };
 }

@@ -277,6 +277,8 @@ its revisions, each measure's planned / requested / approved / paid, grants, nex
     params(
         ("id" = String, Path, description = "The file id"),
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position: a command's last_position"),
+        ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then), folded from the log"),
+        ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
     ),
     responses(
         (status = 200, body = HouseholdFileView),
@@ -300,12 +302,13 @@ async fn household_file(
             &caller,
             "views household-file",
             &query,
-            &["min_position"],
+            &["min_position", "as_of", "as_of_position"],
             Some(&id),
         )?;
-        let at = views_at(&state, params.min_position()?, lang).await?;
-        let file = state
-            .app()
+        let (app, at) =
+            super::audit_review::view_source(&state, &params, ViewName::HouseholdFile, lang)
+                .await?;
+        let file = app
             .projector
             .get::<HouseholdFileRow>(&id)
             .await
@@ -334,6 +337,8 @@ subsidies assessed, approved and paid; the fund balance; one page of the per-uni
         ("limit" = Option<usize>, Query, description = "Units per page (default 50, at most 500)"),
         ("after" = Option<String>, Query, description = "units_next_after of the previous page"),
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position"),
+        ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then), folded from the log"),
+        ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
     ),
     responses(
         (status = 200, body = PlanPeriodView),
@@ -357,17 +362,17 @@ async fn plan_period(
             &caller,
             "views plan-period",
             &query,
-            &["limit", "after", "min_position"],
+            &["limit", "after", "min_position", "as_of", "as_of_position"],
             Some(&id),
         )?;
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
-        let at = views_at(&state, params.min_position()?, lang).await?;
-        let (report, next) =
-            crate::read::reports::plan_period_report_page(state.app(), &id, after, limit)
-                .await
-                .map_err(|e| view_unavailable(lang, &e))?
-                .ok_or_else(|| view_not_found(lang, ViewName::PlanPeriod, &id))?;
+        let (app, at) =
+            super::audit_review::view_source(&state, &params, ViewName::PlanPeriod, lang).await?;
+        let (report, next) = crate::read::reports::plan_period_report_page(&app, &id, after, limit)
+            .await
+            .map_err(|e| view_unavailable(lang, &e))?
+            .ok_or_else(|| view_not_found(lang, ViewName::PlanPeriod, &id))?;
         respond(
             &caller,
             &headers,
@@ -394,6 +399,8 @@ state. Totals cover every payout matching the filter, on every page.",
         ("limit" = Option<usize>, Query, description = "Payouts per page (default 50, at most 500)"),
         ("after" = Option<String>, Query, description = "next_after of the previous page"),
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position"),
+        ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then), folded from the log"),
+        ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
     ),
     responses(
         (status = 200, body = PayoutLedgerView),
@@ -415,15 +422,24 @@ async fn payout_ledger(
             &caller,
             "views payout-ledger",
             &query,
-            &["fund", "month", "limit", "after", "min_position"],
+            &[
+                "fund",
+                "month",
+                "limit",
+                "after",
+                "min_position",
+                "as_of",
+                "as_of_position",
+            ],
             None,
         )?;
         let fund = params.fund()?;
         let month = params.month()?;
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
-        let at = views_at(&state, params.min_position()?, lang).await?;
-        let page = crate::read::reports::payout_ledger_page(state.app(), fund, month, after, limit)
+        let (app, at) =
+            super::audit_review::view_source(&state, &params, ViewName::PayoutLedger, lang).await?;
+        let page = crate::read::reports::payout_ledger_page(&app, fund, month, after, limit)
             .await
             .map_err(|e| view_unavailable(lang, &e))?;
         respond(
@@ -454,6 +470,8 @@ allocated and unallocated.",
         ("limit" = Option<usize>, Query, description = "Units per page (default 50, at most 500)"),
         ("after" = Option<String>, Query, description = "units_next_after of the previous page"),
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position"),
+        ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then), folded from the log"),
+        ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
     ),
     responses(
         (status = 200, body = CampaignView),
@@ -477,17 +495,17 @@ async fn campaign(
             &caller,
             "views campaign",
             &query,
-            &["limit", "after", "min_position"],
+            &["limit", "after", "min_position", "as_of", "as_of_position"],
             Some(&id),
         )?;
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
-        let at = views_at(&state, params.min_position()?, lang).await?;
-        let (report, next) =
-            crate::read::reports::campaign_report_page(state.app(), &id, after, limit)
-                .await
-                .map_err(|e| view_unavailable(lang, &e))?
-                .ok_or_else(|| view_not_found(lang, ViewName::Campaign, &id))?;
+        let (app, at) =
+            super::audit_review::view_source(&state, &params, ViewName::Campaign, lang).await?;
+        let (report, next) = crate::read::reports::campaign_report_page(&app, &id, after, limit)
+            .await
+            .map_err(|e| view_unavailable(lang, &e))?
+            .ok_or_else(|| view_not_found(lang, ViewName::Campaign, &id))?;
         respond(
             &caller,
             &headers,
@@ -512,6 +530,8 @@ any that would overdraw it). A balance is never negative: an overdrawn fund (onl
 history imported from before that check) shows zero with overdrawn_fen and overdrawn = true.",
     params(
         ("min_position" = Option<u64>, Query, description = "Wait (bounded) until the views reflect this log position"),
+        ("as_of" = Option<String>, Query, description = "As of a business date (YYYY-MM-DD: what was true then) or a recorded time (RFC 3339: what was known then), folded from the log"),
+        ("as_of_position" = Option<String>, Query, description = "As of a log position (N, or commit/N)"),
     ),
     responses(
         (status = 200, body = FundBalancesView),
@@ -533,12 +553,12 @@ async fn fund_balances(
             &caller,
             "views fund-balances",
             &query,
-            &["min_position"],
+            &["min_position", "as_of", "as_of_position"],
             None,
         )?;
-        let at = views_at(&state, params.min_position()?, lang).await?;
-        let funds = state
-            .app()
+        let (app, at) =
+            super::audit_review::view_source(&state, &params, ViewName::FundBalances, lang).await?;
+        let funds = app
             .projector
             .funds()
             .await

@@ -220,6 +220,15 @@ async fn add_user(State(state): State<ApiState>, caller: Caller, body: Body) -> 
             )
         })?;
         let roles = parse_roles(&new.roles, lang)?;
+        crate::audit::sod::check_new_user(&roles, lang).map_err(|message| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "users.incompatible_roles",
+                lang,
+                message,
+            )
+            .with_field("roles")
+        })?;
         let token = state
             .users()
             .add(&id, &roles, caller.user.id.as_str())

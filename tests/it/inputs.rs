@@ -721,7 +721,7 @@ async fn unknown_query_parameters_are_refused_on_every_route() {
     }
     let body = serde_json::to_value(sample_open_file()).unwrap();
     for (method, path) in &routes {
-        for query in ["foo=1", "as_of=2026-01-01", "limit=5&limt=5"] {
+        for query in ["foo=1", "asof=2026-01-01", "limit=5&limt=5"] {
             let uri = format!("{path}?{query}");
             let (status, problem) = api.send(method.clone(), &uri, Some(&body)).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {uri}: {problem}");

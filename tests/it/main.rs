@@ -36,6 +36,7 @@ macro_rules! on_every_store {
 }
 
 mod app;
+mod audit_asof;
 mod audit_seal;
 mod backends;
 mod bench_harness;
