@@ -288,6 +288,8 @@ async fn dispatch(
                 AggregateKind::MutualAidClaim => run_json(&app.claims, args, out).await,
                 AggregateKind::DonationCampaign => run_json(&app.campaigns, args, out).await,
                 AggregateKind::FundAccount => run_json(&app.funds, args, out).await,
+                AggregateKind::PayoutBatch => run_json(&app.batches, args, out).await,
+                AggregateKind::AccountingPeriod => run_json(&app.periods, args, out).await,
             }
         }
         Command::History { kind, id, json } => match kind {
@@ -298,6 +300,10 @@ async fn dispatch(
                 history(app, &app.campaigns, &id, json, lang, out).await
             }
             AggregateKind::FundAccount => history(app, &app.funds, &id, json, lang, out).await,
+            AggregateKind::PayoutBatch => history(app, &app.batches, &id, json, lang, out).await,
+            AggregateKind::AccountingPeriod => {
+                history(app, &app.periods, &id, json, lang, out).await
+            }
         },
         Command::Show { kind, id } => match kind {
             AggregateKind::HardshipFile => show(&app.files, &id, lang, out).await,
@@ -305,6 +311,8 @@ async fn dispatch(
             AggregateKind::MutualAidClaim => show(&app.claims, &id, lang, out).await,
             AggregateKind::DonationCampaign => show(&app.campaigns, &id, lang, out).await,
             AggregateKind::FundAccount => show(&app.funds, &id, lang, out).await,
+            AggregateKind::PayoutBatch => show(&app.batches, &id, lang, out).await,
+            AggregateKind::AccountingPeriod => show(&app.periods, &id, lang, out).await,
         },
         Command::Streams { kind } => {
             let ids = app

@@ -1093,7 +1093,12 @@ fn refuse_debits(commit: &PreparedCommit) -> Result<(), PersistenceError> {
         event
             .movements
             .iter()
-            .any(|m| matches!(m, domain::money::Movement::Debit { .. }))
+            .any(|m| {
+                matches!(
+                    m,
+                    domain::money::Movement::Debit { .. } | domain::money::Movement::ClosePeriod { .. }
+                )
+            })
     });
     match spends {
         None => Ok(()),

@@ -208,6 +208,8 @@ impl MoneyError {
 struct Flows {
     credit_fen: i64,
     debit_fen: i64,
+    /// Debits never refused: a period's close.
+    unchecked_fen: i64,
 }
 
 /// Applies one command's movements (all its events', in order) on `conn`,
@@ -235,6 +237,27 @@ pub(super) async fn apply<C: MoneyConn + ?Sized>(
                 let fund = fund_code(*fund);
                 conn.exec(SET_MEASURE_FUND, &[file_id, measure_id, fund], None)
                     .await?;
+                continue;
+            }
+            // An entry dated into a month: one fen in and out of the
+            // period's account, refused once the close took it below zero.
+            Movement::InPeriod { month } => {
+                let entry = flows
+                    .entry(Account::Period {
+                        month: month.clone(),
+                    })
+                    .or_default();
+                entry.credit_fen = 1;
+                entry.debit_fen = 1;
+                continue;
+            }
+            Movement::ClosePeriod { month } => {
+                let entry = flows
+                    .entry(Account::Period {
+                        month: month.clone(),
+                    })
+                    .or_default();
+                entry.unchecked_fen = 1;
                 continue;
             }
             Movement::Credit {
@@ -304,7 +327,10 @@ async fn settle<C: MoneyConn + ?Sized>(
         .ok_or(MoneyError::Database(sqlx::Error::RowNotFound))?;
     let overflow = || MoneyError::Overflow(account.clone());
     let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
-    let after = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
+    let after = available
+        .checked_sub(flow.debit_fen)
+        .and_then(|a| a.checked_sub(flow.unchecked_fen))
+        .ok_or_else(overflow)?;
     if enforce && flow.debit_fen > 0 && after < 0 {
         return Err(MoneyError::Refused(InsufficientFunds {
             account,
