@@ -34,6 +34,7 @@ pub struct LineOutcome {
 
 /// Something in a result file that does not settle a line as it stands.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ResultException {
     /// A line naming no payout of this batch.
