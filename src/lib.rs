@@ -37,6 +37,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod engine;
+pub mod finance;
 pub mod http;
 pub mod input;
 pub mod metrics;

@@ -165,8 +165,8 @@ pub enum PayeeAccount {
     Bank {
         /// The card (Luhn-checked).
         card: BankCard,
-        /// The bank that holds it (开户行).
-        bank: OrgName,
+        /// The bank that holds it (开户行), when known.
+        bank: Option<OrgName>,
     },
     /// Cash, handed over against a signature.
     Cash,

@@ -113,6 +113,7 @@ pub struct PayoutBatch {
     signers_required: u8,
     signers: Vec<Code>,
     result_files: BTreeSet<Code>,
+    reissued: BTreeMap<PayoutId, PayoutLine>,
 }
 
 impl PayoutBatch {
@@ -139,6 +140,14 @@ impl PayoutBatch {
     /// Signatures needed.
     pub fn signers_required(&self) -> u8 {
         self.signers_required
+    }
+    /// The new payout a failed line was re-issued as, by the new id.
+    pub fn reissued_line(&self, new_id: &PayoutId) -> Option<&PayoutLine> {
+        self.reissued.get(new_id)
+    }
+    /// The drafter.
+    pub fn drafted_by(&self) -> Option<&Code> {
+        self.drafted_by.as_ref()
     }
 
     fn require(&self, ok: bool, action: &'static str) -> Result<(), PayoutBatchError> {
@@ -455,7 +464,10 @@ impl Aggregate for PayoutBatch {
             }
             Ev::PayoutReissued {
                 payout_id, line, ..
-            } => self.set_status(&payout_id, LineStatus::Reissued(line.payout_id)),
+            } => {
+                self.set_status(&payout_id, LineStatus::Reissued(line.payout_id.clone()));
+                self.reissued.insert(line.payout_id.clone(), line);
+            }
             Ev::PayoutCancelled { payout_id, .. } => {
                 self.set_status(&payout_id, LineStatus::Cancelled)
             }

@@ -49,7 +49,7 @@ fn line(n: u32, yuan: i64) -> PayoutLine {
         payee: PersonName::parse("张三").unwrap(),
         account: PayeeAccount::Bank {
             card: BankCard::parse(&card(n)).unwrap(),
-            bank: OrgName::parse("中国工商银行莆田分行").unwrap(),
+            bank: Some(OrgName::parse("中国工商银行莆田分行").unwrap()),
         },
         amount_fen: Fen::from_yuan(yuan).unwrap(),
         fund: Fund::SpecialAssistance,
@@ -294,7 +294,7 @@ fn failures_are_reissued_or_cancelled_before_the_batch_closes() {
     );
     let new_account = PayeeAccount::Bank {
         card: BankCard::parse(&card(42)).unwrap(),
-        bank: OrgName::parse("中国农业银行").unwrap(),
+        bank: Some(OrgName::parse("中国农业银行").unwrap()),
     };
     let reissued = ok(
         &mut given,
