@@ -120,9 +120,7 @@ impl RowKind {
             RowKind::Campaign | RowKind::CampaignUnit => ViewName::Campaign,
             RowKind::FundBalance | RowKind::FundMeasures => ViewName::FundBalances,
             RowKind::BatchRecon | RowKind::PayoutStatus => ViewName::Reconciliation,
-            RowKind::JournalEntry | RowKind::BookAccount | RowKind::BookMeasures => {
-                ViewName::Books
-            }
+            RowKind::JournalEntry | RowKind::BookAccount | RowKind::BookMeasures => ViewName::Books,
         }
     }
 }

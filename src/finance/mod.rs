@@ -244,7 +244,10 @@ pub async fn trial_balance(app: &App) -> Result<TrialBalance, ProjectorError> {
 }
 
 /// The journal, in log order; one month's entries when `month` is given.
-pub async fn journal(app: &App, month: Option<&str>) -> Result<Vec<JournalEntryRow>, ProjectorError> {
+pub async fn journal(
+    app: &App,
+    month: Option<&str>,
+) -> Result<Vec<JournalEntryRow>, ProjectorError> {
     app.projector.catch_up().await?;
     let filter = RowFilter {
         parent: month.map(str::to_string),

@@ -47,8 +47,7 @@ impl PayoutId {
     pub fn parse(s: &str) -> Result<PayoutId, ValueError> {
         let ok = !s.is_empty()
             && s.len() <= MAX_PAYOUT_ID_LEN
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._/:~-".contains(&b));
         if ok {
             Ok(PayoutId(s.to_string()))

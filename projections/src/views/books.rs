@@ -71,9 +71,12 @@ pub enum LineageTag {
         /// The inflow.
         inflow_id: String,
     },
-    /// Donation money allocated to a claim or a measure: earmarked for it.
+    /// Donation money a campaign allocated: earmarked for its target.
     Earmark {
-        /// `claim:{claim}` or `measure:{file}:{measure}`.
+        /// The campaign whose receipts it is.
+        campaign_id: String,
+        /// `claim:{claim}`, `measure:{file}:{measure}`, or the designated
+        /// allocation's own payout id.
         target: String,
         /// Amount.
         amount_fen: Fen,
@@ -278,14 +281,24 @@ fn inflow(fund: Fund, id: String, amount: Fen, date: NaiveDate) -> Option<Parts>
         fund,
         amount_fen: amount,
     };
-    Some((date, id, pair(bank(fund), fund_account(fund), amount), vec![tag]))
+    Some((
+        date,
+        id,
+        pair(bank(fund), fund_account(fund), amount),
+        vec![tag],
+    ))
 }
 
 fn reversal(fund: Fund, id: String, amount: Fen, date: NaiveDate) -> Option<Parts> {
     let tag = LineageTag::InflowReversed {
         inflow_id: id.clone(),
     };
-    Some((date, id, pair(fund_account(fund), bank(fund), amount), vec![tag]))
+    Some((
+        date,
+        id,
+        pair(fund_account(fund), bank(fund), amount),
+        vec![tag],
+    ))
 }
 
 fn approval(
@@ -310,7 +323,12 @@ fn approval(
 }
 
 fn payment(fund: Fund, payout_id: String, amount: Fen, date: NaiveDate) -> Option<Parts> {
-    Some((date, payout_id, pair(payable(fund), bank(fund), amount), vec![]))
+    Some((
+        date,
+        payout_id,
+        pair(payable(fund), bank(fund), amount),
+        vec![],
+    ))
 }
 
 fn entry_of(ev: &Recorded, measures: &MeasureFunds) -> Option<JournalEntryRow> {
@@ -323,7 +341,10 @@ fn entry_of(ev: &Recorded, measures: &MeasureFunds) -> Option<JournalEntryRow> {
         CaseEvent::PayoutBatch(e) => batch_entry(e),
         CaseEvent::AccountingPeriod(_) => None,
     }?;
-    if lines.iter().all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero()) {
+    if lines
+        .iter()
+        .all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero())
+    {
         return None;
     }
     Some(JournalEntryRow {
@@ -488,7 +509,20 @@ fn campaign_entry(id: &str, e: &DonationCampaignEvent, measures: &MeasureFunds) 
             let payout = allocation_payout_id(id, allocation_id.as_str());
             let (to, earmark) = match target {
                 AllocationTarget::DesignatedBeneficiary => {
-                    return approval(Fund::Donation, payout, None, *amount_fen, date)
+                    let tag = LineageTag::Earmark {
+                        campaign_id: id.to_string(),
+                        target: payout.clone(),
+                        amount_fen: *amount_fen,
+                    };
+                    let mut parts = approval(
+                        Fund::Donation,
+                        payout.clone(),
+                        Some(payout),
+                        *amount_fen,
+                        date,
+                    )?;
+                    parts.3.insert(0, tag);
+                    return Some(parts);
                 }
                 AllocationTarget::Claim { claim_id } => {
                     (Fund::MutualAid, claim_payout_id(claim_id.as_str()))
@@ -506,6 +540,7 @@ fn campaign_entry(id: &str, e: &DonationCampaignEvent, measures: &MeasureFunds) 
                 ),
             };
             let tag = LineageTag::Earmark {
+                campaign_id: id.to_string(),
                 target: earmark,
                 amount_fen: *amount_fen,
             };

@@ -37,9 +37,9 @@ use serde::{Deserialize, Serialize};
 
 use super::household::{add, sum};
 use crate::event::{CaseEvent, Recorded};
+use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
 use domain::finance::batch::PayoutBatchEvent;
 use domain::finance::SourceKind;
-use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
 
 /// One fund's flows and balance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -258,8 +258,7 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
             }
         },
         CaseEvent::PayoutBatch(PayoutBatchEvent::BankResultsRecorded { outcomes, .. }) => {
-            let funds: std::collections::BTreeSet<Fund> =
-                outcomes.iter().map(|o| o.fund).collect();
+            let funds: std::collections::BTreeSet<Fund> = outcomes.iter().map(|o| o.fund).collect();
             out.extend(funds.into_iter().map(balance_key));
         }
         CaseEvent::PayoutBatch(PayoutBatchEvent::PayoutCancelled { fund, .. }) => {

@@ -2,11 +2,11 @@
 //!
 //! The rule, in the union's terms:
 //!
-//! 1. **Explicit allocations first.** Donation money a campaign allocated to
-//!    a claim or to a hardship measure is that claim's or measure's money: a
-//!    payout of that claim (its subsidy) or measure (its grants) draws on it
-//!    before anything else. Which donation receipts make up an allocation is
-//!    decided by rule 2 within the donation fund.
+//! 1. **Explicit allocations first.** Donation money a campaign allocated —
+//!    to a claim, to a hardship measure, or to its designated beneficiary —
+//!    is that target's money: the claim's subsidy, the measure's grants or
+//!    the designated payout draws on it before anything else. An allocation
+//!    is made of its own campaign's receipts, first in, first out.
 //! 2. **Then first in, first out within a fund.** Every other payout draws
 //!    on the oldest inflow of its fund that still has money left
 //!    (appropriations, contributions, donations, in the order they were
@@ -74,31 +74,35 @@ impl Pool {
 }
 
 /// Every payout's lineage, from journal entries in any order (they are
-/// sorted into log order here).
+/// sorted into log order here). Two passes: the earmarks take their
+/// donation money first (rule 1, whenever the allocation came), then every
+/// payout draws on its earmark and on what is left of its fund (rule 2).
 pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
     let mut sorted: Vec<&JournalEntryRow> = entries.iter().collect();
     sorted.sort_by_key(|e| (e.log_commit, e.log_position));
+    let tags: Vec<&LineageTag> = sorted.iter().flat_map(|e| e.lineage.iter()).collect();
+    let (mut earmarks, earmarked) = earmark_pass(&tags);
     let mut pools: BTreeMap<Fund, Pool> = BTreeMap::new();
-    let mut earmarks: BTreeMap<String, Pool> = BTreeMap::new();
     let mut pieces = Vec::new();
-    for tag in sorted.iter().flat_map(|e| e.lineage.iter()) {
+    for tag in tags {
         match tag {
             LineageTag::Inflow {
                 inflow_id,
                 fund,
                 amount_fen,
-            } => pools
-                .entry(*fund)
-                .or_default()
-                .queue
-                .push_back((inflow_id.clone(), *amount_fen)),
+            } => {
+                let left =
+                    amount_fen.room_after(earmarked.get(inflow_id).copied().unwrap_or_default());
+                pools
+                    .entry(*fund)
+                    .or_default()
+                    .queue
+                    .push_back((inflow_id.clone(), left));
+            }
             LineageTag::InflowReversed { inflow_id } => {
                 pools.values_mut().for_each(|p| p.reverse(inflow_id))
             }
-            LineageTag::Earmark { target, amount_fen } => {
-                let (taken, _) = pools.entry(Fund::Donation).or_default().take(*amount_fen);
-                earmarks.entry(target.clone()).or_default().queue.extend(taken);
-            }
+            LineageTag::Earmark { .. } => {}
             LineageTag::Payout {
                 payout_id,
                 earmark,
@@ -117,13 +121,67 @@ pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
                 if !rest.is_zero() {
                     taken.push((UNFUNDED.to_string(), rest));
                 }
-                pieces.extend(taken.into_iter().map(|(inflow_id, amount_fen)| LineagePiece {
-                    payout_id: payout_id.clone(),
-                    inflow_id,
-                    amount_fen,
-                }));
+                pieces.extend(
+                    taken
+                        .into_iter()
+                        .map(|(inflow_id, amount_fen)| LineagePiece {
+                            payout_id: payout_id.clone(),
+                            inflow_id,
+                            amount_fen,
+                        }),
+                );
             }
         }
     }
     pieces
+}
+
+/// The campaign of a donation inflow id `donation:{campaign}:{receipt}`.
+fn campaign_of(inflow_id: &str) -> String {
+    let rest = inflow_id.strip_prefix("donation:").unwrap_or(inflow_id);
+    rest.split(':').next().unwrap_or_default().to_string()
+}
+
+/// Pass 1: each earmark takes donation receipts first in, first out; what
+/// each receipt gave to earmarks.
+fn earmark_pass(tags: &[&LineageTag]) -> (BTreeMap<String, Pool>, BTreeMap<String, Fen>) {
+    let mut campaigns: BTreeMap<String, Pool> = BTreeMap::new();
+    let mut earmarks: BTreeMap<String, Pool> = BTreeMap::new();
+    let mut given: BTreeMap<String, Fen> = BTreeMap::new();
+    for tag in tags {
+        match tag {
+            LineageTag::Inflow {
+                inflow_id,
+                fund: Fund::Donation,
+                amount_fen,
+            } => campaigns
+                .entry(campaign_of(inflow_id))
+                .or_default()
+                .queue
+                .push_back((inflow_id.clone(), *amount_fen)),
+            LineageTag::InflowReversed { inflow_id } => campaigns
+                .entry(campaign_of(inflow_id))
+                .or_default()
+                .reverse(inflow_id),
+            LineageTag::Earmark {
+                campaign_id,
+                target,
+                amount_fen,
+            } => {
+                let pool = campaigns.entry(campaign_id.clone()).or_default();
+                let (taken, _) = pool.take(*amount_fen);
+                for (id, part) in &taken {
+                    let g = given.entry(id.clone()).or_default();
+                    *g = g.add_asserted(*part, "parts of a receipt add up to at most the receipt");
+                }
+                earmarks
+                    .entry(target.clone())
+                    .or_default()
+                    .queue
+                    .extend(taken);
+            }
+            _ => {}
+        }
+    }
+    (earmarks, given)
 }

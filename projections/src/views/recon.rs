@@ -72,7 +72,11 @@ pub struct BatchReconRow {
     pub exceptions: Vec<ExceptionRecord>,
 }
 
-crate::view_row_impl!(BatchReconRow, BatchRecon, parent = |r| fund_code(r.fund).to_string());
+crate::view_row_impl!(
+    BatchReconRow,
+    BatchRecon,
+    parent = |r| fund_code(r.fund).to_string()
+);
 
 /// Where one payout stands in the batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,10 +329,11 @@ fn apply_results(
         let (pending, paid, failed) = (&mut b.pending_fen, &mut b.paid_fen, &mut b.failed_fen);
         shift(pending, if o.paid { paid } else { failed }, o.amount_fen);
     }
-    b.exceptions.extend(exceptions.iter().map(|e| ExceptionRecord {
-        file: sha256.to_string(),
-        exception: e.clone(),
-    }));
+    b.exceptions
+        .extend(exceptions.iter().map(|e| ExceptionRecord {
+            file: sha256.to_string(),
+            exception: e.clone(),
+        }));
     Ok(())
 }
 

@@ -97,7 +97,11 @@ impl Localize for PayoutBatchError {
             ZeroAmount(id) => format!("发放 {id} 金额为 0"),
             SignerCount => format!("签发人数须为 1 至 {MAX_SIGNERS} 人"),
             WrongState { state, action } => {
-                format!("批次当前状态为「{}」，不能{}", zh_state(state), zh_action(action))
+                format!(
+                    "批次当前状态为「{}」，不能{}",
+                    zh_state(state),
+                    zh_action(action)
+                )
             }
             DrafterMayNotSign => "编制人不能签发自己编制的批次".into(),
             AlreadySigned => "您已签发过本批次".into(),

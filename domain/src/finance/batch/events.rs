@@ -345,7 +345,11 @@ impl PayoutBatchEvent {
                 outcomes,
                 exceptions,
                 ..
-            } => format!("{} results, {} exceptions", outcomes.len(), exceptions.len()),
+            } => format!(
+                "{} results, {} exceptions",
+                outcomes.len(),
+                exceptions.len()
+            ),
             PayoutReissued {
                 payout_id, line, ..
             } => format!("{payout_id} → {}", line.payout_id),

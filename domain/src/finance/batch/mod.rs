@@ -179,7 +179,10 @@ impl PayoutBatch {
 
 fn check_sha256(sha: &Code) -> Result<(), PayoutBatchError> {
     let s = sha.as_str();
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         Err(PayoutBatchError::BadSha256)

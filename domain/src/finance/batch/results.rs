@@ -18,8 +18,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    check_sha256, BankResult, BatchState, LineOutcome, LineStatus, PayoutBatch,
-    PayoutBatchError, PayoutBatchEvent, ResultException, MAX_RESULT_LINES,
+    check_sha256, BankResult, BatchState, LineOutcome, LineStatus, PayoutBatch, PayoutBatchError,
+    PayoutBatchEvent, ResultException, MAX_RESULT_LINES,
 };
 use crate::command::CommandContext;
 use crate::finance::{PayoutId, PayoutLine};
@@ -139,9 +139,7 @@ fn judge(
             line: at,
             payout_id: id,
         })),
-        (LineStatus::Failed | LineStatus::Reissued(_) | LineStatus::Cancelled, false) => {
-            Err(None)
-        }
+        (LineStatus::Failed | LineStatus::Reissued(_) | LineStatus::Cancelled, false) => Err(None),
         _ => Err(Some(ResultException::Contradicts {
             line: at,
             payout_id: id,

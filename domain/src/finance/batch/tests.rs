@@ -152,7 +152,12 @@ fn a_draft_checks_its_lines_and_reserves_each_payout() {
     let mut other = line(3, 5);
     other.fund = Fund::Donation;
     refused(&[], DRAFTER, draft(vec![other]), "payout_batch.wrong_fund");
-    refused(&given, DRAFTER, draft(vec![line(9, 1)]), "payout_batch.already_drafted");
+    refused(
+        &given,
+        DRAFTER,
+        draft(vec![line(9, 1)]),
+        "payout_batch.already_drafted",
+    );
     refused(&[], DRAFTER, C::Lock, "payout_batch.not_drafted");
 }
 
@@ -161,11 +166,26 @@ fn four_eyes_and_distinct_signers_above_the_threshold() {
     let mut given = Vec::new();
     // 200,000 yuan: above the default threshold, two signers.
     ok(&mut given, DRAFTER, draft(vec![line(1, 200_000)]));
-    refused(&given, SIGNER, C::Authorise { note: None }, "payout_batch.wrong_state");
+    refused(
+        &given,
+        SIGNER,
+        C::Authorise { note: None },
+        "payout_batch.wrong_state",
+    );
     ok(&mut given, DRAFTER, C::Lock);
-    refused(&given, DRAFTER, C::Authorise { note: None }, "payout_batch.drafter_may_not_sign");
+    refused(
+        &given,
+        DRAFTER,
+        C::Authorise { note: None },
+        "payout_batch.drafter_may_not_sign",
+    );
     ok(&mut given, SIGNER, C::Authorise { note: None });
-    refused(&given, SIGNER, C::Authorise { note: None }, "payout_batch.already_signed");
+    refused(
+        &given,
+        SIGNER,
+        C::Authorise { note: None },
+        "payout_batch.already_signed",
+    );
     let export = C::RecordExport {
         format: FileFormat::Xlsx,
         template: Code::parse("icbc").unwrap(),
