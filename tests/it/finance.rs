@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
+use bangfu::app::engine::Engine;
 use bangfu::app::{execute_json, App, AppError, CaseAggregate};
-use bangfu::engine::Engine;
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};
 use domain::finance::batch::{LineStatus, ResultException};
