@@ -488,3 +488,87 @@ impl PayoutBatch {
         entry.1 = status;
     }
 }
+
+/// A valid life of a batch (two designated allocations of the donation
+/// fund): drafted with two lines, locked, signed,
+/// exported, one line paid and one failed, the failure re-issued.
+#[cfg(any(test, feature = "testing"))]
+pub fn sample_events() -> Vec<PayoutBatchEvent> {
+    use crate::finance::SourceKind;
+    use crate::testing::at;
+    use crate::values::{BankCard, PersonName};
+    let code = |s: &str| Code::parse(s).expect("valid sample code");
+    let line = |n: u32, card: &str| PayoutLine {
+        payout_id: PayoutId::parse(&format!("allocation:yrj:A{n}")).expect("valid id"),
+        source: SourceKind::Allocation,
+        payee: PersonName::parse("陈建国").expect("valid name"),
+        account: PayeeAccount::Bank {
+            card: BankCard::parse(card).expect("valid card"),
+            bank: None,
+        },
+        amount_fen: Fen::from_yuan(500).expect("valid amount"),
+        fund: Fund::Donation,
+        purpose: ShortText::parse("定向捐助拨付").expect("valid text"),
+    };
+    let lines = vec![
+        line(1, "6228480012345678903"),
+        line(2, "6222021234567890128"),
+    ];
+    let outcome = |l: &PayoutLine, paid: bool| LineOutcome {
+        payout_id: l.payout_id.clone(),
+        source: l.source,
+        fund: l.fund,
+        amount_fen: l.amount_fen,
+        paid,
+        reason: (!paid).then(|| ShortText::parse("账户已销户").expect("valid text")),
+        value_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("valid date"),
+    };
+    let sha = code(&"ab".repeat(32));
+    let mut reissued = lines[1].clone();
+    reissued.payout_id = lines[1].payout_id.next_reissue();
+    vec![
+        PayoutBatchEvent::BatchDrafted {
+            fund: Fund::Donation,
+            total_fen: Fen::from_yuan(1_000).expect("valid amount"),
+            signers_required: 1,
+            lines: lines.clone(),
+            note: None,
+            drafted_by: code("wu.haiyan"),
+            drafted_at: at(0),
+        },
+        PayoutBatchEvent::BatchLocked {
+            locked_by: code("wu.haiyan"),
+            locked_at: at(1),
+        },
+        PayoutBatchEvent::BatchSigned {
+            signer: code("huang.zhiqiang"),
+            signatures: 1,
+            required: 1,
+            note: None,
+            signed_at: at(2),
+        },
+        PayoutBatchEvent::BatchExported {
+            format: FileFormat::CsvGbk,
+            template: code("icbc"),
+            sha256: sha.clone(),
+            lines: 2,
+            total_fen: Fen::from_yuan(1_000).expect("valid amount"),
+            exported_by: code("wu.haiyan"),
+            exported_at: at(3),
+        },
+        PayoutBatchEvent::BankResultsRecorded {
+            sha256: code(&"cd".repeat(32)),
+            outcomes: vec![outcome(&lines[0], true), outcome(&lines[1], false)],
+            exceptions: vec![],
+            recorded_by: code("wu.haiyan"),
+            recorded_at: at(60),
+        },
+        PayoutBatchEvent::PayoutReissued {
+            payout_id: lines[1].payout_id.clone(),
+            line: reissued,
+            reason: ShortText::parse("原卡已销户").expect("valid text"),
+            reissued_by: code("wu.haiyan"),
+            reissued_at: at(61),
+        },
+    ]
+}
