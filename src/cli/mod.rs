@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod demo;
+pub mod finance;
 pub mod store;
 pub mod users;
 pub mod views;
@@ -137,6 +138,12 @@ pub enum Command {
     /// reset-token, roles.
     #[command(subcommand)]
     Users(crate::cli::users::UsersCommand),
+    /// 发放款项: due payouts of a fund.
+    #[command(subcommand)]
+    Payouts(crate::cli::finance::PayoutsCommand),
+    /// 发放批次: draft a batch from due payouts (other steps: `run payout-batch`).
+    #[command(subcommand)]
+    Batch(crate::cli::finance::BatchCommand),
     /// Copy the embedded store to a new file, online and consistent, and
     /// verify the copy's hash chains.
     Backup(crate::cli::backup::BackupArgs),
@@ -344,6 +351,8 @@ async fn dispatch(
             .await
             .map_err(Failure::other),
         Command::Users(command) => crate::cli::users::run_cli(db, command, lang, out).await,
+        Command::Payouts(command) => crate::cli::finance::payouts(app, command, lang, out).await,
+        Command::Batch(command) => crate::cli::finance::batch(app, command, lang, out).await,
     }
 }
 

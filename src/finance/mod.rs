@@ -3,8 +3,6 @@
 //! The CLI (`bangfu payouts`, `bangfu batch`, `bangfu view reconciliation`,
 //! `bangfu view ledger`) and HTTP read through here.
 
-pub mod cli;
-
 use std::collections::BTreeMap;
 
 use domain::finance::{PayeeAccount, PayoutId, PayoutLine, SourceKind};
