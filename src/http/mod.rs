@@ -22,6 +22,7 @@ pub mod commands;
 pub mod docs;
 pub mod error;
 pub mod examples;
+mod files;
 pub mod finance_summary;
 pub mod idempotency;
 pub mod metrics;

@@ -29,8 +29,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 // ---- fixtures --------------------------------------------------------------
 
-struct TestApi {
-    state: ApiState,
+pub(super) struct TestApi {
+    pub(super) state: ApiState,
     router: Router,
     path: PathBuf,
     admin: String,
@@ -49,7 +49,7 @@ impl Resp {
     }
 }
 
-async fn api() -> TestApi {
+pub(super) async fn api() -> TestApi {
     api_with(Limits::default()).await
 }
 
@@ -262,14 +262,14 @@ fn request_grant(grant: &str) -> Value {
 }
 
 /// Users every test needs: one per role, plus the admin.
-struct Staff {
+pub(super) struct Staff {
     caseworker: String,
     approver: String,
-    finance: String,
-    auditor: String,
+    pub(super) finance: String,
+    pub(super) auditor: String,
 }
 
-async fn staff(api: &TestApi) -> Staff {
+pub(super) async fn staff(api: &TestApi) -> Staff {
     Staff {
         caseworker: api.user("lin.xiaomei", &[Role::Caseworker]).await,
         approver: api.user("huang.zhiqiang", &[Role::Approver]).await,
@@ -1748,7 +1748,7 @@ fn cli_view(path: &Path, args: &[&str]) -> Value {
 /// appropriated to special assistance, a plan period with one approved
 /// claim, and a closed campaign (5,000 yuan) with 10 yuan allocated to the
 /// file's measure. Returns the last command's outcome.
-async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
+pub(super) async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
     // Money first: the store counts G1 against its fund when it is approved.
     api.ok(
         &staff.finance,

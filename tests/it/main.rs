@@ -56,3 +56,4 @@ mod readme;
 mod store;
 mod store_copy;
 mod support;
+mod view_files;
