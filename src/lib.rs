@@ -38,6 +38,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod files;
+pub mod finance;
 pub mod http;
 pub mod projector;
 pub mod read;

@@ -13,12 +13,14 @@
 //! - [`hardship`]: the hardship file (困难职工档案), one per household.
 //! - [`mutual_aid`]: medical mutual-aid plan periods and claims (职工医疗互助).
 //! - [`donation`]: one-day-donation campaigns (一日捐).
+//! - [`finance`]: payouts, payout batches, accounting periods (财务).
 //! - [`upcast`]: how stored events of older versions are read in today's shape.
 
 #![forbid(unsafe_code)]
 
 pub mod command;
 pub mod donation;
+pub mod finance;
 pub mod fund;
 pub mod hardship;
 pub mod i18n;
@@ -40,7 +42,7 @@ pub use money::movements_of;
 
 /// The keys an event takes or releases, read from its stored JSON (brought
 /// to its current shape first: [`upcast`]): the store's
-/// `ReservationExtractor`. Only hardship files and claims reserve keys; other
+/// `ReservationExtractor`. Only hardship files, claims and payout batches reserve keys; other
 /// aggregates' events reserve nothing. An `Err` means the payload is not an
 /// event of that aggregate type (or of a version this build reads), and
 /// fails the commit.
@@ -63,6 +65,7 @@ pub fn reservations_of(
     let reserves = [
         hardship::HardshipFile::TYPE,
         mutual_aid::MutualAidClaim::TYPE,
+        finance::batch::TYPE,
     ];
     if !reserves.contains(&aggregate_type) {
         return Ok(Vec::new());
@@ -77,6 +80,7 @@ pub fn reservations_of(
     };
     match aggregate_type {
         hardship::HardshipFile::TYPE => read::<hardship::HardshipFileEvent>(payload),
+        finance::batch::TYPE => read::<finance::batch::PayoutBatchEvent>(payload),
         _ => read::<mutual_aid::MutualAidClaimEvent>(payload),
     }
 }

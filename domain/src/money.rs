@@ -35,6 +35,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::donation::{AllocationTarget, DonationCampaignEvent};
+use crate::finance::batch::PayoutBatchEvent;
+use crate::finance::period::AccountingPeriodEvent;
 use crate::fund::account::FundAccountEvent;
 use crate::fund::Fund;
 use crate::hardship::HardshipFileEvent;
@@ -67,6 +69,13 @@ pub enum Account {
         /// The campaign (its aggregate id).
         campaign_id: String,
     },
+    /// An accounting month, `YYYY-MM`: zero while open, below zero once
+    /// closed ([`Movement::ClosePeriod`]), so an entry dated into it
+    /// ([`Movement::InPeriod`]) is refused.
+    Period {
+        /// `YYYY-MM`.
+        month: String,
+    },
 }
 
 impl Account {
@@ -77,6 +86,7 @@ impl Account {
             Account::Measure { .. } => "measure",
             Account::MemberCap { .. } => "member_cap",
             Account::Campaign { .. } => "campaign",
+            Account::Period { .. } => "period",
         }
     }
 
@@ -90,6 +100,7 @@ impl Account {
             } => format!("{file_id}/{measure_id}"),
             Account::MemberCap { plan_id, member } => format!("{plan_id}/{member}"),
             Account::Campaign { campaign_id } => campaign_id.clone(),
+            Account::Period { month } => month.clone(),
         }
     }
 
@@ -114,6 +125,8 @@ impl Account {
             (Account::Campaign { campaign_id }, Lang::En) => {
                 format!("the unallocated donations of campaign {campaign_id}")
             }
+            (Account::Period { month }, Lang::Zh) => format!("会计期间 {month}（已月结）"),
+            (Account::Period { month }, Lang::En) => format!("accounting period {month} (closed)"),
         }
     }
 }
@@ -175,6 +188,25 @@ pub enum Movement {
         /// Its fund.
         fund: Fund,
     },
+    /// An entry dated into `month`: refused once the month is closed (a
+    /// credit and a debit of one fen of [`Account::Period`], which a closed
+    /// month's negative balance cannot cover).
+    InPeriod {
+        /// `YYYY-MM`.
+        month: String,
+    },
+    /// Closes `month`: an unchecked debit of one fen of [`Account::Period`].
+    ClosePeriod {
+        /// `YYYY-MM`.
+        month: String,
+    },
+}
+
+/// An entry dated `date` (see [`Movement::InPeriod`]).
+pub fn in_period(date: chrono::NaiveDate) -> Movement {
+    Movement::InPeriod {
+        month: crate::finance::month_of(date),
+    }
 }
 
 fn credit(account: Account, amount_fen: Fen) -> Movement {
@@ -201,8 +233,14 @@ impl Moves for FundAccountEvent {
     fn movements(&self, _aggregate_id: &str) -> Vec<Movement> {
         match self {
             FundAccountEvent::Appropriated {
-                fund, amount_fen, ..
-            } => vec![credit(Account::Fund(*fund), *amount_fen)],
+                fund,
+                amount_fen,
+                received_on,
+                ..
+            } => vec![
+                credit(Account::Fund(*fund), *amount_fen),
+                in_period(*received_on),
+            ],
             FundAccountEvent::AppropriationReversed {
                 fund, amount_fen, ..
             } => vec![debit(Account::Fund(*fund), *amount_fen)],
@@ -227,6 +265,7 @@ impl Moves for HardshipFileEvent {
             HardshipFileEvent::GrantApproved {
                 fund, amount_fen, ..
             } => vec![debit(Account::Fund(*fund), *amount_fen)],
+            HardshipFileEvent::GrantPaid { paid_on, .. } => vec![in_period(*paid_on)],
             _ => Vec::new(),
         }
     }
@@ -275,6 +314,7 @@ impl Moves for MutualAidClaimEvent {
                 ),
                 debit(Account::Fund(*fund), *subsidy_fen),
             ],
+            MutualAidClaimEvent::ClaimPaid { paid_on, .. } => vec![in_period(*paid_on)],
             _ => Vec::new(),
         }
     }
@@ -287,9 +327,14 @@ impl Moves for DonationCampaignEvent {
         };
         let donation = Account::Fund(Fund::Donation);
         match self {
-            DonationCampaignEvent::DonationRecorded { amount_fen, .. } => vec![
+            DonationCampaignEvent::DonationRecorded {
+                amount_fen,
+                donated_on,
+                ..
+            } => vec![
                 credit(campaign(), *amount_fen),
                 credit(donation, *amount_fen),
+                in_period(*donated_on),
             ],
             DonationCampaignEvent::DonationReversed { amount_fen, .. } => {
                 vec![debit(campaign(), *amount_fen), debit(donation, *amount_fen)]
@@ -324,24 +369,67 @@ impl Moves for DonationCampaignEvent {
     }
 }
 
+impl Moves for PayoutBatchEvent {
+    fn movements(&self, _aggregate_id: &str) -> Vec<Movement> {
+        match self {
+            // The bank's booking days are entries of their months.
+            PayoutBatchEvent::BankResultsRecorded { outcomes, .. } => {
+                let months: std::collections::BTreeSet<String> = outcomes
+                    .iter()
+                    .map(|o| crate::finance::month_of(o.value_date))
+                    .collect();
+                months
+                    .into_iter()
+                    .map(|month| Movement::InPeriod { month })
+                    .collect()
+            }
+            // A cancelled payout's obligation ends: its money is the fund's again.
+            PayoutBatchEvent::PayoutCancelled {
+                fund,
+                amount_fen,
+                booked_on,
+                ..
+            } => vec![
+                credit(Account::Fund(*fund), *amount_fen),
+                in_period(*booked_on),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Moves for AccountingPeriodEvent {
+    fn movements(&self, _aggregate_id: &str) -> Vec<Movement> {
+        let AccountingPeriodEvent::PeriodClosed { month, .. } = self;
+        vec![Movement::ClosePeriod {
+            month: month.to_string(),
+        }]
+    }
+}
+
 /// The `(aggregate type, event type)`s that move money; every other event
 /// moves nothing and is not even parsed (a roster of 14,000 members is
 /// read once per commit, not twice). A test checks it against `Moves`.
-pub const MONEY_EVENTS: [(&str, &str); 14] = [
+pub const MONEY_EVENTS: [(&str, &str); 19] = [
     ("fund_account", "Appropriated"),
     ("fund_account", "AppropriationReversed"),
     ("hardship_file", "PlanAdopted"),
     ("hardship_file", "PlanRevised"),
     ("hardship_file", "GrantApproved"),
+    ("hardship_file", "GrantPaid"),
     ("mutual_aid_plan", "PeriodOpened"),
     ("mutual_aid_plan", "UnitEnrolled"),
     ("mutual_aid_plan", "RosterAmended"),
     ("mutual_aid_claim", "ClaimApproved"),
+    ("mutual_aid_claim", "ClaimPaid"),
     ("donation_campaign", "DonationRecorded"),
     ("donation_campaign", "DonationReversed"),
     ("donation_campaign", "AllocationProposed"),
     ("donation_campaign", "AllocationRejected"),
     ("donation_campaign", "AllocationApproved"),
+    ("payout_batch", "BankResultsRecorded"),
+    ("payout_batch", "PayoutCancelled"),
+    ("accounting_period", "PeriodClosed"),
 ];
 
 /// What an event moves, read from its stored JSON: the store's extractor, as
@@ -386,6 +474,8 @@ pub fn movements_of(
         MutualAidPlan::TYPE => read::<MutualAidPlanEvent>(payload, aggregate_id),
         MutualAidClaim::TYPE => read::<MutualAidClaimEvent>(payload, aggregate_id),
         DonationCampaign::TYPE => read::<DonationCampaignEvent>(payload, aggregate_id),
+        crate::finance::batch::TYPE => read::<PayoutBatchEvent>(payload, aggregate_id),
+        crate::finance::period::TYPE => read::<AccountingPeriodEvent>(payload, aggregate_id),
         _ => Ok(Vec::new()),
     }
 }
@@ -414,6 +504,7 @@ impl InsufficientFunds {
             Account::Fund(_) | Account::Measure { .. } => "money.insufficient_funds",
             Account::MemberCap { .. } => "money.cap_exceeded",
             Account::Campaign { .. } => "money.exceeds_unallocated",
+            Account::Period { .. } => "money.period_closed",
         }
     }
 
@@ -422,6 +513,14 @@ impl InsufficientFunds {
         let available = yuan(self.available_fen);
         let asked = yuan(self.asked_fen);
         let account = self.account.describe(lang);
+        if let Account::Period { month } = &self.account {
+            return match lang {
+                Lang::Zh => format!("会计期间 {month} 已月结，不能再登记该月的账目；未作任何变更"),
+                Lang::En => format!(
+                    "accounting period {month} is closed: no entry may be dated into it; nothing was changed"
+                ),
+            };
+        }
         match lang {
             Lang::Zh => format!("{account}不足：可用 {available} 元，本次需要 {asked} 元，未作任何变更"),
             Lang::En => format!(

@@ -18,6 +18,11 @@ pub enum Scope {
     OpenFileByResident,
     /// Key: `{member resident ID}/{admission date}` of a live (not finally rejected) claim.
     ClaimedStay,
+    /// Key: a payout id in a payout batch (released only by discarding the
+    /// batch): a payout sits in one batch.
+    PayoutBatched,
+    /// Key: a payout id reported paid by the bank: paid once, ever.
+    PayoutPaid,
 }
 
 impl Scope {
@@ -26,6 +31,8 @@ impl Scope {
         match self {
             Scope::OpenFileByResident => "open_file_by_resident",
             Scope::ClaimedStay => "claimed_stay",
+            Scope::PayoutBatched => "payout_batched",
+            Scope::PayoutPaid => "payout_paid",
         }
     }
 }

@@ -8,6 +8,8 @@
 //! it stops and says why instead.
 
 use domain::donation::DonationCampaignEvent;
+use domain::finance::batch::PayoutBatchEvent;
+use domain::finance::period::AccountingPeriodEvent;
 use domain::fund::account::FundAccountEvent;
 use domain::hardship::HardshipFileEvent;
 use domain::mutual_aid::{MutualAidClaimEvent, MutualAidPlanEvent};
@@ -25,13 +27,19 @@ pub mod aggregate_types {
     pub const DONATION_CAMPAIGN: &str = "donation_campaign";
     /// [`domain::fund::account::FundAccount`].
     pub const FUND_ACCOUNT: &str = "fund_account";
+    /// [`domain::finance::batch::PayoutBatch`].
+    pub const PAYOUT_BATCH: &str = "payout_batch";
+    /// [`domain::finance::period::AccountingPeriod`].
+    pub const ACCOUNTING_PERIOD: &str = "accounting_period";
     /// Every one of them.
-    pub const ALL: [&str; 5] = [
+    pub const ALL: [&str; 7] = [
         HARDSHIP_FILE,
         MUTUAL_AID_PLAN,
         MUTUAL_AID_CLAIM,
         DONATION_CAMPAIGN,
         FUND_ACCOUNT,
+        PAYOUT_BATCH,
+        ACCOUNTING_PERIOD,
     ];
 }
 
@@ -48,6 +56,10 @@ pub enum CaseEvent {
     DonationCampaign(DonationCampaignEvent),
     /// 资金账户.
     FundAccount(FundAccountEvent),
+    /// 发放批次.
+    PayoutBatch(PayoutBatchEvent),
+    /// 会计期间.
+    AccountingPeriod(AccountingPeriodEvent),
 }
 
 /// One event of the global log, decoded, with what projections need besides
@@ -183,6 +195,10 @@ pub fn decode(
             CaseEvent::DonationCampaign(read(aggregate_type, event_type, payload)?)
         }
         FUND_ACCOUNT => CaseEvent::FundAccount(read(aggregate_type, event_type, payload)?),
+        PAYOUT_BATCH => CaseEvent::PayoutBatch(read(aggregate_type, event_type, payload)?),
+        ACCOUNTING_PERIOD => {
+            CaseEvent::AccountingPeriod(read(aggregate_type, event_type, payload)?)
+        }
         other => return Err(DecodeError::UnknownAggregateType(other.to_string())),
     })
 }
@@ -254,6 +270,8 @@ impl CaseEvent {
             CaseEvent::MutualAidClaim(_) => MUTUAL_AID_CLAIM,
             CaseEvent::DonationCampaign(_) => DONATION_CAMPAIGN,
             CaseEvent::FundAccount(_) => FUND_ACCOUNT,
+            CaseEvent::PayoutBatch(_) => PAYOUT_BATCH,
+            CaseEvent::AccountingPeriod(_) => ACCOUNTING_PERIOD,
         }
     }
 
@@ -265,6 +283,8 @@ impl CaseEvent {
             CaseEvent::MutualAidClaim(e) => serde_json::to_value(e),
             CaseEvent::DonationCampaign(e) => serde_json::to_value(e),
             CaseEvent::FundAccount(e) => serde_json::to_value(e),
+            CaseEvent::PayoutBatch(e) => serde_json::to_value(e),
+            CaseEvent::AccountingPeriod(e) => serde_json::to_value(e),
         };
         value.unwrap_or(serde_json::Value::Null)
     }

@@ -20,11 +20,13 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::position::LogPosition;
 use crate::views::{
+    books::{BookAccountRow, BookMeasuresRow, JournalEntryRow},
     campaign::{CampaignRow, CampaignUnitRow},
     funds::{FundBalanceRow, FundMeasuresRow},
     household::HouseholdFileRow,
     ledger::{LedgerPartyRow, PayoutRow},
     plan::{PlanClaimRow, PlanPeriodRow, PlanUnitRow},
+    recon::{BatchReconRow, PayoutStatusRow},
     ViewName,
 };
 
@@ -51,11 +53,21 @@ pub enum RowKind {
     FundBalance,
     /// Which fund each measure of a hardship file draws on.
     FundMeasures,
+    /// One payout batch's reconciliation.
+    BatchRecon,
+    /// One payout's place in the batches.
+    PayoutStatus,
+    /// One journal entry of the books.
+    JournalEntry,
+    /// One account of the books (trial-balance line).
+    BookAccount,
+    /// The books' copy of a file's measure → fund.
+    BookMeasures,
 }
 
 impl RowKind {
     /// Every kind.
-    pub const ALL: [RowKind; 10] = [
+    pub const ALL: [RowKind; 15] = [
         RowKind::HouseholdFile,
         RowKind::PlanPeriod,
         RowKind::PlanUnit,
@@ -66,6 +78,11 @@ impl RowKind {
         RowKind::CampaignUnit,
         RowKind::FundBalance,
         RowKind::FundMeasures,
+        RowKind::BatchRecon,
+        RowKind::PayoutStatus,
+        RowKind::JournalEntry,
+        RowKind::BookAccount,
+        RowKind::BookMeasures,
     ];
 
     /// Stable name, as stored in the `kind` column.
@@ -81,6 +98,11 @@ impl RowKind {
             RowKind::CampaignUnit => "campaign_unit",
             RowKind::FundBalance => "fund_balance",
             RowKind::FundMeasures => "fund_measures",
+            RowKind::BatchRecon => "batch_recon",
+            RowKind::PayoutStatus => "payout_status",
+            RowKind::JournalEntry => "journal_entry",
+            RowKind::BookAccount => "book_account",
+            RowKind::BookMeasures => "book_measures",
         }
     }
 
@@ -97,6 +119,8 @@ impl RowKind {
             RowKind::Payout | RowKind::LedgerParty => ViewName::PayoutLedger,
             RowKind::Campaign | RowKind::CampaignUnit => ViewName::Campaign,
             RowKind::FundBalance | RowKind::FundMeasures => ViewName::FundBalances,
+            RowKind::BatchRecon | RowKind::PayoutStatus => ViewName::Reconciliation,
+            RowKind::JournalEntry | RowKind::BookAccount | RowKind::BookMeasures => ViewName::Books,
         }
     }
 }
@@ -172,6 +196,16 @@ pub enum Row {
     FundBalance(Box<FundBalanceRow>),
     /// [`FundMeasuresRow`].
     FundMeasures(Box<FundMeasuresRow>),
+    /// [`BatchReconRow`].
+    BatchRecon(Box<BatchReconRow>),
+    /// [`PayoutStatusRow`].
+    PayoutStatus(Box<PayoutStatusRow>),
+    /// [`JournalEntryRow`].
+    JournalEntry(Box<JournalEntryRow>),
+    /// [`BookAccountRow`].
+    BookAccount(Box<BookAccountRow>),
+    /// [`BookMeasuresRow`].
+    BookMeasures(Box<BookMeasuresRow>),
 }
 
 /// A row type: its kind, and how it sits in [`Row`].
@@ -251,6 +285,11 @@ view_rows!(
     CampaignUnit => CampaignUnitRow,
     FundBalance => FundBalanceRow,
     FundMeasures => FundMeasuresRow,
+    BatchRecon => BatchReconRow,
+    PayoutStatus => PayoutStatusRow,
+    JournalEntry => JournalEntryRow,
+    BookAccount => BookAccountRow,
+    BookMeasures => BookMeasuresRow,
 );
 
 /// Implements [`ViewRow`]'s plumbing for a row struct; the view module adds

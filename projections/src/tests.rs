@@ -328,8 +328,8 @@ fn decode_refuses_what_it_cannot_read() {
         Ok(event)
     );
     assert_eq!(
-        decode("payout_batch", &ty, "1.0", &payload),
-        Err(DecodeError::UnknownAggregateType("payout_batch".into()))
+        decode("grant_ledger", &ty, "1.0", &payload),
+        Err(DecodeError::UnknownAggregateType("grant_ledger".into()))
     );
     assert!(matches!(
         decode(aggregate_types::FUND_ACCOUNT, &ty, "2.0", &payload),
@@ -385,8 +385,8 @@ fn decode_upcasts_an_approval_stored_at_version_1_0() {
         Err(DecodeError::Payload { .. })
     ));
     assert_eq!(
-        decode("payout_batch", "ClaimApproved", "1.0", v1),
-        Err(DecodeError::UnknownAggregateType("payout_batch".into()))
+        decode("grant_ledger", "ClaimApproved", "1.0", v1),
+        Err(DecodeError::UnknownAggregateType("grant_ledger".into()))
     );
 }
 
@@ -463,6 +463,14 @@ fn every_kind_round_trips_through_its_stored_form() {
         domain::donation::sample_events()
             .into_iter()
             .map(CaseEvent::DonationCampaign)
+            .collect(),
+    ));
+    streams.push(stream(
+        aggregate_types::PAYOUT_BATCH,
+        "PB-1",
+        domain::finance::batch::sample_events()
+            .into_iter()
+            .map(CaseEvent::PayoutBatch)
             .collect(),
     ));
     let views = build(&streams);

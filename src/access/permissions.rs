@@ -55,6 +55,16 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
     (AggregateKind::DonationCampaign, "RejectAllocation", &[A]),
     (AggregateKind::FundAccount, "Appropriate", &[F]),
     (AggregateKind::FundAccount, "ReverseAppropriation", &[F]),
+    (AggregateKind::PayoutBatch, "Draft", &[F]),
+    (AggregateKind::PayoutBatch, "Lock", &[F]),
+    (AggregateKind::PayoutBatch, "Authorise", &[A, F]),
+    (AggregateKind::PayoutBatch, "Discard", &[F]),
+    (AggregateKind::PayoutBatch, "RecordExport", &[F]),
+    (AggregateKind::PayoutBatch, "RecordResults", &[F]),
+    (AggregateKind::PayoutBatch, "Reissue", &[F]),
+    (AggregateKind::PayoutBatch, "CancelPayout", &[F, A]),
+    (AggregateKind::PayoutBatch, "Close", &[F]),
+    (AggregateKind::AccountingPeriod, "Close", &[F]),
 ];
 
 /// Roles that read case data (streams, state, history, summaries, views, chain checks).
@@ -156,6 +166,8 @@ pub fn plural(kind: AggregateKind) -> &'static str {
         AggregateKind::MutualAidClaim => "mutual-aid-claims",
         AggregateKind::DonationCampaign => "donation-campaigns",
         AggregateKind::FundAccount => "fund-accounts",
+        AggregateKind::PayoutBatch => "payout-batches",
+        AggregateKind::AccountingPeriod => "accounting-periods",
     }
 }
 

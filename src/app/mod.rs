@@ -18,6 +18,8 @@ use std::sync::Arc;
 use cqrs_es::Aggregate;
 use domain::command::{Cmd, CommandContext};
 use domain::donation::{DonationCampaign, DonationCampaignServices};
+use domain::finance::batch::PayoutBatch;
+use domain::finance::period::AccountingPeriod;
 use domain::fund::account::FundAccount;
 use domain::hardship::{HardshipFile, HardshipFileServices};
 use domain::i18n::{ErrorCode, Lang, Localize};
@@ -137,6 +139,34 @@ case_aggregate!(
     AggregateKind::FundAccount
 );
 
+case_aggregate!(
+    PayoutBatch,
+    domain::finance::batch::PayoutBatchCommand,
+    AggregateKind::PayoutBatch
+);
+case_aggregate!(
+    AccountingPeriod,
+    domain::finance::period::AccountingPeriodCommand,
+    AggregateKind::AccountingPeriod,
+    check_body = month_is_aggregate_id
+);
+
+/// A period's aggregate id is its month: the close names the same month.
+fn month_is_aggregate_id(
+    aggregate_id: &str,
+    body: &domain::finance::period::AccountingPeriodCommand,
+) -> Result<(), InputError> {
+    let domain::finance::period::AccountingPeriodCommand::Close { month, .. } = body;
+    if month.as_str() == aggregate_id {
+        return Ok(());
+    }
+    Err(InputError::IdMismatch {
+        field: "Close.month".into(),
+        value: month.as_str().into(),
+        aggregate_id: aggregate_id.into(),
+    })
+}
+
 /// The aggregate types, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum AggregateKind {
@@ -150,16 +180,22 @@ pub enum AggregateKind {
     DonationCampaign,
     /// 资金账户 (appropriations into a fund)
     FundAccount,
+    /// 发放批次 (payout batch)
+    PayoutBatch,
+    /// 会计期间 (accounting period: month-end close)
+    AccountingPeriod,
 }
 
 impl AggregateKind {
     /// All kinds.
-    pub const ALL: [AggregateKind; 5] = [
+    pub const ALL: [AggregateKind; 7] = [
         AggregateKind::HardshipFile,
         AggregateKind::MutualAidPlan,
         AggregateKind::MutualAidClaim,
         AggregateKind::DonationCampaign,
         AggregateKind::FundAccount,
+        AggregateKind::PayoutBatch,
+        AggregateKind::AccountingPeriod,
     ];
 
     /// The stored aggregate type (`Aggregate::TYPE`).
@@ -170,6 +206,8 @@ impl AggregateKind {
             AggregateKind::MutualAidClaim => MutualAidClaim::TYPE,
             AggregateKind::DonationCampaign => DonationCampaign::TYPE,
             AggregateKind::FundAccount => FundAccount::TYPE,
+            AggregateKind::PayoutBatch => PayoutBatch::TYPE,
+            AggregateKind::AccountingPeriod => AccountingPeriod::TYPE,
         }
     }
 
@@ -181,6 +219,8 @@ impl AggregateKind {
             AggregateKind::MutualAidClaim => "mutual-aid-claim",
             AggregateKind::DonationCampaign => "donation-campaign",
             AggregateKind::FundAccount => "fund-account",
+            AggregateKind::PayoutBatch => "payout-batch",
+            AggregateKind::AccountingPeriod => "accounting-period",
         }
     }
 
@@ -192,6 +232,8 @@ impl AggregateKind {
             AggregateKind::MutualAidClaim => ("医疗互助补助申请", "mutual-aid claim"),
             AggregateKind::DonationCampaign => ("一日捐活动", "one-day-donation campaign"),
             AggregateKind::FundAccount => ("资金账户", "fund account"),
+            AggregateKind::PayoutBatch => ("发放批次", "payout batch"),
+            AggregateKind::AccountingPeriod => ("会计期间", "accounting period"),
         };
         lang.pick(zh, en)
     }
@@ -212,6 +254,10 @@ pub struct App {
     pub campaigns: Engine<DonationCampaign>,
     /// Fund accounts (appropriations).
     pub funds: Engine<FundAccount>,
+    /// Payout batches.
+    pub batches: Engine<PayoutBatch>,
+    /// Accounting periods (month-end close).
+    pub periods: Engine<AccountingPeriod>,
     /// Builds and reads the views, in the same database as the events
     /// (unavailable on KurrentDB).
     pub projector: Arc<Projector>,
@@ -253,6 +299,8 @@ impl App {
             )
             .with_cache(CAMPAIGN_CACHE_STREAMS),
             funds: Engine::new(store.clone(), (), None),
+            batches: Engine::new(store.clone(), (), None),
+            periods: Engine::new(store.clone(), (), None),
             projector: Arc::new(Projector::for_store(&store)),
             clock: BusinessClock::default(),
             plans,
@@ -324,6 +372,8 @@ impl Localize for AppError {
                 let what = match c.scope {
                     domain::reservation::Scope::OpenFileByResident => "该身份证号已有未结档案",
                     domain::reservation::Scope::ClaimedStay => "该次住院已有补助申请",
+                    domain::reservation::Scope::PayoutBatched => "该笔发放已在其他批次中",
+                    domain::reservation::Scope::PayoutPaid => "该笔发放已支付过",
                 };
                 format!("{what}（{}）", c.held_by)
             }

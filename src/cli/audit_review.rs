@@ -384,6 +384,10 @@ pub async fn view_as_of(
         crate::cli::views::ViewCommand::PayoutLedger { .. } => projections::ViewName::PayoutLedger,
         crate::cli::views::ViewCommand::Campaign { .. } => projections::ViewName::Campaign,
         crate::cli::views::ViewCommand::FundBalances { .. } => projections::ViewName::FundBalances,
+        crate::cli::views::ViewCommand::Reconciliation { .. } => {
+            projections::ViewName::Reconciliation
+        }
+        crate::cli::views::ViewCommand::Ledger { .. } => projections::ViewName::Books,
     };
     let (past, position) = crate::audit::asof::app_as_of(app, view, point)
         .await
@@ -393,6 +397,8 @@ pub async fn view_as_of(
         | crate::cli::views::ViewCommand::PlanPeriod { json, .. }
         | crate::cli::views::ViewCommand::PayoutLedger { json, .. }
         | crate::cli::views::ViewCommand::Campaign { json, .. }
+        | crate::cli::views::ViewCommand::Reconciliation { json, .. }
+        | crate::cli::views::ViewCommand::Ledger { json, .. }
         | crate::cli::views::ViewCommand::FundBalances { json } => *json,
     };
     if !json {

@@ -149,6 +149,8 @@ impl Run {
             AggregateKind::MutualAidClaim => self.send(&app.claims, &id, &body, ctx).await,
             AggregateKind::DonationCampaign => self.send(&app.campaigns, &id, &body, ctx).await,
             AggregateKind::FundAccount => self.send(&app.funds, &id, &body, ctx).await,
+            AggregateKind::PayoutBatch => self.send(&app.batches, &id, &body, ctx).await,
+            AggregateKind::AccountingPeriod => self.send(&app.periods, &id, &body, ctx).await,
         };
         self.judge(kind, &id, step.refused.as_deref(), outcome, out)
     }

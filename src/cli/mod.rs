@@ -10,6 +10,7 @@ pub mod audit;
 pub mod audit_review;
 pub mod backup;
 pub mod demo;
+pub mod finance;
 pub mod store;
 pub mod users;
 pub mod views;
@@ -146,6 +147,12 @@ pub enum Command {
     /// reset-token, roles.
     #[command(subcommand)]
     Users(crate::cli::users::UsersCommand),
+    /// 发放款项: due payouts of a fund.
+    #[command(subcommand)]
+    Payouts(crate::cli::finance::PayoutsCommand),
+    /// 发放批次: draft a batch from due payouts (other steps: `run payout-batch`).
+    #[command(subcommand)]
+    Batch(crate::cli::finance::BatchCommand),
     /// Copy the embedded store to a new file, online and consistent, and
     /// verify the copy's hash chains.
     Backup(crate::cli::backup::BackupArgs),
@@ -330,6 +337,8 @@ async fn dispatch(
                 AggregateKind::MutualAidClaim => run_json(&app.claims, args, out).await,
                 AggregateKind::DonationCampaign => run_json(&app.campaigns, args, out).await,
                 AggregateKind::FundAccount => run_json(&app.funds, args, out).await,
+                AggregateKind::PayoutBatch => run_json(&app.batches, args, out).await,
+                AggregateKind::AccountingPeriod => run_json(&app.periods, args, out).await,
             }
         }
         Command::History {
@@ -346,6 +355,8 @@ async fn dispatch(
                 AggregateKind::MutualAidClaim => history(app, &app.claims, args, out).await,
                 AggregateKind::DonationCampaign => history(app, &app.campaigns, args, out).await,
                 AggregateKind::FundAccount => history(app, &app.funds, args, out).await,
+                AggregateKind::PayoutBatch => history(app, &app.batches, args, out).await,
+                AggregateKind::AccountingPeriod => history(app, &app.periods, args, out).await,
             }
         }
         Command::Show { kind, id, as_of } => {
@@ -357,6 +368,8 @@ async fn dispatch(
                 AggregateKind::MutualAidClaim => show(app, &app.claims, args, out).await,
                 AggregateKind::DonationCampaign => show(app, &app.campaigns, args, out).await,
                 AggregateKind::FundAccount => show(app, &app.funds, args, out).await,
+                AggregateKind::PayoutBatch => show(app, &app.batches, args, out).await,
+                AggregateKind::AccountingPeriod => show(app, &app.periods, args, out).await,
             }
         }
         Command::Streams { kind } => {
@@ -386,6 +399,8 @@ async fn dispatch(
             .map_err(Failure::other),
         Command::Users(command) => crate::cli::users::run_cli(db, command, lang, out).await,
         Command::Audit(args) => crate::cli::audit::run(app, args, lang, out).await,
+        Command::Payouts(command) => crate::cli::finance::payouts(app, command, lang, out).await,
+        Command::Batch(command) => crate::cli::finance::batch(app, command, lang, out).await,
     }
 }
 

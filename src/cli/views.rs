@@ -81,6 +81,25 @@ pub enum ViewCommand {
         #[arg(long)]
         json: bool,
     },
+    /// 发放对账: payout batches against the bank's results, per batch and fund.
+    Reconciliation {
+        /// Only this batch (with its exceptions).
+        #[arg(long)]
+        batch: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 资金账簿: the double-entry books' trial balance; with --month, that
+    /// month's journal.
+    Ledger {
+        /// The journal of this month: YYYY-MM.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `bangfu projections` does.
@@ -220,6 +239,12 @@ pub(crate) async fn view_at(
             payout_ledger(app, fund, month, limit, json, lang, position, out).await
         }
         ViewCommand::Campaign { id, json } => campaign(app, &id, json, lang, position, out).await,
+        ViewCommand::Reconciliation { batch, json } => {
+            crate::cli::finance::reconciliation(app, batch, json, lang, out).await
+        }
+        ViewCommand::Ledger { month, json } => {
+            crate::cli::finance::ledger(app, month, json, lang, out).await
+        }
         ViewCommand::FundBalances { json } => fund_balances(app, json, lang, position, out).await,
     }
 }

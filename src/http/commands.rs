@@ -23,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use cqrs_es::DomainEvent;
 use domain::command::{metadata_keys, Actor, Cmd};
 use domain::donation::{DonationCampaign, DonationCampaignCommand};
+use domain::finance::batch::{PayoutBatch, PayoutBatchCommand};
+use domain::finance::period::{AccountingPeriod, AccountingPeriodCommand};
 use domain::fund::account::{FundAccount, FundAccountCommand};
 use domain::hardship::{HardshipFile, HardshipFileCommand};
 use domain::i18n::{ErrorCode, Lang};
@@ -120,6 +122,18 @@ impl Served for DonationCampaign {
         &app.campaigns
     }
 }
+impl Served for PayoutBatch {
+    const PLURAL: &'static str = "payout-batches";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.batches
+    }
+}
+impl Served for AccountingPeriod {
+    const PLURAL: &'static str = "accounting-periods";
+    fn engine(app: &App) -> &Engine<Self> {
+        &app.periods
+    }
+}
 impl Served for FundAccount {
     const PLURAL: &'static str = "fund-accounts";
     fn engine(app: &App) -> &Engine<Self> {
@@ -213,6 +227,23 @@ command_route!(
     "对资金账户执行命令（资金拨入、冲销）Run a fund-account command (appropriations)"
 );
 
+command_route!(
+    batch_command,
+    PayoutBatch,
+    PayoutBatchCommand,
+    "/v1/payout-batches/{id}/commands",
+    "payout-batches",
+    "对发放批次执行命令（编制、锁定、签发、导出、回单、重发、取消、关闭）Run a payout-batch command"
+);
+command_route!(
+    period_command,
+    AccountingPeriod,
+    AccountingPeriodCommand,
+    "/v1/accounting-periods/{id}/commands",
+    "accounting-periods",
+    "对会计期间执行命令（月结）Run an accounting-period command (month-end close)"
+);
+
 /// The command routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -221,6 +252,8 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(claim_command))
         .routes(routes!(campaign_command))
         .routes(routes!(fund_command))
+        .routes(routes!(batch_command))
+        .routes(routes!(period_command))
 }
 
 /// Reads a body of at most `max` bytes; 413 beyond.

@@ -79,6 +79,7 @@ impl MoneyProblem {
             Account::Measure { file_id, .. } => (None, Some(file_id.clone())),
             Account::MemberCap { plan_id, .. } => (None, Some(plan_id.clone())),
             Account::Campaign { campaign_id } => (None, Some(campaign_id.clone())),
+            Account::Period { month } => (None, Some(month.clone())),
         };
         MoneyProblem {
             account: refused.account.kind().to_string(),

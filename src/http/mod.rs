@@ -25,6 +25,7 @@ pub mod docs;
 pub mod error;
 pub mod examples;
 mod files;
+pub mod finance_summary;
 pub mod idempotency;
 pub mod metrics;
 pub mod params;

@@ -141,6 +141,8 @@ page_schema!(PlanPage, PlanSummary);
 page_schema!(ClaimPage, ClaimSummary);
 page_schema!(CampaignPage, CampaignSummary);
 page_schema!(FundAccountPage, FundAccountSummary);
+page_schema!(BatchPage, super::finance_summary::BatchSummary);
+page_schema!(PeriodPage, super::finance_summary::PeriodSummary);
 
 fn not_found<A: Served>(lang: Lang, id: &str) -> ApiError
 where
@@ -524,6 +526,27 @@ read_routes!(
     fund_account_events = "/v1/fund-accounts/{id}/events"
 );
 
+read_routes!(
+    domain::finance::batch::PayoutBatch,
+    BatchPage,
+    super::finance_summary::BatchSummary,
+    "payout-batches",
+    list_batches = "/v1/payout-batches",
+    get_batch = "/v1/payout-batches/{id}",
+    batch_state = "/v1/payout-batches/{id}/state",
+    batch_events = "/v1/payout-batches/{id}/events"
+);
+read_routes!(
+    domain::finance::period::AccountingPeriod,
+    PeriodPage,
+    super::finance_summary::PeriodSummary,
+    "accounting-periods",
+    list_periods = "/v1/accounting-periods",
+    get_period = "/v1/accounting-periods/{id}",
+    period_state = "/v1/accounting-periods/{id}/state",
+    period_events = "/v1/accounting-periods/{id}/events"
+);
+
 /// Recomputes every stream's hash chain, checks the log order and every
 /// stored audit seal.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
@@ -590,5 +613,13 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_fund_account))
         .routes(routes!(fund_account_state))
         .routes(routes!(fund_account_events))
+        .routes(routes!(list_batches))
+        .routes(routes!(get_batch))
+        .routes(routes!(batch_state))
+        .routes(routes!(batch_events))
+        .routes(routes!(list_periods))
+        .routes(routes!(get_period))
+        .routes(routes!(period_state))
+        .routes(routes!(period_events))
         .routes(routes!(verify))
 }

@@ -61,6 +61,10 @@ pub enum Summary {
     Campaign(CampaignSummary),
     /// A fund account.
     FundAccount(FundAccountSummary),
+    /// A payout batch.
+    PayoutBatch(super::finance_summary::BatchSummary),
+    /// An accounting period.
+    AccountingPeriod(super::finance_summary::PeriodSummary),
 }
 
 /// Where the summaries come from.
@@ -259,6 +263,14 @@ impl StreamViews {
             AggregateKind::MutualAidClaim => self.load::<MutualAidClaim>(id, lang).await,
             AggregateKind::DonationCampaign => self.load::<DonationCampaign>(id, lang).await,
             AggregateKind::FundAccount => self.load::<FundAccount>(id, lang).await,
+            AggregateKind::PayoutBatch => {
+                self.load::<domain::finance::batch::PayoutBatch>(id, lang)
+                    .await
+            }
+            AggregateKind::AccountingPeriod => {
+                self.load::<domain::finance::period::AccountingPeriod>(id, lang)
+                    .await
+            }
         }
     }
 }
@@ -331,7 +343,9 @@ impl ProjectedViews {
             AggregateKind::MutualAidPlan => Some(RowKind::PlanPeriod),
             AggregateKind::MutualAidClaim => Some(RowKind::PlanClaim),
             AggregateKind::DonationCampaign => Some(RowKind::Campaign),
-            AggregateKind::FundAccount => None,
+            AggregateKind::FundAccount
+            | AggregateKind::PayoutBatch
+            | AggregateKind::AccountingPeriod => None,
         }
     }
 }

@@ -255,6 +255,8 @@ impl MoneyError {
 struct Flows {
     credit_fen: i64,
     debit_fen: i64,
+    /// Debits never refused: a period's close.
+    unchecked_fen: i64,
 }
 
 /// What [`apply`] needs of where balances live: the database directly (any
@@ -407,6 +409,27 @@ pub(super) async fn apply<L: Ledger + ?Sized>(
                 ledger.set_measure_fund(file_id, measure_id, *fund).await?;
                 continue;
             }
+            // An entry dated into a month: one fen in and out of the
+            // period's account, refused once the close took it below zero.
+            Movement::InPeriod { month } => {
+                let entry = flows
+                    .entry(Account::Period {
+                        month: month.clone(),
+                    })
+                    .or_default();
+                entry.credit_fen = 1;
+                entry.debit_fen = 1;
+                continue;
+            }
+            Movement::ClosePeriod { month } => {
+                let entry = flows
+                    .entry(Account::Period {
+                        month: month.clone(),
+                    })
+                    .or_default();
+                entry.unchecked_fen = 1;
+                continue;
+            }
             Movement::Credit {
                 account,
                 amount_fen,
@@ -470,12 +493,16 @@ async fn settle<L: Ledger + ?Sized>(
     let net = flow
         .credit_fen
         .checked_sub(flow.debit_fen)
+        .and_then(|n| n.checked_sub(flow.unchecked_fen))
         .ok_or_else(overflow)?;
     let (balance, after) = ledger.add(&account, opening, net).await?;
     // Credits first, then debits, each checked: what the command had
     // available, and what it leaves (the same as `after`).
     let available = balance.checked_add(flow.credit_fen).ok_or_else(overflow)?;
-    let left = available.checked_sub(flow.debit_fen).ok_or_else(overflow)?;
+    let left = available
+        .checked_sub(flow.debit_fen)
+        .and_then(|a| a.checked_sub(flow.unchecked_fen))
+        .ok_or_else(overflow)?;
     debug_assert_eq!(left, after);
     if enforce && flow.debit_fen > 0 && left < 0 {
         return Err(MoneyError::Refused(InsufficientFunds {

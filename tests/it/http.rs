@@ -443,6 +443,8 @@ async fn openapi_document_is_3_1_and_describes_every_command_body() {
             bangfu::app::AggregateKind::MutualAidClaim => "MutualAidClaimCommand",
             bangfu::app::AggregateKind::DonationCampaign => "DonationCampaignCommand",
             bangfu::app::AggregateKind::FundAccount => "FundAccountCommand",
+            bangfu::app::AggregateKind::PayoutBatch => "PayoutBatchCommand",
+            bangfu::app::AggregateKind::AccountingPeriod => "AccountingPeriodCommand",
         };
         let text = schemas[body].to_string();
         assert!(text.contains(&format!("\"{name}\"")), "{body} lacks {name}");

@@ -46,6 +46,7 @@ mod concurrency;
 mod conformance;
 mod demo;
 mod evolve;
+mod finance;
 mod http;
 mod inputs;
 mod money;

@@ -38,6 +38,8 @@ use serde::{Deserialize, Serialize};
 use super::household::{add, sum};
 use crate::event::{CaseEvent, Recorded};
 use crate::rows::{fund_code, ProjectionError, RowKey, RowKind, RowSet};
+use domain::finance::batch::PayoutBatchEvent;
+use domain::finance::SourceKind;
 
 /// One fund's flows and balance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +73,16 @@ pub struct FundBalanceRow {
     /// Claim subsidies approved (paid or not).
     #[serde(default)]
     pub claims_approved_fen: Fen,
+    /// Grants and claim subsidies paid by the bank in payout batches.
+    #[serde(default)]
+    pub bank_paid_fen: Fen,
+    /// Grants and claim subsidies whose failed payout was cancelled: no
+    /// longer owed.
+    #[serde(default)]
+    pub cancelled_fen: Fen,
+    /// Designated allocations whose failed payout was cancelled: back in the fund.
+    #[serde(default)]
+    pub returned_fen: Fen,
     /// Σ inflows (reversals deducted).
     pub inflow_fen: Fen,
     /// Σ outflows.
@@ -108,6 +120,9 @@ impl FundBalanceRow {
             transfers_out_fen: Fen::ZERO,
             grants_approved_fen: Fen::ZERO,
             claims_approved_fen: Fen::ZERO,
+            bank_paid_fen: Fen::ZERO,
+            cancelled_fen: Fen::ZERO,
+            returned_fen: Fen::ZERO,
             inflow_fen: Fen::ZERO,
             outflow_fen: Fen::ZERO,
             balance_fen: Fen::ZERO,
@@ -126,6 +141,7 @@ impl FundBalanceRow {
             self.donations_fen,
             self.appropriations_fen,
             self.transfers_in_fen,
+            self.returned_fen,
         ]);
         let reversed = add(
             self.donations_reversed_fen,
@@ -136,6 +152,7 @@ impl FundBalanceRow {
             self.claims_paid_fen,
             self.designated_paid_fen,
             self.transfers_out_fen,
+            self.bank_paid_fen,
         ]);
         // A reversal takes back money that came in; were reversals ever to
         // exceed the gross inflow, the excess counts as an outflow so the
@@ -155,10 +172,14 @@ impl FundBalanceRow {
                         .into(),
                 })
         };
-        self.committed_fen = add(
-            unpaid(self.grants_approved_fen, self.grants_paid_fen)?,
-            unpaid(self.claims_approved_fen, self.claims_paid_fen)?,
-        );
+        let approved = add(self.grants_approved_fen, self.claims_approved_fen);
+        let settled = sum([
+            self.grants_paid_fen,
+            self.claims_paid_fen,
+            self.bank_paid_fen,
+            self.cancelled_fen,
+        ]);
+        self.committed_fen = unpaid(approved, settled)?;
         let owed = add(out, self.committed_fen);
         self.balance_fen = self.inflow_fen.room_after(out);
         self.available_fen = self.inflow_fen.room_after(owed);
@@ -236,6 +257,14 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
                 out.push(balance_key(*fund));
             }
         },
+        CaseEvent::PayoutBatch(PayoutBatchEvent::BankResultsRecorded { outcomes, .. }) => {
+            let funds: std::collections::BTreeSet<Fund> = outcomes.iter().map(|o| o.fund).collect();
+            out.extend(funds.into_iter().map(balance_key));
+        }
+        CaseEvent::PayoutBatch(PayoutBatchEvent::PayoutCancelled { fund, .. }) => {
+            out.push(balance_key(*fund));
+        }
+        CaseEvent::PayoutBatch(_) | CaseEvent::AccountingPeriod(_) => {}
     }
 }
 
@@ -344,6 +373,37 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         }) => flow(rows, *fund, *amount_fen, |r| {
             &mut r.appropriations_reversed_fen
         }),
+        CaseEvent::PayoutBatch(e) => apply_batch(e, rows),
+        _ => Ok(()),
+    }
+}
+
+/// A batch's bank results and cancellations. A designated allocation left
+/// its fund at approval, so its payment moves nothing more and its
+/// cancellation brings the money back; a grant or subsidy paid by the bank
+/// is no longer committed but paid, one cancelled no longer owed.
+fn apply_batch(event: &PayoutBatchEvent, rows: &mut RowSet) -> Result<(), ProjectionError> {
+    match event {
+        PayoutBatchEvent::BankResultsRecorded { outcomes, .. } => {
+            for o in outcomes {
+                if o.paid && o.source != SourceKind::Allocation {
+                    flow(rows, o.fund, o.amount_fen, |r| &mut r.bank_paid_fen)?;
+                }
+            }
+            Ok(())
+        }
+        PayoutBatchEvent::PayoutCancelled {
+            source,
+            fund,
+            amount_fen,
+            ..
+        } => {
+            if *source == SourceKind::Allocation {
+                flow(rows, *fund, *amount_fen, |r| &mut r.returned_fen)
+            } else {
+                flow(rows, *fund, *amount_fen, |r| &mut r.cancelled_fen)
+            }
+        }
         _ => Ok(()),
     }
 }

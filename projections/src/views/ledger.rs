@@ -250,7 +250,10 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
                 _ => {}
             }
         }
-        CaseEvent::MutualAidPlan(_) | CaseEvent::FundAccount(_) => {}
+        CaseEvent::MutualAidPlan(_)
+        | CaseEvent::FundAccount(_)
+        | CaseEvent::PayoutBatch(_)
+        | CaseEvent::AccountingPeriod(_) => {}
     }
 }
 
@@ -259,7 +262,10 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         CaseEvent::HardshipFile(e) => apply_grant(ev, e, rows),
         CaseEvent::MutualAidClaim(e) => apply_claim(ev, e, rows),
         CaseEvent::DonationCampaign(e) => apply_allocation(ev, e, rows),
-        CaseEvent::MutualAidPlan(_) | CaseEvent::FundAccount(_) => Ok(()),
+        CaseEvent::MutualAidPlan(_)
+        | CaseEvent::FundAccount(_)
+        | CaseEvent::PayoutBatch(_)
+        | CaseEvent::AccountingPeriod(_) => Ok(()),
     }
 }
 

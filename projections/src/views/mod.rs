@@ -1,4 +1,4 @@
-//! The five views and what each does with an event.
+//! The seven views and what each does with an event.
 //!
 //! Each view module has two pure functions the projector calls per event:
 //! `keys` (which rows the event may read or write — derivable from the event
@@ -6,11 +6,14 @@
 //! (change those rows). They never look at the clock, at other events, or at
 //! rows they did not declare.
 
+pub mod books;
 pub mod campaign;
 pub mod funds;
 pub mod household;
 pub mod ledger;
+pub mod lineage;
 pub mod plan;
+pub mod recon;
 
 use domain::i18n::Lang;
 
@@ -30,16 +33,22 @@ pub enum ViewName {
     Campaign,
     /// Every fund's flows and balance.
     FundBalances,
+    /// Payout batches against the bank's results.
+    Reconciliation,
+    /// The double-entry books.
+    Books,
 }
 
 impl ViewName {
     /// Every view.
-    pub const ALL: [ViewName; 5] = [
+    pub const ALL: [ViewName; 7] = [
         ViewName::HouseholdFile,
         ViewName::PlanPeriod,
         ViewName::PayoutLedger,
         ViewName::Campaign,
         ViewName::FundBalances,
+        ViewName::Reconciliation,
+        ViewName::Books,
     ];
 
     /// Stable name, as stored with its checkpoint.
@@ -50,6 +59,8 @@ impl ViewName {
             ViewName::PayoutLedger => "payout_ledger",
             ViewName::Campaign => "campaign",
             ViewName::FundBalances => "fund_balances",
+            ViewName::Reconciliation => "reconciliation",
+            ViewName::Books => "books",
         }
     }
 
@@ -61,6 +72,8 @@ impl ViewName {
             ViewName::PayoutLedger => "payout-ledger",
             ViewName::Campaign => "campaign",
             ViewName::FundBalances => "fund-balances",
+            ViewName::Reconciliation => "reconciliation",
+            ViewName::Books => "books",
         }
     }
 
@@ -79,6 +92,8 @@ impl ViewName {
             ViewName::PayoutLedger => lang.pick("发放台账", "payout ledger"),
             ViewName::Campaign => lang.pick("一日捐活动汇总", "campaign"),
             ViewName::FundBalances => lang.pick("资金余额", "fund balances"),
+            ViewName::Reconciliation => lang.pick("发放对账", "reconciliation"),
+            ViewName::Books => lang.pick("资金账簿", "books"),
         }
     }
 
@@ -90,6 +105,12 @@ impl ViewName {
             ViewName::PayoutLedger => &[RowKind::Payout, RowKind::LedgerParty],
             ViewName::Campaign => &[RowKind::Campaign, RowKind::CampaignUnit],
             ViewName::FundBalances => &[RowKind::FundBalance, RowKind::FundMeasures],
+            ViewName::Reconciliation => &[RowKind::BatchRecon, RowKind::PayoutStatus],
+            ViewName::Books => &[
+                RowKind::JournalEntry,
+                RowKind::BookAccount,
+                RowKind::BookMeasures,
+            ],
         }
     }
 
@@ -101,6 +122,8 @@ impl ViewName {
             ViewName::PayoutLedger => ledger::keys(ev, out),
             ViewName::Campaign => campaign::keys(ev, out),
             ViewName::FundBalances => funds::keys(ev, out),
+            ViewName::Reconciliation => recon::keys(ev, out),
+            ViewName::Books => books::keys(ev, out),
         }
     }
 
@@ -114,6 +137,8 @@ impl ViewName {
             ViewName::PayoutLedger => ledger::apply(ev, rows),
             ViewName::Campaign => campaign::apply(ev, rows),
             ViewName::FundBalances => funds::apply(ev, rows),
+            ViewName::Reconciliation => recon::apply(ev, rows),
+            ViewName::Books => books::apply(ev, rows),
         }
     }
 }

@@ -961,10 +961,12 @@ impl EventStore for KurrentStore {
 fn refuse_debits(commit: &PreparedCommit) -> Result<(), PersistenceError> {
     // The movements were read once, when the commit was prepared.
     let spends = commit.events.iter().find(|event| {
-        event
-            .movements
-            .iter()
-            .any(|m| matches!(m, domain::money::Movement::Debit { .. }))
+        event.movements.iter().any(|m| {
+            matches!(
+                m,
+                domain::money::Movement::Debit { .. } | domain::money::Movement::ClosePeriod { .. }
+            )
+        })
     });
     match spends {
         None => Ok(()),
