@@ -33,6 +33,8 @@ pub mod users;
 pub mod views;
 
 use std::future::Future;
+
+use tracing::Instrument;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,6 +257,7 @@ impl FromRequestParts<ApiState> for Caller {
         let user = state
             .users()
             .authenticate(token)
+            .instrument(tracing::debug_span!("bf.authenticate"))
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?
             .ok_or_else(|| ApiError::unauthenticated(lang))?;
