@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bangfu::app::engine::Engine;
 use bangfu::app::{self, App, CaseAggregate};
-use bangfu::engine::Engine;
 use bangfu::store::{AnyStore, EventStore, SqliteStore};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, Cmd, CommandContext, Role};
@@ -379,7 +379,7 @@ impl Generator {
         A::Error: ErrorCode,
     {
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        match bangfu::input::parse_json::<A::Body>(&bytes) {
+        match bangfu::app::input::parse_json::<A::Body>(&bytes) {
             Ok(body) => body,
             // The generator's own output: a failure is a bug in this file.
             Err(e) => panic!("workload generated an invalid {} command: {e}", A::TYPE),
@@ -1176,7 +1176,7 @@ pub struct HttpService {
     addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    users: bangfu::users::Users,
+    users: bangfu::access::users::Users,
     credentials: Arc<BTreeMap<String, Credential>>,
 }
 
@@ -1186,7 +1186,7 @@ impl HttpService {
     /// default limits.
     pub async fn start(
         app: Arc<App>,
-        users: bangfu::users::Users,
+        users: bangfu::access::users::Users,
         actors: &BTreeMap<String, Vec<Role>>,
     ) -> Result<HttpService, String> {
         let mut credentials = BTreeMap::new();
@@ -1469,7 +1469,7 @@ impl HttpSide {
     /// would use for this store) and `clients` open connections.
     pub async fn over_http(
         app: Arc<App>,
-        users: bangfu::users::Users,
+        users: bangfu::access::users::Users,
         clients: usize,
         idempotent: bool,
         actors: &BTreeMap<String, Vec<Role>>,
@@ -1826,7 +1826,7 @@ async fn http_phase(
                 match variant {
                     "inprocess" => HttpSide::in_process(app, clients).await,
                     _ => {
-                        let users = bangfu::users::Users::open(&users_file)
+                        let users = bangfu::access::users::Users::open(&users_file)
                             .await
                             .map_err(|e| e.to_string())?;
                         HttpSide::over_http(
@@ -2035,13 +2035,13 @@ async fn load_on(
     Ok(out)
 }
 
-fn e<E: std::error::Error>(error: bangfu::engine::ExecError<E>) -> String {
+fn e<E: std::error::Error>(error: bangfu::app::engine::ExecError<E>) -> String {
     error.to_string()
 }
 
 /// File loads need no services; the engine's type still wants one.
 fn noop_file_services(store: &AnyStore) -> Arc<dyn domain::hardship::HardshipFileServices> {
-    Arc::new(bangfu::services::StoreServices::new(store.clone()))
+    Arc::new(bangfu::app::services::StoreServices::new(store.clone()))
 }
 
 fn ratio(out: &mut BTreeMap<String, f64>, name: &str, num: Option<f64>, den: Option<f64>) {

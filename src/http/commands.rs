@@ -37,9 +37,10 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::{ApiError, Problem, PROBLEM_JSON};
-use super::{idempotency, permissions, ApiState, Caller};
+use super::{idempotency, ApiState, Caller};
+use crate::access::permissions;
+use crate::app::engine::{Committed, Engine, ExecError};
 use crate::app::{check_aggregate_id, App, AppError, CaseAggregate};
-use crate::engine::{Committed, Engine, ExecError};
 
 /// Times a command is retried after losing an optimistic-concurrency race,
 /// when the client did not ask for a version.
@@ -335,7 +336,7 @@ where
     }
     let today = state.app().clock.date_of(state.app().clock.now());
     let parsed: A::Body =
-        domain::i18n::with_lang(lang, || crate::input::parse_command(&bytes, today))
+        domain::i18n::with_lang(lang, || crate::app::input::parse_command(&bytes, today))
             .map_err(|e| ApiError::input(&e, lang))?;
     let expected = expected_version(&headers, lang)?;
     let correlation = correlation_id(&headers, lang)?;
@@ -370,7 +371,7 @@ where
     match task.instrument(tracing::debug_span!("bf.spawn_and_wait")).await {
         Ok(response) => {
             let name = name.as_deref().unwrap_or("unknown");
-            crate::metrics::command_done(A::TYPE, name, response.status(), started.elapsed());
+            crate::http::metrics::command_done(A::TYPE, name, response.status(), started.elapsed());
             Ok(response)
         }
         Err(join) => {
@@ -607,7 +608,7 @@ where
             events: mine
                 .iter()
                 .map(|e| {
-                    let (label, summary) = match crate::engine::read_event::<A>(
+                    let (label, summary) = match crate::app::engine::read_event::<A>(
                         &e.event_type,
                         &e.event_version,
                         &e.payload,

@@ -1,6 +1,6 @@
 //! `/docs`: the API document as one readable HTML page, rendered on the
 //! server from the same OpenAPI document `/openapi.json` serves (so the two
-//! cannot disagree) plus the permission matrix from [`super::permissions`].
+//! cannot disagree) plus the permission matrix from [`crate::access::permissions`].
 //!
 //! No script and nothing fetched from elsewhere: the machines bangfu runs on
 //! may have no internet, and a page that works from a file is easy to audit.
@@ -12,9 +12,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::permissions;
 use super::Limits;
-use crate::users::ROLES;
+use crate::access::permissions;
+use crate::access::users::ROLES;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

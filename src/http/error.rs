@@ -23,8 +23,8 @@ use domain::i18n::{ErrorCode, Lang, Localize};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::input::InputError;
 use crate::app::AppError;
-use crate::input::InputError;
 
 /// The media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -23,9 +23,8 @@ pub mod docs;
 pub mod error;
 pub mod examples;
 pub mod idempotency;
-pub mod mask;
+pub mod metrics;
 pub mod params;
-pub mod permissions;
 pub mod reads;
 pub mod reports;
 pub mod serve;
@@ -56,8 +55,9 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::access::permissions;
+use crate::access::users::{User, Users};
 use crate::app::App;
-use crate::users::{User, Users};
 use error::{problem_response, status_title, ApiError, Problem, PROBLEM_JSON};
 
 /// The header that names the role a request acts in.
@@ -88,7 +88,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_bytes: crate::input::MAX_COMMAND_BYTES,
+            max_body_bytes: crate::app::input::MAX_COMMAND_BYTES,
             max_concurrent_requests: 64,
             request_timeout: Duration::from_secs(30),
             default_page_size: 50,
@@ -371,7 +371,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// and the layers every request goes through.
 pub fn router(state: ApiState) -> Router {
     // The recorder first: what is recorded before it exists is lost.
-    crate::metrics::handle();
+    crate::http::metrics::handle();
     let (api, mut openapi) = api_routes().split_for_parts();
     examples::attach(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
@@ -439,7 +439,7 @@ pub fn router(state: ApiState) -> Router {
         },
     ))
     .layer(axum::middleware::from_fn(problemize))
-    .layer(axum::middleware::from_fn(crate::metrics::track_http))
+    .layer(axum::middleware::from_fn(crate::http::metrics::track_http))
     .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
         REQUEST_ID_HEADER,
     )))
@@ -499,9 +499,9 @@ async fn ready(State(state): State<ApiState>, ReqLang(lang): ReqLang) -> Respons
     }
 }
 
-/// `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+/// `GET /metrics`: Prometheus text (see [`crate::http::metrics`]).
 async fn metrics(State(state): State<ApiState>) -> Response {
-    let body = crate::metrics::render(state.app()).await;
+    let body = crate::http::metrics::render(state.app()).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

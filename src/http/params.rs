@@ -252,7 +252,7 @@ impl<'a> Params<'a> {
     pub fn month(&self) -> Result<Option<&'a str>, ApiError> {
         match self.get("month") {
             None => Ok(None),
-            Some(v) if crate::views::is_month(v) => Ok(Some(v)),
+            Some(v) if crate::read::reports::is_month(v) => Ok(Some(v)),
             Some(_) => Err(ApiError::bad_value(
                 "month",
                 self.lang,

@@ -4,7 +4,7 @@
 //!
 //! Personal data (resident IDs, bank cards, phones) in states and event
 //! payloads is masked for roles that do not need it
-//! ([`super::permissions::SEES_PERSONAL_DATA`]).
+//! ([`crate::access::permissions::SEES_PERSONAL_DATA`]).
 
 use std::collections::BTreeMap;
 
@@ -24,12 +24,12 @@ use utoipa_axum::routes;
 
 use super::commands::Served;
 use super::error::{ApiError, Problem};
-use super::mask::mask_json;
 use super::params::Params;
-use super::permissions::{self, Action};
 use super::views::{CampaignSummary, ClaimSummary, FileSummary, FundAccountSummary, PlanSummary};
 use super::{ApiState, Caller};
+use crate::access::permissions::{self, Action};
 use crate::app::{check_aggregate_id, AppError};
+use crate::read::mask::mask_json;
 
 /// An aggregate's current state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -275,14 +275,17 @@ where
         .filter(|e| e.sequence > after)
         .take(limit)
         .map(|e| {
-            let (label, summary) =
-                match crate::engine::read_event::<A>(&e.event_type, &e.event_version, &e.payload) {
-                    Some(ev) => (
-                        A::event_label(&ev, lang).to_string(),
-                        A::event_describe(&ev, lang),
-                    ),
-                    None => (e.event_type.clone(), String::new()),
-                };
+            let (label, summary) = match crate::app::engine::read_event::<A>(
+                &e.event_type,
+                &e.event_version,
+                &e.payload,
+            ) {
+                Some(ev) => (
+                    A::event_label(&ev, lang).to_string(),
+                    A::event_describe(&ev, lang),
+                ),
+                None => (e.event_type.clone(), String::new()),
+            };
             let mut payload = e.payload;
             if mask {
                 mask_json(&mut payload);

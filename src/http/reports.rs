@@ -1,7 +1,7 @@
 //! `GET /v1/views/…`: the five views of the projections (issue 3) over HTTP —
 //! household file (一户一档), plan period, payout ledger, campaign, fund
 //! balances — read through `app.projector` with the same rows and report
-//! functions `bangfu view` prints ([`crate::views`]), so the API and the CLI
+//! functions `bangfu view` prints ([`crate::cli::views`]), so the API and the CLI
 //! give the same figures.
 //!
 //! **Read-your-writes.** Every read first brings the projector up to the
@@ -18,7 +18,7 @@
 //!
 //! **Personal data.** View rows store resident IDs, cards and phones masked
 //! already; the same value masking as every other read is applied on top for
-//! roles outside [`super::permissions::SEES_PERSONAL_DATA`].
+//! roles outside [`crate::access::permissions::SEES_PERSONAL_DATA`].
 
 use std::collections::BTreeMap;
 
@@ -40,12 +40,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
-use super::mask::mask_json;
 use super::params::{Params, WirePosition};
-use super::permissions::{self, Action};
 use super::{ApiState, Caller};
+use crate::access::permissions::{self, Action};
 use crate::app::check_aggregate_id;
 use crate::projector::ProjectorError;
+use crate::read::mask::mask_json;
 
 /// 一户一档: one hardship file as its view holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -157,7 +157,7 @@ pub(crate) async fn views_at(
     };
     let started = std::time::Instant::now();
     let waited = tokio::time::timeout(state.limits().view_wait, catch_up).await;
-    crate::metrics::view_waited(started.elapsed());
+    crate::http::metrics::view_waited(started.elapsed());
     match waited {
         Ok(Ok(at)) => Ok(at),
         Ok(Err(e)) => Err(view_unavailable(lang, &e)),
@@ -322,10 +322,11 @@ async fn plan_period(
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
         let at = views_at(&state, params.min_position()?, lang).await?;
-        let (report, next) = crate::views::plan_period_report_page(state.app(), &id, after, limit)
-            .await
-            .map_err(|e| view_unavailable(lang, &e))?
-            .ok_or_else(|| view_not_found(lang, ViewName::PlanPeriod, &id))?;
+        let (report, next) =
+            crate::read::reports::plan_period_report_page(state.app(), &id, after, limit)
+                .await
+                .map_err(|e| view_unavailable(lang, &e))?
+                .ok_or_else(|| view_not_found(lang, ViewName::PlanPeriod, &id))?;
         respond(
             &caller,
             &PlanPeriodView {
@@ -378,7 +379,7 @@ async fn payout_ledger(
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
         let at = views_at(&state, params.min_position()?, lang).await?;
-        let page = crate::views::payout_ledger_page(state.app(), fund, month, after, limit)
+        let page = crate::read::reports::payout_ledger_page(state.app(), fund, month, after, limit)
             .await
             .map_err(|e| view_unavailable(lang, &e))?;
         respond(
@@ -435,10 +436,11 @@ async fn campaign(
         let limit = params.limit(state.limits())?;
         let after = params.after()?;
         let at = views_at(&state, params.min_position()?, lang).await?;
-        let (report, next) = crate::views::campaign_report_page(state.app(), &id, after, limit)
-            .await
-            .map_err(|e| view_unavailable(lang, &e))?
-            .ok_or_else(|| view_not_found(lang, ViewName::Campaign, &id))?;
+        let (report, next) =
+            crate::read::reports::campaign_report_page(state.app(), &id, after, limit)
+                .await
+                .map_err(|e| view_unavailable(lang, &e))?
+                .ok_or_else(|| view_not_found(lang, ViewName::Campaign, &id))?;
         respond(
             &caller,
             &CampaignView {

@@ -13,8 +13,8 @@ use domain::i18n::Lang;
 use serde::Deserialize;
 
 use super::{ApiState, Limits};
+use crate::access::users::Users;
 use crate::app::App;
-use crate::users::Users;
 
 /// Where the server listens unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -148,7 +148,7 @@ pub async fn serve(
         .await
         .map_err(|e| e.to_string())?;
     if let Some((id, token)) = bootstrapped {
-        let _ = crate::users::print_bootstrap(out, &id, &token, lang);
+        let _ = crate::access::users::print_bootstrap(out, &id, &token, lang);
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

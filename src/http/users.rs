@@ -18,9 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
-use super::permissions::Action;
 use super::{ApiState, Caller};
-use crate::users::{normalise_roles, UsersError};
+use crate::access::permissions::Action;
+use crate::access::users::{normalise_roles, UsersError};
 
 /// Largest user-management request body.
 pub const MAX_USER_BODY_BYTES: usize = 4 * 1024;
@@ -149,7 +149,7 @@ async fn me(caller: Caller) -> Json<Me> {
         user_id: caller.user.id.as_str().to_string(),
         roles: role_names(&caller.user.roles),
         acting_role: caller.role.as_str().to_string(),
-        sees_personal_data: super::permissions::sees_personal_data(caller.role),
+        sees_personal_data: crate::access::permissions::sees_personal_data(caller.role),
     })
 }
 
@@ -208,11 +208,11 @@ async fn add_user(State(state): State<ApiState>, caller: Caller, body: Body) -> 
     let run = async {
         caller.require(Action::ManageUsers, "users")?;
         let bytes = super::commands::read_body(body, MAX_USER_BODY_BYTES, lang).await?;
-        let new: NewUser = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
+        let new: NewUser = domain::i18n::with_lang(lang, || crate::app::input::parse_json(&bytes))
             .map_err(|e| ApiError::input(&e, lang))?;
         let id = Code::parse(&new.user_id).map_err(|error| {
             ApiError::input(
-                &crate::input::InputError::Field {
+                &crate::app::input::InputError::Field {
                     field: "user_id".into(),
                     message: domain::i18n::Localize::localize(&error, lang),
                 },
@@ -338,7 +338,7 @@ async fn set_roles(
     let run = async {
         caller.require(Action::ManageUsers, "users")?;
         let bytes = super::commands::read_body(body, MAX_USER_BODY_BYTES, lang).await?;
-        let new: NewRoles = domain::i18n::with_lang(lang, || crate::input::parse_json(&bytes))
+        let new: NewRoles = domain::i18n::with_lang(lang, || crate::app::input::parse_json(&bytes))
             .map_err(|e| ApiError::input(&e, lang))?;
         let roles = parse_roles(&new.roles, lang)?;
         state

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bangfu::app::engine::Engine;
+use bangfu::app::services::StoreServices;
 use bangfu::app::{execute, AggregateKind, App, AppError};
-use bangfu::engine::Engine;
-use bangfu::services::StoreServices;
 use bangfu::store::{AnyStore, ReservationConflict};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use cqrs_es::persist::PersistedEventRepository;

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use bangfu::engine::Engine;
+use bangfu::app::engine::Engine;
 use bangfu::store::{AnyStore, LogPosition, StoredEvent};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::SerializedEvent;
@@ -192,7 +192,8 @@ pub fn serialized(id: &str, sequence: usize) -> SerializedEvent {
     }
 }
 
-pub type Outcome = Result<bangfu::engine::Committed<Counter>, bangfu::engine::ExecError<Refused>>;
+pub type Outcome =
+    Result<bangfu::app::engine::Committed<Counter>, bangfu::app::engine::ExecError<Refused>>;
 
 pub async fn reserve(engine: &Engine<Counter>, id: &str, key: &str) -> Outcome {
     let key = key.to_string();

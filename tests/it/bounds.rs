@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use bangfu::access::users::Users;
 use bangfu::app::App;
 use bangfu::http::{ApiState, Limits};
-use bangfu::users::Users;
 use domain::command::Role;
 use domain::values::MAX_AMOUNT_FEN;
 use http_body_util::BodyExt;

@@ -312,7 +312,7 @@ fn bad_inputs() -> Vec<BadInput> {
             what: "body over the size limit",
             body: {
                 let mut big = serde_json::to_vec(&open_file_json()).expect("serializes");
-                big.resize(bangfu::input::MAX_COMMAND_BYTES + 1, b' ');
+                big.resize(bangfu::app::input::MAX_COMMAND_BYTES + 1, b' ');
                 big
             },
             code: "input.too_large",

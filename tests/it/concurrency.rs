@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bangfu::engine::{Engine, ExecError};
+use bangfu::app::engine::{Engine, ExecError};
 use bangfu::store::{EventStore, ReservationConflict, SqliteStore};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistenceError, SerializedEvent};

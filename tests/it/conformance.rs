@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bangfu::engine::{Engine, ExecError};
+use bangfu::app::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
 use bangfu::store::{ChainProblem, LogPosition, PreparedCommit, ReservationConflict, StoredEvent};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};

@@ -7,8 +7,8 @@
 //! A version newer than this build knows stops loading and projecting, with
 //! a message naming it.
 
+use bangfu::app::engine::ExecError;
 use bangfu::app::App;
-use bangfu::engine::ExecError;
 use bangfu::projector::ProjectorError;
 use cqrs_es::persist::SerializedEvent;
 use domain::command::Role;

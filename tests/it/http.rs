@@ -14,9 +14,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use bangfu::access::users::Users;
 use bangfu::app::App;
 use bangfu::http::{ApiState, Limits};
-use bangfu::users::Users;
 use domain::command::Role;
 use domain::values::ResidentId;
 use http_body_util::BodyExt;
@@ -383,7 +383,7 @@ async fn campaign(api: &TestApi, staff: &Staff, id: &str) {
 /// Today's date in Beijing, the default business time zone.
 fn beijing_today() -> String {
     chrono::Utc::now()
-        .with_timezone(&bangfu::clock::DEFAULT_TZ)
+        .with_timezone(&bangfu::app::clock::DEFAULT_TZ)
         .date_naive()
         .to_string()
 }
@@ -436,7 +436,7 @@ async fn openapi_document_is_3_1_and_describes_every_command_body() {
     assert_eq!(schemas["PersonName"]["maxLength"], 50);
     assert_eq!(schemas["Fen"]["minimum"], 0);
     // Every command of every aggregate is a variant of its body schema.
-    for (kind, name, _) in bangfu::http::permissions::COMMANDS {
+    for (kind, name, _) in bangfu::access::permissions::COMMANDS {
         let body = match kind {
             bangfu::app::AggregateKind::HardshipFile => "HardshipFileCommand",
             bangfu::app::AggregateKind::MutualAidPlan => "MutualAidPlanCommand",
@@ -481,10 +481,10 @@ fn readme_matrix() -> Vec<(String, Vec<bool>)> {
 #[tokio::test]
 async fn readme_matrix_is_the_one_in_force_and_covers_every_route() {
     let rows = readme_matrix();
-    let code: Vec<(String, Vec<bool>)> = bangfu::http::permissions::matrix()
+    let code: Vec<(String, Vec<bool>)> = bangfu::access::permissions::matrix()
         .into_iter()
         .map(|(endpoint, roles)| {
-            let allowed = bangfu::users::ROLES
+            let allowed = bangfu::access::users::ROLES
                 .iter()
                 .map(|r| roles.contains(r))
                 .collect();
@@ -512,7 +512,7 @@ async fn readme_matrix_is_the_one_in_force_and_covers_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_times_every_role_is_allowed_or_403_as_documented() {
     let api = api().await;
-    let roles = bangfu::users::ROLES;
+    let roles = bangfu::access::users::ROLES;
     let mut tokens = Vec::new();
     for role in roles {
         tokens.push(api.user(&format!("only.{}", role.as_str()), &[role]).await);
@@ -625,7 +625,7 @@ async fn tokens_and_roles_are_checked() {
         .await
         .expect("users");
     assert!(stored.iter().all(|h| h.len() == 64 && !h.contains("bf_")));
-    assert!(stored.contains(&bangfu::users::token_hash(&dual)));
+    assert!(stored.contains(&bangfu::access::users::token_hash(&dual)));
 }
 
 // ---- four-eyes -------------------------------------------------------------
@@ -672,7 +672,7 @@ async fn nobody_approves_their_own_grant_whatever_their_roles() {
     )
     .await;
     file_with_plan(&api, &staff, "HF-4E", 11).await;
-    for role in bangfu::users::ROLES {
+    for role in bangfu::access::users::ROLES {
         let grant = format!("G-{}", role.as_str());
         let token = two_role_user(
             &api,
@@ -755,7 +755,7 @@ async fn nobody_approves_a_claim_subsidy_they_assessed_whatever_their_roles() {
     let api = api().await;
     let staff = staff(&api).await;
     plan_period(&api, &staff, "putian-07").await;
-    for (n, role) in bangfu::users::ROLES.into_iter().enumerate() {
+    for (n, role) in bangfu::access::users::ROLES.into_iter().enumerate() {
         let claim = format!("claim-{}", role.as_str());
         reviewed_claim(
             &api,
@@ -804,7 +804,7 @@ async fn nobody_approves_their_own_allocation_whatever_their_roles() {
     let staff = staff(&api).await;
     file_with_plan(&api, &staff, "HF-ALLOC", 21).await;
     campaign(&api, &staff, "yirijuan").await;
-    for role in bangfu::users::ROLES {
+    for role in bangfu::access::users::ROLES {
         let allocation = format!("A-{}", role.as_str());
         let token = two_role_user(
             &api,

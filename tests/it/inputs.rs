@@ -11,12 +11,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
+use bangfu::access::users::Users;
+use bangfu::app::clock::BusinessClock;
 use bangfu::app::App;
 use bangfu::cli::ExitKind;
-use bangfu::clock::BusinessClock;
 use bangfu::http::{ApiState, Limits};
 use bangfu::store::EventStore;
-use bangfu::users::Users;
 use chrono::{DateTime, Utc};
 use domain::command::Role;
 use domain::hardship::sample_open_file;
@@ -658,7 +658,11 @@ async fn the_api_refuses_the_corpus_and_writes_nothing() {
 #[tokio::test]
 async fn today_is_the_beijing_date_before_eight_in_the_morning() {
     let at: DateTime<Utc> = "2026-03-09T23:30:00Z".parse().unwrap();
-    let beijing = api_at(Some(BusinessClock::fixed(bangfu::clock::DEFAULT_TZ, at))).await;
+    let beijing = api_at(Some(BusinessClock::fixed(
+        bangfu::app::clock::DEFAULT_TZ,
+        at,
+    )))
+    .await;
     let today = open_with("/OpenFile/opened_on", json!("2026-03-10"));
     let (status, body) = beijing.command("HF-1", &today).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use bangfu::app::engine::Engine;
+use bangfu::app::services::StoreServices;
 use bangfu::app::{execute_json, App, AppError, CaseAggregate};
-use bangfu::engine::Engine;
-use bangfu::services::StoreServices;
 use bangfu::store::{LogPosition, StoredEvent};
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use bangfu::access::users::Users;
 use bangfu::app::{execute_json, App};
 use bangfu::http::{ApiState, Limits};
-use bangfu::users::Users;
 use domain::command::{Actor, Role};
 use domain::values::Code;
 use http_body_util::BodyExt;
@@ -501,7 +501,7 @@ async fn a_backup_taken_while_writing_restores_to_a_verified_prefix_of_the_log()
 
 /// Parses an example body as its route's command type.
 fn parse_example(path: &str, body: &str) -> Result<(), String> {
-    use bangfu::input::parse_json;
+    use bangfu::app::input::parse_json;
     let bytes = body.as_bytes();
     let parsed = match path {
         "/v1/hardship-files/{id}/commands" => {
@@ -537,12 +537,12 @@ fn every_command_has_an_example_that_parses_and_is_in_the_api_document() {
         );
     }
     // One per command of the permission table, no more.
-    let commands = bangfu::http::permissions::COMMANDS;
+    let commands = bangfu::access::permissions::COMMANDS;
     assert_eq!(EXAMPLES.len(), commands.len());
     for (kind, name, _) in commands {
         let path = format!(
             "/v1/{}/{{id}}/commands",
-            bangfu::http::permissions::plural(*kind)
+            bangfu::access::permissions::plural(*kind)
         );
         assert!(
             EXAMPLES.iter().any(|(p, n, _)| *p == path && n == name),

@@ -557,7 +557,7 @@ async fn racing_reservations_have_one_winner() {
         .await
         .unwrap();
     let one = f.engine(None);
-    let two = bangfu::engine::Engine::<Counter>::new(other, Default::default(), None);
+    let two = bangfu::app::engine::Engine::<Counter>::new(other, Default::default(), None);
     let (a, b) = tokio::join!(
         crate::backends::reserve(&one, "a", "k"),
         crate::backends::reserve(&two, "b", "k")
@@ -565,7 +565,7 @@ async fn racing_reservations_have_one_winner() {
     assert!(a.is_ok() != b.is_ok(), "{a:?} / {b:?}");
     let loser = a.err().or(b.err()).unwrap();
     assert!(
-        matches!(loser, bangfu::engine::ExecError::Reservation(_)),
+        matches!(loser, bangfu::app::engine::ExecError::Reservation(_)),
         "{loser:?}"
     );
     assert_eq!(f.count().await, 1);

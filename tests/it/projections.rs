@@ -13,8 +13,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use bangfu::app::engine::Engine;
 use bangfu::app::{execute_json, App, CaseAggregate};
-use bangfu::engine::Engine;
 use bangfu::projector::{
     Failpoint, PgViews, Projector, ProjectorError, RowFilter, Space, SqliteViews, ViewStore,
 };
@@ -690,7 +690,7 @@ async fn assert_hand_figures(app: &App) {
         .contains("****"));
 
     // Plan period: units 2; members 3 + 2 + 1 − 1 = 5; contributions 150 + 100 + 50 = 300.
-    let report = bangfu::views::plan_period_report(app, "P7")
+    let report = bangfu::read::reports::plan_period_report(app, "P7")
         .await
         .unwrap()
         .unwrap();
@@ -739,7 +739,7 @@ async fn assert_hand_figures(app: &App) {
     // Campaign: received 4,000 + 1,500 + 200 + 1,500 = 7,200, 1,500 reversed;
     // donors 80 + 30 + 1 + 30 − 30 = 111 of 150 staff = 74.00%; approved 1,000 + 676,
     // pending 500, rejected 300; unallocated 5,700 − 2,176 = 3,524.
-    let campaign = bangfu::views::campaign_report(app, "YRJ")
+    let campaign = bangfu::read::reports::campaign_report(app, "YRJ")
         .await
         .unwrap()
         .unwrap();
@@ -1378,7 +1378,7 @@ async fn a_putian_shaped_period_in_the_store_shows_its_figures_to_the_fen(w: Wor
         last = last.max(appended.last().unwrap().log_position);
     }
     assert!(w.app.projector.catch_up_to(last).await.unwrap() >= last);
-    let report = bangfu::views::plan_period_report(&w.app, "putian-07")
+    let report = bangfu::read::reports::plan_period_report(&w.app, "putian-07")
         .await
         .unwrap()
         .unwrap();

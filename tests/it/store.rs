@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use bangfu::engine::{Engine, ExecError};
+use bangfu::app::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
 use bangfu::store::{ChainProblem, EventStore, ReservationConflict, SqliteStore};
 use cqrs_es::event_sink::EventSink;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use bangfu::app::engine::{Committed, Engine};
 use bangfu::app::{execute_json, CaseAggregate};
-use bangfu::engine::{Committed, Engine};
 use bangfu::store::{AnyStore, ReservationExtractor, SqliteStore};
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};

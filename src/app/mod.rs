@@ -6,6 +6,12 @@
 //! how its events and errors read in each language. It lets one generic code
 //! path run, print and explain all four aggregates.
 
+pub mod clock;
+pub mod engine;
+pub mod input;
+pub mod required;
+pub mod services;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,11 +25,11 @@ use domain::mutual_aid::claim::MutualAidClaimServices;
 use domain::mutual_aid::{MutualAidClaim, MutualAidPlan};
 use serde::de::DeserializeOwned;
 
-use crate::clock::BusinessClock;
-use crate::engine::{Committed, Engine, ExecError};
-use crate::input::InputError;
+use crate::app::clock::BusinessClock;
+use crate::app::engine::{Committed, Engine, ExecError};
+use crate::app::input::InputError;
+use crate::app::services::StoreServices;
 use crate::projector::Projector;
-use crate::services::StoreServices;
 use crate::store::{AnyStore, SqliteStore, StoreError};
 
 /// Events between snapshots of a mutual-aid plan (its roster can hold tens of
@@ -266,7 +272,7 @@ impl App {
 pub enum AppError {
     /// The command body was not valid input.
     #[error("{0}")]
-    Input(#[from] crate::input::InputError),
+    Input(#[from] crate::app::input::InputError),
     /// A business rule refused the command.
     #[error("{code}: {en}")]
     Rejected {
@@ -357,7 +363,7 @@ where
 {
     // The id first: a command for a malformed id is wrong whatever its body.
     check_aggregate_id(aggregate_id)?;
-    let body: A::Body = crate::input::parse_command(json, ctx.business_date())?;
+    let body: A::Body = crate::app::input::parse_command(json, ctx.business_date())?;
     execute(engine, aggregate_id, Cmd { ctx, body }).await
 }
 
@@ -381,7 +387,7 @@ where
 /// exactly the string that will be stored: nothing is trimmed.
 pub fn check_aggregate_id(id: &str) -> Result<(), AppError> {
     domain::values::check_aggregate_id(id).map_err(|error| {
-        AppError::Input(crate::input::InputError::Value {
+        AppError::Input(crate::app::input::InputError::Value {
             field: "aggregate_id".into(),
             error,
         })

@@ -171,8 +171,8 @@ async fn verify_restored(
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
     crate::cli::verify(app, false, lang, out).await?;
-    let command = crate::views::ProjectionsCommand::Verify { json: false };
-    crate::views::projections(app, command, lang, out).await
+    let command = crate::cli::views::ProjectionsCommand::Verify { json: false };
+    crate::cli::views::projections(app, command, lang, out).await
 }
 
 fn refuse_existing(path: &Path, lang: Lang) -> Result<(), Failure> {

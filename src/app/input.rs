@@ -304,7 +304,7 @@ fn translate_serde(message: &str, lang: Lang) -> String {
 /// checked against it; see `domain::values::with_business_date`).
 ///
 /// A body that lacks fields is refused naming every one of them, with its
-/// full path, at once (`crate::required`, from the command's schema).
+/// full path, at once (`crate::app::required`, from the command's schema).
 pub fn parse_command<T: DeserializeOwned + utoipa::ToSchema>(
     bytes: &[u8],
     today: chrono::NaiveDate,
@@ -319,7 +319,7 @@ pub fn parse_command<T: DeserializeOwned + utoipa::ToSchema>(
 /// schema finds none (serde's answer then stands).
 fn every_missing<T: utoipa::ToSchema>(bytes: &[u8]) -> Option<InputError> {
     let body: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let fields = crate::required::missing_fields::<T>(&body);
+    let fields = crate::app::required::missing_fields::<T>(&body);
     Some(InputError::Missing {
         field: fields.first()?.clone(),
         fields,

@@ -6,6 +6,12 @@
 //! for programs. Errors go to stderr with their stable code; the exit status
 //! says what kind of failure it was (see [`ExitKind`]).
 
+pub mod backup;
+pub mod demo;
+pub mod store;
+pub mod users;
+pub mod views;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -17,8 +23,8 @@ use domain::values::Code;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::app::engine::{Committed, Engine};
 use crate::app::{execute_json, AggregateKind, App, AppError, CaseAggregate};
-use crate::engine::{Committed, Engine};
 use crate::store::DEFAULT_DB_PATH;
 
 /// 帮扶 bangfu — 工会困难帮扶案件管理（事件溯源）
@@ -38,7 +44,7 @@ pub struct Cli {
     pub lang: Lang,
     /// Time zone of business dates ("today" for "not dated after today"), an
     /// IANA name.
-    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::clock::parse_tz)]
+    #[arg(long, global = true, env = "BANGFU_TZ", default_value = "Asia/Shanghai", value_parser = crate::app::clock::parse_tz)]
     pub tz: chrono_tz::Tz,
     /// What to do.
     #[command(subcommand)]
@@ -112,31 +118,31 @@ pub enum Command {
     View {
         /// Which view.
         #[command(subcommand)]
-        view: crate::views::ViewCommand,
+        view: crate::cli::views::ViewCommand,
     },
     /// Rebuild or verify the views.
     Projections {
         /// What to do.
         #[command(subcommand)]
-        command: crate::views::ProjectionsCommand,
+        command: crate::cli::views::ProjectionsCommand,
     },
     /// Load a realistic scenario (household, plan period with claims, campaign) and summarise it.
     Demo,
     /// Move the event history between stores.
     #[command(subcommand)]
-    Store(crate::store_cli::StoreCommand),
+    Store(crate::cli::store::StoreCommand),
     /// Run the HTTP API (the main job): 127.0.0.1:8080 unless told otherwise.
     Serve(crate::http::serve::ServeArgs),
     /// Manage the API's users: add (prints a token once), list, revoke,
     /// reset-token, roles.
     #[command(subcommand)]
-    Users(crate::users::UsersCommand),
+    Users(crate::cli::users::UsersCommand),
     /// Copy the embedded store to a new file, online and consistent, and
     /// verify the copy's hash chains.
-    Backup(crate::backup::BackupArgs),
+    Backup(crate::cli::backup::BackupArgs),
     /// Restore a backup into the (new) file --db names, then verify its hash
     /// chains and views.
-    Restore(crate::backup::RestoreArgs),
+    Restore(crate::cli::backup::RestoreArgs),
 }
 
 /// Exit statuses, stable for scripts.
@@ -215,12 +221,13 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
     domain::i18n::set_default_lang(lang);
     // These need no open store (or must not create one).
     match cli.command {
-        Command::Store(command) => return crate::store_cli::run(command, lang, out).await,
+        Command::Store(command) => return crate::cli::store::run(command, lang, out).await,
         Command::Backup(args) => {
-            return crate::backup::backup(cli.store.as_deref(), &cli.db, args, lang, out).await
+            return crate::cli::backup::backup(cli.store.as_deref(), &cli.db, args, lang, out).await
         }
         Command::Restore(args) => {
-            return crate::backup::restore(cli.store.as_deref(), &cli.db, args, lang, out).await
+            return crate::cli::backup::restore(cli.store.as_deref(), &cli.db, args, lang, out)
+                .await
         }
         _ => {}
     }
@@ -238,7 +245,7 @@ pub async fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> 
             Lang::En => format!("cannot open the database {shown}: {e}"),
         })
     })?;
-    let app = std::sync::Arc::new(app.with_clock(crate::clock::BusinessClock::system(cli.tz)));
+    let app = std::sync::Arc::new(app.with_clock(crate::app::clock::BusinessClock::system(cli.tz)));
     let result = dispatch(&app, &cli.db, cli.command, lang, out).await;
     app.store.close().await;
     result
@@ -264,7 +271,7 @@ async fn dispatch(
             let body = read_body(file.as_ref(), lang)?;
             let actor_id = Code::parse(&actor).map_err(|error| {
                 Failure::app(
-                    AppError::Input(crate::input::InputError::Value {
+                    AppError::Input(crate::app::input::InputError::Value {
                         field: "actor".into(),
                         error,
                     }),
@@ -318,17 +325,17 @@ async fn dispatch(
             Ok(())
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
-        Command::View { view } => crate::views::view(app, view, lang, out).await,
+        Command::View { view } => crate::cli::views::view(app, view, lang, out).await,
         Command::Projections { command } => {
-            crate::views::projections(app, command, lang, out).await
+            crate::cli::views::projections(app, command, lang, out).await
         }
-        Command::Demo => crate::demo::run(app, lang, out).await,
+        Command::Demo => crate::cli::demo::run(app, lang, out).await,
         // Handled in `run` before a store is opened.
         Command::Store(_) | Command::Backup(_) | Command::Restore(_) => Ok(()),
         Command::Serve(args) => crate::http::serve::serve(app.clone(), db, args, lang, out)
             .await
             .map_err(Failure::other),
-        Command::Users(command) => crate::users::run_cli(db, command, lang, out).await,
+        Command::Users(command) => crate::cli::users::run_cli(db, command, lang, out).await,
     }
 }
 
@@ -395,7 +402,7 @@ pub(crate) fn io_failure(e: std::io::Error) -> Failure {
 }
 
 fn read_body(file: Option<&PathBuf>, lang: Lang) -> Result<Vec<u8>, Failure> {
-    let limit = crate::input::MAX_COMMAND_BYTES as u64 + 1;
+    let limit = crate::app::input::MAX_COMMAND_BYTES as u64 + 1;
     let mut buf = Vec::new();
     let result = match file {
         Some(path) if path.as_os_str() != "-" => std::fs::File::open(path)

@@ -21,8 +21,8 @@ use domain::reservation::Scope;
 use domain::services::ServiceError;
 use domain::values::{Code, Fen, ResidentId};
 
+use crate::app::engine::{self, Engine};
 use crate::app::{PLAN_CACHE_STREAMS, PLAN_SNAPSHOT_EVERY};
-use crate::engine::{self, Engine};
 use crate::store::AnyStore;
 
 /// `Services` for every aggregate, over one store.

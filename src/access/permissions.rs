@@ -169,13 +169,13 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
     ] {
         rows.push((endpoint.into(), USER_ADMINS.to_vec()));
     }
-    rows.push(("GET /v1/me".into(), crate::users::ROLES.to_vec()));
+    rows.push(("GET /v1/me".into(), crate::access::users::ROLES.to_vec()));
     rows
 }
 
 /// [`matrix`] as the Markdown table README.md carries.
 pub fn matrix_markdown() -> String {
-    let roles = crate::users::ROLES;
+    let roles = crate::access::users::ROLES;
     let mut out = String::from("| endpoint |");
     for role in roles {
         out.push_str(&format!(" {} |", role.as_str()));
