@@ -2230,7 +2230,16 @@ async fn run_sqlite(config: &Config, progress: &mut dyn FnMut(String)) -> Result
         }
         if config.phases.iter().any(|p| p == "userpath") {
             let stores = HttpStores::Sqlite { populated: &frozen };
-            userpath_run(config, stores, &generator, measured.clone(), run_no, &mut result, progress).await?;
+            userpath_run(
+                config,
+                stores,
+                &generator,
+                measured.clone(),
+                run_no,
+                &mut result,
+                progress,
+            )
+            .await?;
         }
         if config.phases.iter().any(|p| p == "load") {
             result.load = load_phase(&populated, &generator, scale).await?;
@@ -2753,7 +2762,16 @@ async fn pg_phases(
                 populated,
                 db,
             };
-            userpath_run(config, stores, &generator, measured.clone(), run_no, result, progress).await?;
+            userpath_run(
+                config,
+                stores,
+                &generator,
+                measured.clone(),
+                run_no,
+                result,
+                progress,
+            )
+            .await?;
         }
         if config.phases.iter().any(|p| p == "load") {
             let store = AnyStore::from(pg_store(server, populated).await?);

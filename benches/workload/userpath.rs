@@ -187,7 +187,10 @@ enum RawPool {
 
 enum Kind {
     /// The engine on a copy at `path` (the raw side inserts the rows it wrote).
-    InProcess { app: Arc<App>, path: PathBuf },
+    InProcess {
+        app: Arc<App>,
+        path: PathBuf,
+    },
     Http {
         app: Arc<App>,
         service: Option<HttpService>,
@@ -204,7 +207,7 @@ struct Side {
     kind: Kind,
     samples: Samples,
     commands: usize,
-    cache_before: bangfu::engine::CacheStats,
+    cache_before: bangfu::app::engine::CacheStats,
     events_before: u64,
 }
 
@@ -283,7 +286,9 @@ impl HttpStores<'_> {
                 let copy = db(&format!("http_{name}"));
                 copies.push(SideCopy::Database(copy.clone(), db_path(dir, name)));
                 pg_copy(server, populated, &copy).await?;
-                Ok(RawPool::Postgres(pg_pool(server, &copy, clients as u32, false).await?))
+                Ok(RawPool::Postgres(
+                    pg_pool(server, &copy, clients as u32, false).await?,
+                ))
             }
         }
     }
@@ -299,7 +304,8 @@ impl HttpStores<'_> {
         name: &str,
         copies: &mut Vec<SideCopy>,
     ) -> Result<(Framework, RawPool), String> {
-        let services = || Arc::new(NoFileServices) as Arc<dyn domain::hardship::HardshipFileServices>;
+        let services =
+            || Arc::new(NoFileServices) as Arc<dyn domain::hardship::HardshipFileServices>;
         match self {
             HttpStores::Sqlite { .. } => {
                 let path = db_path(dir, name);
@@ -318,7 +324,10 @@ impl HttpStores<'_> {
                     .await
                     .map_err(|e| e.to_string())?;
                 for sql in FRAMEWORK_SCHEMA {
-                    sqlx::query(sql).execute(&pool).await.map_err(|e| e.to_string())?;
+                    sqlx::query(sql)
+                        .execute(&pool)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 let cqrs = sqlite_es::sqlite_cqrs(pool.clone(), vec![], services());
                 Ok((Framework::Sqlite(Arc::new(cqrs)), RawPool::Sqlite(pool)))
@@ -330,7 +339,10 @@ impl HttpStores<'_> {
                 pg_admin(server, &format!("CREATE DATABASE \"{copy}\"")).await?;
                 let pool = pg_pool(server, &copy, 10, true).await?;
                 for sql in FRAMEWORK_SCHEMA {
-                    sqlx::query(sql).execute(&pool).await.map_err(|e| e.to_string())?;
+                    sqlx::query(sql)
+                        .execute(&pool)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 let cqrs = postgres_es::postgres_cqrs(pool.clone(), vec![], services());
                 Ok((Framework::Postgres(Arc::new(cqrs)), RawPool::Postgres(pool)))
@@ -374,7 +386,7 @@ async fn open_side(
         }
         "http" | "http_idempotent" => {
             let (app, users_file) = stores.copy(dir, &name, copies).await?;
-            let users = bangfu::users::Users::open(&users_file)
+            let users = bangfu::access::users::Users::open(&users_file)
                 .await
                 .map_err(|e| e.to_string())?;
             let service = HttpService::start(Arc::clone(&app), users, actors).await?;
@@ -531,8 +543,9 @@ async fn collect(sides: &mut [Side], households: usize) -> Result<UserPath, Stri
 /// Events `side` wrote during the phase.
 async fn written(side: &Side) -> Result<u64, String> {
     match (&side.kind, side.app()) {
-        (_, Some(app)) => Ok(app.store.count_events().await.map_err(|e| e.to_string())?
-            - side.events_before),
+        (_, Some(app)) => {
+            Ok(app.store.count_events().await.map_err(|e| e.to_string())? - side.events_before)
+        }
         (Kind::Raw(pool) | Kind::Framework(_, pool), None) => count_rows(pool).await,
         _ => Ok(0),
     }
@@ -547,24 +560,34 @@ async fn check(
     checks: &mut BTreeMap<String, HttpCheck>,
 ) -> Result<(), String> {
     let kind = <HardshipFile as cqrs_es::Aggregate>::TYPE;
-    for side in sides.iter().filter(|s| matches!(s.variant, "http" | "http_idempotent" | "framework")) {
+    for side in sides
+        .iter()
+        .filter(|s| matches!(s.variant, "http" | "http_idempotent" | "framework"))
+    {
         let Some(reference) = sides
             .iter()
             .find(|s| s.variant == "inprocess" && s.clients == side.clients)
         else {
-            return Err(format!("userpath: no in-process side at {} client(s)", side.clients));
+            return Err(format!(
+                "userpath: no in-process side at {} client(s)",
+                side.clients
+            ));
         };
         let (events, reference_events) = (written(side).await?, written(reference).await?);
         let what = format!("userpath {} {} client(s)", side.variant, side.clients);
         if events != reference_events || events < side.commands as u64 {
-            return Err(format!("{what} wrote {events} events, in-process {reference_events}"));
+            return Err(format!(
+                "{what} wrote {events} events, in-process {reference_events}"
+            ));
         }
         let (Some(app), Some(reference_app)) = (side.app(), reference.app()) else {
             continue;
         };
         for &h in households {
             let id = generator.file_id(h);
-            if stream_events(app, kind, &id).await? != stream_events(reference_app, kind, &id).await? {
+            if stream_events(app, kind, &id).await?
+                != stream_events(reference_app, kind, &id).await?
+            {
                 return Err(format!("{what}: {id} holds other events than in-process"));
             }
         }
@@ -593,20 +616,40 @@ fn user_ratios(figures: &BTreeMap<String, Throughput>) -> BTreeMap<String, f64> 
                     continue;
                 }
                 let name = format!("{v}_over_{reference}");
-                ratio(&mut out, &format!("{name}.rate.clients_{c}"),
-                    get(v, c).map(|t| t.per_second), get(reference, c).map(|t| t.per_second));
-                ratio(&mut out, &format!("{name}.p50.clients_{c}"),
-                    get(v, c).map(|t| t.latency_ms_p50), get(reference, c).map(|t| t.latency_ms_p50));
+                ratio(
+                    &mut out,
+                    &format!("{name}.rate.clients_{c}"),
+                    get(v, c).map(|t| t.per_second),
+                    get(reference, c).map(|t| t.per_second),
+                );
+                ratio(
+                    &mut out,
+                    &format!("{name}.p50.clients_{c}"),
+                    get(v, c).map(|t| t.latency_ms_p50),
+                    get(reference, c).map(|t| t.latency_ms_p50),
+                );
             }
             if c > 1 {
-                ratio(&mut out, &format!("{v}_{c}_over_{v}_1.rate"),
-                    get(v, c).map(|t| t.per_second), get(v, 1).map(|t| t.per_second));
+                ratio(
+                    &mut out,
+                    &format!("{v}_{c}_over_{v}_1.rate"),
+                    get(v, c).map(|t| t.per_second),
+                    get(v, 1).map(|t| t.per_second),
+                );
             }
         }
-        ratio(&mut out, &format!("http_idempotent_over_http.rate.clients_{c}"),
-            get("http_idempotent", c).map(|t| t.per_second), get("http", c).map(|t| t.per_second));
-        ratio(&mut out, &format!("http_idempotent_over_http.p50.clients_{c}"),
-            get("http_idempotent", c).map(|t| t.latency_ms_p50), get("http", c).map(|t| t.latency_ms_p50));
+        ratio(
+            &mut out,
+            &format!("http_idempotent_over_http.rate.clients_{c}"),
+            get("http_idempotent", c).map(|t| t.per_second),
+            get("http", c).map(|t| t.per_second),
+        );
+        ratio(
+            &mut out,
+            &format!("http_idempotent_over_http.p50.clients_{c}"),
+            get("http_idempotent", c).map(|t| t.latency_ms_p50),
+            get("http", c).map(|t| t.latency_ms_p50),
+        );
     }
     out
 }
@@ -670,7 +713,10 @@ pub async fn userpath_phase(
         .await;
     }
     for side in &mut sides {
-        if let Kind::Http { service, clients, .. } = &mut side.kind {
+        if let Kind::Http {
+            service, clients, ..
+        } = &mut side.kind
+        {
             clients.clear();
             if let Some(service) = service.take() {
                 let _ = service.stop().await;
@@ -678,8 +724,12 @@ pub async fn userpath_phase(
         }
         match &side.kind {
             Kind::InProcess { app, .. } | Kind::Http { app, .. } => app.store.close().await,
-            Kind::Raw(RawPool::Sqlite(p)) | Kind::Framework(_, RawPool::Sqlite(p)) => p.close().await,
-            Kind::Raw(RawPool::Postgres(p)) | Kind::Framework(_, RawPool::Postgres(p)) => p.close().await,
+            Kind::Raw(RawPool::Sqlite(p)) | Kind::Framework(_, RawPool::Sqlite(p)) => {
+                p.close().await
+            }
+            Kind::Raw(RawPool::Postgres(p)) | Kind::Framework(_, RawPool::Postgres(p)) => {
+                p.close().await
+            }
         }
     }
     drop(sides);
@@ -692,7 +742,10 @@ pub async fn userpath_phase(
     Ok((
         figures.into_iter().map(|(k, v)| (key(k), v)).collect(),
         ratios.into_iter().map(|(k, v)| (key(k), v)).collect(),
-        checks.into_iter().map(|(k, v)| (stores.key(k), v)).collect(),
+        checks
+            .into_iter()
+            .map(|(k, v)| (stores.key(k), v))
+            .collect(),
         cache.into_iter().map(|(k, v)| (key(k), v)).collect(),
     ))
 }

@@ -30,10 +30,10 @@ use domain::mutual_aid::{
     MutualAidClaim, MutualAidClaimCommand, MutualAidPlan, MutualAidPlanCommand,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::{ApiError, Problem, PROBLEM_JSON};
@@ -365,10 +365,14 @@ where
     };
     // Run to completion whatever happens to this request.
     let started = std::time::Instant::now();
-    let task = state
-        .tasks()
-        .spawn(job.run().instrument(tracing::debug_span!("bf.command_task")));
-    match task.instrument(tracing::debug_span!("bf.spawn_and_wait")).await {
+    let task = state.tasks().spawn(
+        job.run()
+            .instrument(tracing::debug_span!("bf.command_task")),
+    );
+    match task
+        .instrument(tracing::debug_span!("bf.spawn_and_wait"))
+        .await
+    {
         Ok(response) => {
             let name = name.as_deref().unwrap_or("unknown");
             crate::http::metrics::command_done(A::TYPE, name, response.status(), started.elapsed());

@@ -33,10 +33,10 @@ pub mod views;
 
 use std::future::Future;
 
-use tracing::Instrument;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;

@@ -30,13 +30,19 @@ fn check_userpath(report: &Report, run: &RunResult, prefix: &str) {
                 let check = &run.http_checks[&key];
                 assert_eq!(check.commands, commands, "{key}");
                 assert_eq!(check.events_written, commands as u64, "{key}");
-                assert_eq!(check.events_written, check.inprocess_events_written, "{key}");
+                assert_eq!(
+                    check.events_written, check.inprocess_events_written,
+                    "{key}"
+                );
                 assert!(check.same_events_as_inprocess, "{key}");
             }
             if matches!(variant, "inprocess" | "http" | "http_idempotent") {
                 let cache = &run.userpath_cache[&key];
                 assert!(cache.misses >= households as u64, "{key}: {cache:?}");
-                assert!(cache.hits + cache.misses >= commands as u64, "{key}: {cache:?}");
+                assert!(
+                    cache.hits + cache.misses >= commands as u64,
+                    "{key}: {cache:?}"
+                );
             }
         }
         for ratio in [
