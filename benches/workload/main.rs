@@ -212,8 +212,10 @@ fn rebuild_child(
 /// set; max_wal_size and checkpoint_timeout keep checkpoints out of the
 /// measured slices (the copies' FILE_COPY checkpoints happen between them);
 /// track_wal_io_timing makes pg_stat_wal report fsync time.
+/// max_connections: the userpath phase holds 15 sides' pools at once
+/// (nine engines × 10, the framework's three × 10, the raw baselines' 25).
 /// `BANGFU_BENCH_PG_SETTINGS` appends more (for profiling).
-const BENCH_PG_SETTINGS: &str = "-c max_connections=100 -c shared_buffers=1GB \
+const BENCH_PG_SETTINGS: &str = "-c max_connections=300 -c shared_buffers=1GB \
      -c max_wal_size=8GB -c checkpoint_timeout=30min -c track_wal_io_timing=on";
 
 /// The bench's PostgreSQL server: `DATABASE_URL`'s, or a throwaway cluster.
