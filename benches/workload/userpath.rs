@@ -580,15 +580,16 @@ async fn check(
                 "{what} wrote {events} events, in-process {reference_events}"
             ));
         }
-        let (Some(app), Some(reference_app)) = (side.app(), reference.app()) else {
-            continue;
-        };
-        for &h in households {
-            let id = generator.file_id(h);
-            if stream_events(app, kind, &id).await?
-                != stream_events(reference_app, kind, &id).await?
-            {
-                return Err(format!("{what}: {id} holds other events than in-process"));
+        // The HTTP sides' streams, event by event (the framework's store
+        // has another schema: its count is what is compared).
+        if let (Some(app), Some(reference_app)) = (side.app(), reference.app()) {
+            for &h in households {
+                let id = generator.file_id(h);
+                if stream_events(app, kind, &id).await?
+                    != stream_events(reference_app, kind, &id).await?
+                {
+                    return Err(format!("{what}: {id} holds other events than in-process"));
+                }
             }
         }
         checks.insert(
@@ -598,7 +599,8 @@ async fn check(
                 acknowledged: side.commands,
                 events_written: events,
                 inprocess_events_written: reference_events,
-                same_events_as_inprocess: true,
+                // Event by event for HTTP; the framework: same count only.
+                same_events_as_inprocess: side.app().is_some(),
             },
         );
     }
