@@ -23,6 +23,9 @@
 //!   permission matrix.
 //! - [`read`]: the read side every interface shares: reports over the views,
 //!   masking of personal data.
+//! - [`files`]: files people take away and bring back — tables as CSV
+//!   (UTF-8 with BOM, GBK) and XLSX, bank batch files, result-file import
+//!   and matching; pure bytes in and out.
 //! - [`cli`]: the `bangfu` command line (views, users, store copy, backup,
 //!   the demonstration scenario).
 //! - [`http`]: `bangfu serve`, the HTTP API (axum): roles, idempotent
@@ -32,7 +35,9 @@
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod cli;
+pub mod files;
 pub mod http;
 pub mod projector;
 pub mod read;

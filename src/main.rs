@@ -27,7 +27,12 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
-        .with_writer(std::io::stderr)
+        // Through `PipeOut`, and no internal-error report (an `eprintln!`,
+        // which panics on a closed stderr): a log line written after the
+        // reader of `bangfu verify 2>&1 | head -1` left must not turn exit 6
+        // into a panic's 101.
+        .with_writer(|| bangfu::cli::PipeOut::new(std::io::stderr()))
+        .log_internal_errors(false)
         // Colour only for a person at a terminal; log files get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -60,6 +60,13 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
 /// Roles that read case data (streams, state, history, summaries, views, chain checks).
 pub const READERS: &[Role] = &[C, A, F, Auditor];
 
+/// Roles that take an audit seal on demand (`POST /v1/audit/seals`).
+pub const SEALERS: &[Role] = &[Auditor, Role::Admin];
+
+/// Roles that read the stored audit seals: all (seals hold no case data
+/// and are made to be published).
+pub const SEAL_READERS: &[Role] = &[C, A, F, Auditor, Role::Admin];
+
 /// Roles that manage users.
 pub const USER_ADMINS: &[Role] = &[Role::Admin];
 
@@ -86,6 +93,10 @@ pub enum Action<'a> {
     Read,
     /// Add, list, revoke, re-enable users and change their roles.
     ManageUsers,
+    /// Take an audit seal now.
+    Seal,
+    /// Read the stored audit seals.
+    ReadSeals,
 }
 
 /// Whether `role` may do `action`. Unknown commands are allowed here so that
@@ -98,6 +109,8 @@ pub fn allows(role: Role, action: Action<'_>) -> bool {
         },
         Action::Read => READERS.contains(&role),
         Action::ManageUsers => USER_ADMINS.contains(&role),
+        Action::Seal => SEALERS.contains(&role),
+        Action::ReadSeals => SEAL_READERS.contains(&role),
     }
 }
 
@@ -160,6 +173,8 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
         rows.push((endpoint.to_string(), READERS.to_vec()));
     }
     rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
+    rows.push(("GET /v1/audit/seals".into(), SEAL_READERS.to_vec()));
+    rows.push(("POST /v1/audit/seals".into(), SEALERS.to_vec()));
     for endpoint in [
         "GET /v1/users",
         "POST /v1/users",

@@ -6,6 +6,7 @@
 //! for programs. Errors go to stderr with their stable code; the exit status
 //! says what kind of failure it was (see [`ExitKind`]).
 
+pub mod audit;
 pub mod backup;
 pub mod demo;
 pub mod store;
@@ -143,6 +144,8 @@ pub enum Command {
     /// Restore a backup into the (new) file --db names, then verify its hash
     /// chains and views.
     Restore(crate::cli::backup::RestoreArgs),
+    /// Audit seals: key, seal, seals, verify (chains, order, seals), export-chain.
+    Audit(crate::cli::audit::AuditArgs),
 }
 
 /// Exit statuses, stable for scripts.
@@ -166,6 +169,9 @@ pub enum ExitKind {
     ViewsDiffer = 7,
     /// What was asked for (a stream, a view row, a user) does not exist.
     NotFound = 8,
+    /// An audit seal is not genuine: its signature does not verify, or
+    /// another key signed it (`bangfu audit verify`).
+    SealForged = 9,
 }
 
 impl ExitKind {
@@ -307,11 +313,11 @@ async fn dispatch(
             AggregateKind::FundAccount => history(app, &app.funds, &id, json, lang, out).await,
         },
         Command::Show { kind, id } => match kind {
-            AggregateKind::HardshipFile => show(&app.files, &id, lang, out).await,
-            AggregateKind::MutualAidPlan => show(&app.plans, &id, lang, out).await,
-            AggregateKind::MutualAidClaim => show(&app.claims, &id, lang, out).await,
-            AggregateKind::DonationCampaign => show(&app.campaigns, &id, lang, out).await,
-            AggregateKind::FundAccount => show(&app.funds, &id, lang, out).await,
+            AggregateKind::HardshipFile => show(app, &app.files, &id, lang, out).await,
+            AggregateKind::MutualAidPlan => show(app, &app.plans, &id, lang, out).await,
+            AggregateKind::MutualAidClaim => show(app, &app.claims, &id, lang, out).await,
+            AggregateKind::DonationCampaign => show(app, &app.campaigns, &id, lang, out).await,
+            AggregateKind::FundAccount => show(app, &app.funds, &id, lang, out).await,
         },
         Command::Streams { kind } => {
             let ids = app
@@ -336,6 +342,7 @@ async fn dispatch(
             .await
             .map_err(Failure::other),
         Command::Users(command) => crate::cli::users::run_cli(db, command, lang, out).await,
+        Command::Audit(args) => crate::cli::audit::run(app, args, lang, out).await,
     }
 }
 
@@ -605,10 +612,13 @@ where
             exit: ExitKind::NotFound,
         });
     }
+    let marks = crate::audit::marks::row_marks(&events);
+    let broken = marks.iter().flatten().count();
     if json {
         let doc: Vec<_> = events
             .iter()
-            .map(|e| {
+            .zip(&marks)
+            .map(|(e, mark)| {
                 json!({
                     "position": e.position,
                     "event_id": e.event_id,
@@ -619,6 +629,8 @@ where
                     "metadata": e.metadata,
                     "prev_hash": e.prev_hash,
                     "hash": e.hash,
+                    "chain_ok": mark.is_none(),
+                    "chain_problem": mark.map(|p| format!("{p:?}")),
                 })
             })
             .collect();
@@ -639,7 +651,7 @@ where
         Lang::En => ["seq", "recorded (UTC)", "actor", "event", "summary", "hash"],
     };
     table.set_header(headers);
-    for e in &events {
+    for (e, mark) in events.iter().zip(&marks) {
         let read =
             domain::upcast::upcast(A::TYPE, &e.event_type, &e.event_version, e.payload.clone())
                 .map_err(|err| err.to_string())
@@ -674,14 +686,22 @@ where
             actor,
             label,
             summary,
-            e.hash.get(..12).unwrap_or(&e.hash).to_string(),
+            match mark {
+                None => e.hash.get(..12).unwrap_or(&e.hash).to_string(),
+                Some(p) => crate::audit::marks::label(*p, lang).to_string(),
+            },
         ]);
     }
     writeln!(out, "{} {}", A::KIND.label(lang), id).map_err(io_failure)?;
-    writeln!(out, "{table}").map_err(io_failure)
+    writeln!(out, "{table}").map_err(io_failure)?;
+    if broken > 0 {
+        writeln!(out, "{}", crate::audit::marks::warning(broken, lang)).map_err(io_failure)?;
+    }
+    Ok(())
 }
 
 async fn show<A>(
+    app: &App,
     engine: &Engine<A>,
     id: &str,
     lang: Lang,
@@ -705,7 +725,25 @@ where
             exit: ExitKind::NotFound,
         });
     }
-    let doc = json!({ "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version, "state": loaded.aggregate });
+    let chain = app
+        .store
+        .verify_chain(A::TYPE, id)
+        .await
+        .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
+    let broken: Vec<u64> = chain.breaks.iter().map(|b| b.sequence).collect();
+    let doc = json!({
+        "aggregate_type": A::TYPE, "aggregate_id": id, "version": loaded.version,
+        "state": loaded.aggregate,
+        "chain": { "ok": chain.is_ok(), "broken_sequences": broken },
+    });
+    if !chain.is_ok() {
+        // On stderr: stdout stays one JSON document (its `chain` says it too).
+        let mut stderr = PipeOut::new(std::io::stderr());
+        let _ = std::io::Write::write_fmt(
+            &mut stderr,
+            format_args!("{}\n", crate::audit::marks::warning(broken.len(), lang)),
+        );
+    }
     writeln!(
         out,
         "{}",

@@ -18,10 +18,12 @@
 //! - Every error is a problem document ([`error`]), in Chinese unless the
 //!   request asks for English.
 
+pub mod audit;
 pub mod commands;
 pub mod docs;
 pub mod error;
 pub mod examples;
+mod files;
 pub mod idempotency;
 pub mod metrics;
 pub mod params;
@@ -358,6 +360,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(reads::routes())
         .merge(reports::routes())
         .merge(users::routes())
+        .merge(crate::http::audit::routes())
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).

@@ -107,6 +107,8 @@ pub struct ChainCheck {
     pub breaks: Vec<ChainBreakDoc>,
     /// Breaks beyond those listed.
     pub breaks_omitted: u64,
+    /// The log order and the stored audit seals (`crate::audit`).
+    pub audit: crate::http::audit::AuditCheckDoc,
 }
 
 /// One broken link.
@@ -469,9 +471,10 @@ read_routes!(
     fund_account_events = "/v1/fund-accounts/{id}/events"
 );
 
-/// Recomputes every stream's hash chain.
+/// Recomputes every stream's hash chain, checks the log order and every
+/// stored audit seal.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
-    summary = "核验全部哈希链 Recompute every hash chain",
+    summary = "核验全部哈希链、日志顺序与审计封印 Recompute every hash chain, check the log order and every seal",
     responses(
         (status = 200, body = ChainCheck),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -483,15 +486,13 @@ async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
     let lang = caller.lang;
     let run = async {
         caller.require(Action::Read, "audit verify")?;
-        let report = state
-            .app()
-            .store
-            .verify_chains()
+        let full = crate::http::audit::full_report(&state)
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let report = &full.chains;
         Ok::<_, ApiError>(
             Json(ChainCheck {
-                ok: report.is_ok(),
+                ok: !full.altered() && !full.forged(),
                 streams: report.streams,
                 events: report.events,
                 breaks: report
@@ -505,6 +506,7 @@ async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
                     })
                     .collect(),
                 breaks_omitted: report.breaks_omitted,
+                audit: crate::http::audit::check_doc(&full),
             })
             .into_response(),
         )

@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::fund::Fund;
@@ -40,6 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
+use super::files::{self, ViewFile};
 use super::params::{Params, WirePosition};
 use super::{ApiState, Caller};
 use crate::access::permissions::{self, Action};
@@ -203,15 +204,51 @@ fn view_not_found(lang: Lang, view: ViewName, id: &str) -> ApiError {
     )
 }
 
-/// The document as JSON, personal data masked for roles that do not need it.
-fn respond<T: Serialize>(caller: &Caller, doc: &T) -> Result<Response, ApiError> {
+/// The document as JSON, personal data masked for roles that do not need
+/// it — or, when `Accept` asks for CSV or XLSX, the same masked document's
+/// rows as a file ([`super::files`]).
+fn respond<T: Serialize>(
+    caller: &Caller,
+    headers: &HeaderMap,
+    view: &ViewFile,
+    doc: &T,
+) -> Result<Response, ApiError> {
     let mut value =
         serde_json::to_value(doc).map_err(|e| ApiError::unavailable(caller.lang, &e))?;
     if !permissions::sees_personal_data(caller.role) {
         mask_json(&mut value);
     }
-    Ok(Json(value).into_response())
+    match files::wanted(headers) {
+        Some(format) => files::file_response(caller.lang, view, &value, format),
+        None => Ok(Json(value).into_response()),
+    }
 }
+
+const HOUSEHOLD_FILE: ViewFile = ViewFile {
+    zh: "一户一档-帮扶措施",
+    en: "household-file-measures",
+    rows: "/file/plan/measures",
+};
+const PLAN_PERIOD: ViewFile = ViewFile {
+    zh: "计划期-单位",
+    en: "plan-period-units",
+    rows: "/plan_period/units",
+};
+const PAYOUT_LEDGER: ViewFile = ViewFile {
+    zh: "支付台账",
+    en: "payout-ledger",
+    rows: "/payouts",
+};
+const CAMPAIGN: ViewFile = ViewFile {
+    zh: "一日捐-单位",
+    en: "campaign-units",
+    rows: "/campaign/units",
+};
+const FUND_BALANCES: ViewFile = ViewFile {
+    zh: "基金余额",
+    en: "fund-balances",
+    rows: "/funds",
+};
 
 /// The checks every view read starts with, in the API's fixed order: the
 /// role reads case data (403), the query holds only `known` parameters and
@@ -253,6 +290,7 @@ its revisions, each measure's planned / requested / approved / paid, grants, nex
 async fn household_file(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
@@ -275,6 +313,8 @@ async fn household_file(
             .ok_or_else(|| view_not_found(lang, ViewName::HouseholdFile, &id))?;
         respond(
             &caller,
+            &headers,
+            &HOUSEHOLD_FILE,
             &HouseholdFileView {
                 views_position: at,
                 file,
@@ -307,6 +347,7 @@ subsidies assessed, approved and paid; the fund balance; one page of the per-uni
 async fn plan_period(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
@@ -329,6 +370,8 @@ async fn plan_period(
                 .ok_or_else(|| view_not_found(lang, ViewName::PlanPeriod, &id))?;
         respond(
             &caller,
+            &headers,
+            &PLAN_PERIOD,
             &PlanPeriodView {
                 views_position: at,
                 plan_period: report,
@@ -363,6 +406,7 @@ state. Totals cover every payout matching the filter, on every page.",
 async fn payout_ledger(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let run = async {
@@ -384,6 +428,8 @@ async fn payout_ledger(
             .map_err(|e| view_unavailable(lang, &e))?;
         respond(
             &caller,
+            &headers,
+            &PAYOUT_LEDGER,
             &PayoutLedgerView {
                 views_position: at,
                 fund,
@@ -421,6 +467,7 @@ allocated and unallocated.",
 async fn campaign(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
@@ -443,6 +490,8 @@ async fn campaign(
                 .ok_or_else(|| view_not_found(lang, ViewName::Campaign, &id))?;
         respond(
             &caller,
+            &headers,
+            &CAMPAIGN,
             &CampaignView {
                 views_position: at,
                 campaign: report,
@@ -475,6 +524,7 @@ history imported from before that check) shows zero with overdrawn_fen and overd
 async fn fund_balances(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let run = async {
@@ -495,6 +545,8 @@ async fn fund_balances(
             .map_err(|e| view_unavailable(lang, &e))?;
         respond(
             &caller,
+            &headers,
+            &FUND_BALANCES,
             &FundBalancesView {
                 views_position: at,
                 funds,

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Seconds a request may take [default: 30].
     #[arg(long, env = "BANGFU_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
+    /// Scheduled audit seals.
+    #[command(flatten)]
+    pub seal: crate::audit::schedule::SealSchedule,
 }
 
 /// The config file.
@@ -166,10 +169,11 @@ pub async fn serve(
     };
     let _ = out.flush();
     tracing::info!(%local, "serving");
+    let sealer = crate::audit::schedule::start(app.clone(), &args.seal)?;
     let state = ApiState::new(app, users.clone(), limits);
-    super::run(listener, state, super::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let served = super::run(listener, state, super::shutdown_signal()).await;
+    sealer.abort();
+    served.map_err(|e| e.to_string())?;
     users.close().await;
     let _ = writeln!(out, "{}", lang.pick("已停止", "stopped"));
     Ok(())

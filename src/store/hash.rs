@@ -2,10 +2,25 @@
 //! hashed in.
 //!
 //! An auditor must be able to recompute every hash from the stored columns
-//! alone, with any JSON library, years later. So the hashed bytes cannot depend
-//! on serde_json's map order (which changes with its `preserve_order` feature)
-//! or on whitespace: [`canonical_json`] sorts object keys recursively and writes
-//! no whitespace.
+//! alone, with any JSON library, years later. So the hashed bytes are the JSON
+//! Canonicalization Scheme of RFC 8785 ([`canonical_json`], by the
+//! `serde_json_canonicalizer` crate): keys sorted by UTF-16 code units, no
+//! whitespace, ECMAScript number and string forms — a published standard
+//! with implementations in many languages.
+//!
+//! Chains written before bangfu used RFC 8785 were hashed over
+//! [`legacy_canonical_json`] (keys sorted by UTF-8 bytes, serde_json's number
+//! and string output). The two are the same bytes for every value whose
+//! numbers are integers of magnitude below 2^53 and whose object keys hold
+//! no character above U+FFFF (UTF-8 and UTF-16 order then agree); bangfu's
+//! events are such values (money is integer fen, at most 10^18 in a total,
+//! but no event carries a total; keys are field names and ids). A test
+//! checks this for generated values and for every event the demo writes.
+//! Verification therefore recomputes with RFC 8785 and, only where that
+//! differs and the legacy form is different bytes, also accepts the legacy
+//! hash ([`hash_matches`]), so an old chain holding some unusual value still
+//! verifies. ARCHITECTURE.md, "Seals and the hash chain", has the full
+//! specification and test vectors.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,11 +57,25 @@ pub fn event_hash(prev_hash: &str, event: &HashedEvent<'_>) -> String {
     chain_hash(prev_hash, &canonical_event(event))
 }
 
-/// The canonical JSON of the event object that [`event_hash`] hashes. Split
-/// out so the store can compute it before it knows `prev_hash` (outside its
-/// single writer), leaving only [`chain_hash`] for the serialised part.
-pub fn canonical_event(event: &HashedEvent<'_>) -> String {
-    let document = serde_json::json!({
+/// Whether `stored` is the hash of `event` after `prev_hash`: in the RFC 8785
+/// form, or (a chain written before it) in the legacy form where that is
+/// different bytes. `Err` carries the expected (RFC 8785) hash.
+pub fn hash_matches(prev_hash: &str, event: &HashedEvent<'_>, stored: &str) -> Result<(), String> {
+    let document = event_document(event);
+    let canonical = canonical_json(&document);
+    let expected = chain_hash(prev_hash, &canonical);
+    if expected == stored {
+        return Ok(());
+    }
+    let legacy = legacy_canonical_json(&document);
+    if legacy != canonical && chain_hash(prev_hash, &legacy) == stored {
+        return Ok(());
+    }
+    Err(expected)
+}
+
+fn event_document(event: &HashedEvent<'_>) -> Value {
+    serde_json::json!({
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
         "sequence": event.sequence,
@@ -54,8 +83,14 @@ pub fn canonical_event(event: &HashedEvent<'_>) -> String {
         "event_version": event.event_version,
         "payload": event.payload,
         "metadata": event.metadata,
-    });
-    canonical_json(&document)
+    })
+}
+
+/// The canonical JSON of the event object that [`event_hash`] hashes. Split
+/// out so the store can compute it before it knows `prev_hash` (outside its
+/// single writer), leaving only [`chain_hash`] for the serialised part.
+pub fn canonical_event(event: &HashedEvent<'_>) -> String {
+    canonical_json(&event_document(event))
 }
 
 /// `SHA-256(prev_hash || canonical)` as lowercase hex.
@@ -66,10 +101,18 @@ pub fn chain_hash(prev_hash: &str, canonical: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// `value` as JSON with object keys sorted (by their UTF-8 bytes, i.e. by
-/// code point) at every depth and no whitespace. Strings and numbers are
-/// written as serde_json writes them, which is deterministic for a given value.
+/// `value` in the JSON Canonicalization Scheme (RFC 8785).
 pub fn canonical_json(value: &Value) -> String {
+    // Serialising a `Value` fails only for a non-finite number, which a
+    // `Value` cannot hold; the legacy form is the same bytes for such values
+    // anyway.
+    serde_json_canonicalizer::to_string(value).unwrap_or_else(|_| legacy_canonical_json(value))
+}
+
+/// The form chains were hashed in before RFC 8785: object keys sorted by
+/// their UTF-8 bytes at every depth, no whitespace, strings and numbers as
+/// serde_json writes them. Kept to verify those chains (see the module docs).
+pub fn legacy_canonical_json(value: &Value) -> String {
     let mut out = String::new();
     write_canonical(value, &mut out);
     out
@@ -191,5 +234,66 @@ mod tests {
             assert_ne!(base, event_hash(GENESIS_HASH, variant));
         }
         assert_ne!(base, event_hash(&"1".repeat(64), &event));
+    }
+
+    /// The event-hash test vector of ARCHITECTURE.md ("Seals and the hash
+    /// chain"), also checked by tools/verify_seal.py's self-test.
+    #[test]
+    fn event_hash_test_vector() {
+        let payload = json!({"FileOpened": {"b": 2, "a": "陈"}});
+        let metadata = json!({"event_id": "x", "actor_id": "lin"});
+        let event = HashedEvent {
+            aggregate_type: "hardship_file",
+            aggregate_id: "HF-1",
+            sequence: 1,
+            event_type: "FileOpened",
+            event_version: "1.0",
+            payload: &payload,
+            metadata: &metadata,
+        };
+        assert_eq!(
+            canonical_event(&event),
+            r#"{"aggregate_id":"HF-1","aggregate_type":"hardship_file","event_type":"FileOpened","event_version":"1.0","metadata":{"actor_id":"lin","event_id":"x"},"payload":{"FileOpened":{"a":"陈","b":2}},"sequence":1}"#
+        );
+        assert_eq!(
+            event_hash(GENESIS_HASH, &event),
+            "b141f6eef6dec8be3eae0b48c4d79fd2f2b6f571c05e607d02b0e4d2c917e4d5"
+        );
+    }
+
+    /// RFC 8785 and the legacy form are the same bytes for the values bangfu
+    /// writes: integers below 2^53, strings with any characters (escapes
+    /// included), keys of the Basic Multilingual Plane, nesting.
+    #[test]
+    fn rfc8785_equals_the_legacy_form_for_bangfu_values() {
+        let samples = [
+            json!({"amount_fen": 1_000_000_000_000_000_i64, "neg": -9_007_199_254_740_991_i64, "z": 0}),
+            json!({"text": "陈建国\n\t\u{1}\"\\/\u{7f}\u{2028}😀", "list": [null, true, false, [], {}]}),
+            json!({"é": 1, "e": 2, "Z": 3, "_": 4, "中": 5, "ａ": 6}),
+            json!({"deep": {"b": [{"y": 1, "x": 2}], "a": {"k": "v"}}}),
+        ];
+        for v in &samples {
+            assert_eq!(canonical_json(v), legacy_canonical_json(v), "{v}");
+        }
+        // Where they differ (floats), verification still accepts a chain
+        // hashed in the legacy form.
+        let float = json!({"x": 1.0});
+        assert_ne!(canonical_json(&float), legacy_canonical_json(&float));
+        let metadata = json!({});
+        let event = HashedEvent {
+            aggregate_type: "t",
+            aggregate_id: "a",
+            sequence: 1,
+            event_type: "E",
+            event_version: "1.0",
+            payload: &float,
+            metadata: &metadata,
+        };
+        let legacy = chain_hash(
+            GENESIS_HASH,
+            &legacy_canonical_json(&event_document(&event)),
+        );
+        assert!(hash_matches(GENESIS_HASH, &event, &legacy).is_ok());
+        assert!(hash_matches(GENESIS_HASH, &event, &"0".repeat(64)).is_err());
     }
 }

@@ -15,6 +15,7 @@ use domain::reservation::Scope;
 use serde_json::Value;
 
 use super::commit::{PreparedCommit, ReservationExtractor};
+use super::seals::SealRecord;
 use super::{Appended, ChainReport, LogEvent, LogPosition, StoreError, StoredEvent, StreamHead};
 
 /// The storage kernel: the event log with its hash chains and global order,
@@ -170,4 +171,18 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
         aggregate_type: &str,
         aggregate_id: &str,
     ) -> Result<ChainReport, StoreError>;
+
+    /// Keeps an audit seal (`crate::audit`) beside the log, append-only.
+    /// Stores without a table for them refuse (KurrentDB: publish the seal
+    /// file instead).
+    async fn add_seal(&self, _seal: &SealRecord) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "this store keeps no audit seals; keep the seal files (--out)".into(),
+        ))
+    }
+
+    /// Every seal the store keeps, oldest first (none where it keeps none).
+    async fn seals(&self) -> Result<Vec<SealRecord>, StoreError> {
+        Ok(Vec::new())
+    }
 }

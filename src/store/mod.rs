@@ -26,6 +26,7 @@ mod kernel;
 mod kurrent;
 mod money;
 mod postgres;
+mod seals;
 mod sql;
 mod sqlite;
 mod writer;
@@ -42,6 +43,7 @@ pub use commit::{no_reservations, Head, PreparedCommit, PreparedEvent, Reservati
 pub use kernel::EventStore;
 pub use kurrent::{KurrentStore, KurrentUrl};
 pub use postgres::PgStore;
+pub use seals::SealRecord;
 pub(crate) use sql::Dialect;
 pub use sqlite::{SqliteStore, DEFAULT_DB_PATH};
 
@@ -154,6 +156,9 @@ pub enum StoreError {
     /// The money balances of an older store could not be computed from its log.
     #[error(transparent)]
     Backfill(#[from] money::BackfillError),
+    /// The store cannot do what was asked (KurrentDB and audit seals).
+    #[error("{0}")]
+    Unsupported(String),
     /// A log position that this store did not issue.
     #[error("log position {0} was not issued by this store")]
     ForeignPosition(LogPosition),
@@ -361,7 +366,7 @@ struct ChainVerifier {
 
 impl ChainVerifier {
     fn check(&mut self, row: ChainRow) {
-        use hash::{event_hash, HashedEvent, GENESIS_HASH};
+        use hash::{hash_matches, HashedEvent, GENESIS_HASH};
         self.report.events += 1;
         let same_stream = matches!(&self.previous,
             Some((t, i, _, _)) if *t == row.aggregate_type && *i == row.aggregate_id);
@@ -401,19 +406,16 @@ impl ChainVerifier {
             serde_json::from_str::<Value>(&row.metadata),
         ) {
             (Ok(payload), Ok(metadata)) => {
-                let recomputed = event_hash(
-                    &row.prev_hash,
-                    &HashedEvent {
-                        aggregate_type: &row.aggregate_type,
-                        aggregate_id: &row.aggregate_id,
-                        sequence,
-                        event_type: &row.event_type,
-                        event_version: &row.event_version,
-                        payload: &payload,
-                        metadata: &metadata,
-                    },
-                );
-                if recomputed != row.hash {
+                let event = HashedEvent {
+                    aggregate_type: &row.aggregate_type,
+                    aggregate_id: &row.aggregate_id,
+                    sequence,
+                    event_type: &row.event_type,
+                    event_version: &row.event_version,
+                    payload: &payload,
+                    metadata: &metadata,
+                };
+                if let Err(recomputed) = hash_matches(&row.prev_hash, &event, &row.hash) {
                     found.push(at(ChainProblem::Hash, recomputed, row.hash.clone()));
                 }
             }

@@ -280,6 +280,14 @@ impl PgStore {
 /// pool. The gap-safe log is this file's; the rest is shared (`super::sql`).
 #[async_trait::async_trait]
 impl EventStore for PgStore {
+    async fn add_seal(&self, seal: &super::SealRecord) -> Result<(), StoreError> {
+        super::seals::add_pg(&self.pool, seal).await
+    }
+
+    async fn seals(&self) -> Result<Vec<super::SealRecord>, StoreError> {
+        super::seals::all_pg(&self.pool).await
+    }
+
     fn location(&self) -> &Path {
         &self.location
     }

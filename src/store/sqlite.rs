@@ -325,6 +325,14 @@ impl SqliteStore {
 /// shared with PostgreSQL (`super::sql`).
 #[async_trait::async_trait]
 impl EventStore for SqliteStore {
+    async fn add_seal(&self, seal: &super::SealRecord) -> Result<(), StoreError> {
+        super::seals::add_sqlite(&self.writer, seal).await
+    }
+
+    async fn seals(&self) -> Result<Vec<super::SealRecord>, StoreError> {
+        super::seals::all_sqlite(&self.reader).await
+    }
+
     fn location(&self) -> &Path {
         &self.path
     }

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use bangfu::app::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
-use bangfu::store::{ChainProblem, LogPosition, PreparedCommit, ReservationConflict, StoredEvent};
+use bangfu::store::{
+    ChainProblem, LogPosition, PreparedCommit, ReservationConflict, SealRecord, StoreError,
+    StoredEvent,
+};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};
 use domain::reservation::Scope;
 use serde_json::json;
@@ -561,6 +564,41 @@ async fn a_prepared_commit_is_what_is_stored(f: Fixture) {
     assert!(f.store.verify_chains().await.unwrap().is_ok());
 }
 
+/// Audit seals are kept as given, oldest first, the same one once (sealing
+/// twice in one second); KurrentDB keeps none and says so.
+async fn audit_seals(f: Fixture) {
+    let tag = Uuid::now_v7();
+    let record = |n: u64| SealRecord {
+        sealed_at: format!("2026-12-0{n}T00:00:00Z"),
+        log_position: n.to_string(),
+        events: n,
+        text: format!("seal {n} {tag}\n"),
+    };
+    let ours = |all: Vec<SealRecord>| -> Vec<SealRecord> {
+        all.into_iter()
+            .filter(|r| r.text.contains(&tag.to_string()))
+            .collect()
+    };
+    match f.backend {
+        // No table beside an immutable log: publish the seal files instead.
+        Backend::Kurrent => {
+            let refused = f.store.add_seal(&record(1)).await;
+            assert!(
+                matches!(refused, Err(StoreError::Unsupported(_))),
+                "{refused:?}"
+            );
+            assert!(f.store.seals().await.unwrap().is_empty());
+        }
+        Backend::Sqlite | Backend::Postgres => {
+            f.store.add_seal(&record(1)).await.unwrap();
+            f.store.add_seal(&record(2)).await.unwrap();
+            f.store.add_seal(&record(1)).await.unwrap();
+            let kept = ours(f.store.seals().await.unwrap());
+            assert_eq!(kept, vec![record(1), record(2)]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- the matrix
 
 macro_rules! conformance {
@@ -621,4 +659,5 @@ conformance!(
     empty_reads,
     log_events_match_the_full_log,
     a_prepared_commit_is_what_is_stored,
+    audit_seals,
 );

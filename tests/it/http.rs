@@ -29,8 +29,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 // ---- fixtures --------------------------------------------------------------
 
-struct TestApi {
-    state: ApiState,
+pub(super) struct TestApi {
+    pub(super) state: ApiState,
     router: Router,
     path: PathBuf,
     admin: String,
@@ -49,7 +49,7 @@ impl Resp {
     }
 }
 
-async fn api() -> TestApi {
+pub(super) async fn api() -> TestApi {
     api_with(Limits::default()).await
 }
 
@@ -262,14 +262,14 @@ fn request_grant(grant: &str) -> Value {
 }
 
 /// Users every test needs: one per role, plus the admin.
-struct Staff {
+pub(super) struct Staff {
     caseworker: String,
     approver: String,
-    finance: String,
-    auditor: String,
+    pub(super) finance: String,
+    pub(super) auditor: String,
 }
 
-async fn staff(api: &TestApi) -> Staff {
+pub(super) async fn staff(api: &TestApi) -> Staff {
     Staff {
         caseworker: api.user("lin.xiaomei", &[Role::Caseworker]).await,
         approver: api.user("huang.zhiqiang", &[Role::Approver]).await,
@@ -1746,7 +1746,7 @@ fn cli_view(path: &Path, args: &[&str]) -> Value {
 /// appropriated to special assistance, a plan period with one approved
 /// claim, and a closed campaign (5,000 yuan) with 10 yuan allocated to the
 /// file's measure. Returns the last command's outcome.
-async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
+pub(super) async fn views_scenario(api: &TestApi, staff: &Staff) -> Value {
     // Money first: the store counts G1 against its fund when it is approved.
     api.ok(
         &staff.finance,
@@ -2737,4 +2737,62 @@ async fn authentication_sees_every_role_and_a_revocation_from_another_connection
         .await
         .expect("lookup")
         .is_some());
+}
+
+/// Audit seals over HTTP: an auditor seals (201), a caseworker may not
+/// (403), every role lists the seals; once an insider deletes the sealed
+/// tail of a stream, `/v1/audit/verify` says the seal no longer holds
+/// (which the chains alone cannot tell) and a new seal is refused (409).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    file_with_plan(&api, &staff, "HF-SEAL", 41).await;
+    let seal = |token: &str| {
+        request(
+            Method::POST,
+            "/v1/audit/seals",
+            token,
+            None,
+            &[],
+            Vec::new(),
+        )
+    };
+    let r = api.send(seal(&staff.caseworker)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = api.send(seal(&staff.auditor)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["events"], api.events().await);
+    assert!(r.body["text"]
+        .as_str()
+        .unwrap()
+        .contains("\nbangfu-seal: 1\n"));
+    let list = api.get(&staff.finance, None, "/v1/audit/seals").await;
+    assert_eq!(
+        list.body["seals"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.body
+    );
+    let verify = api.get(&staff.auditor, None, "/v1/audit/verify").await;
+    assert_eq!(verify.body["ok"], true, "{}", verify.body);
+    assert_eq!(verify.body["audit"]["seals"][0]["ok"], true);
+
+    let mut raw = crate::support::raw_connection(&api.path).await;
+    for statement in [
+        "PRAGMA foreign_keys = OFF",
+        "DROP TRIGGER events_no_delete",
+        "DELETE FROM events WHERE aggregate_id = 'HF-SEAL'
+           AND sequence = (SELECT MAX(sequence) FROM events WHERE aggregate_id = 'HF-SEAL')",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    let verify = api.get(&staff.auditor, None, "/v1/audit/verify").await;
+    assert_eq!(verify.body["ok"], false, "{}", verify.body);
+    assert_eq!(verify.body["breaks"], json!([]), "{}", verify.body);
+    assert_eq!(verify.body["audit"]["altered"], true);
+    assert_eq!(verify.body["audit"]["seals"][0]["ok"], false);
+    let r = api.send(seal(&api.admin)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["code"], "audit.not_sealable");
 }

@@ -36,6 +36,7 @@ macro_rules! on_every_store {
 }
 
 mod app;
+mod audit_seal;
 mod backends;
 mod bench_harness;
 mod bounds;
@@ -55,3 +56,4 @@ mod readme;
 mod store;
 mod store_copy;
 mod support;
+mod view_files;
