@@ -58,6 +58,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
+// The users' path against the bare framework (issue 16): its own file.
+#[path = "userpath.rs"]
+mod userpath;
+#[allow(unused_imports)] // USER_*: the tiny-scale test's.
+pub use userpath::{userpath_phase, CacheUse, USER_CLIENTS, USER_STEPS, USER_VARIANTS};
+
 /// Commands per household: open, 5 visits, verify, adopt a plan, 3 × (request, approve).
 pub const COMMANDS_PER_HOUSEHOLD: usize = 14;
 /// Concurrency of the "many clients" phases.
@@ -214,6 +220,10 @@ pub struct RunResult {
     /// The rebuild on PostgreSQL (the `postgres.*` write and load figures
     /// are in `write`, `load` and `ratios`).
     pub postgres_rebuild: Option<Rebuild>,
+    /// The userpath phase's file-cache use per engine side (its figures are
+    /// in `write`, its ratios in `ratios`, its checks in `http_checks`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub userpath_cache: BTreeMap<String, CacheUse>,
 }
 
 /// Everything one invocation measured.
@@ -1867,6 +1877,44 @@ async fn http_phase(
     ))
 }
 
+/// Runs the userpath phase on `stores` into `result`, reporting each figure.
+async fn userpath_run(
+    config: &Config,
+    stores: HttpStores<'_>,
+    generator: &Generator,
+    measured: std::ops::Range<usize>,
+    run_no: usize,
+    result: &mut RunResult,
+    progress: &mut dyn FnMut(String),
+) -> Result<(), String> {
+    // `--variants` may pick sides (`user_inprocess1,user_http_idempotent1`);
+    // without any, all of them run.
+    let named = config.variants.iter().any(|v| v.starts_with("user_"));
+    let wanted = |side: &str| !named || config.variants.iter().any(|v| v == side);
+    let (figures, ratios, checks, cache) =
+        userpath_phase(stores, &config.dir, generator, measured, &wanted).await?;
+    for (k, t) in &figures {
+        progress(format!(
+            "run {run_no} {k}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} commands",
+            t.per_second, t.latency_ms_p50, t.latency_ms_p99, t.latency_ms_max, t.commands
+        ));
+    }
+    for (k, c) in &cache {
+        progress(format!(
+            "run {run_no} {k}: file cache {} hits, {} misses, hit rate {:.3} ({} streams cached at most, {} households)",
+            c.hits, c.misses, c.hit_rate, c.capacity, c.households
+        ));
+    }
+    for (k, v) in &ratios {
+        progress(format!("run {run_no} ratio {k}: {v:.2}"));
+    }
+    result.write.extend(figures);
+    result.ratios.extend(ratios);
+    result.http_checks.extend(checks);
+    result.userpath_cache.extend(cache);
+    Ok(())
+}
+
 /// Times `loads` calls of `load` and returns the rate.
 async fn time_loads<F, Fut>(loads: usize, mut load: F) -> Result<LoadRate, String>
 where
@@ -2179,6 +2227,19 @@ async fn run_sqlite(config: &Config, progress: &mut dyn FnMut(String)) -> Result
             result.write.extend(figures);
             result.ratios.extend(ratios);
             result.http_checks = checks;
+        }
+        if config.phases.iter().any(|p| p == "userpath") {
+            let stores = HttpStores::Sqlite { populated: &frozen };
+            userpath_run(
+                config,
+                stores,
+                &generator,
+                measured.clone(),
+                run_no,
+                &mut result,
+                progress,
+            )
+            .await?;
         }
         if config.phases.iter().any(|p| p == "load") {
             result.load = load_phase(&populated, &generator, scale).await?;
@@ -2694,6 +2755,23 @@ async fn pg_phases(
             result.write.extend(figures);
             result.ratios.extend(ratios);
             result.http_checks.extend(checks);
+        }
+        if config.phases.iter().any(|p| p == "userpath") {
+            let stores = HttpStores::Postgres {
+                server,
+                populated,
+                db,
+            };
+            userpath_run(
+                config,
+                stores,
+                &generator,
+                measured.clone(),
+                run_no,
+                result,
+                progress,
+            )
+            .await?;
         }
         if config.phases.iter().any(|p| p == "load") {
             let store = AnyStore::from(pg_store(server, populated).await?);

@@ -7,6 +7,7 @@
 //! and writes the whole report as JSON. Method and results: BENCHMARKS.md.
 
 mod harness;
+mod spans;
 // The tests' throwaway PostgreSQL cluster (initdb/pg_ctl as `postgres`, Unix
 // socket, a watchdog that stops it when this process exits), reused here.
 #[allow(dead_code)]
@@ -40,12 +41,16 @@ struct Args {
     /// Override the scale's number of households written by each write phase.
     #[arg(long)]
     measured_households: Option<usize>,
-    /// Phases after populate, comma-separated: write, http, load, rebuild.
+    /// Phases after populate, comma-separated: write, http, userpath, load,
+    /// rebuild.
     #[arg(long, value_delimiter = ',', default_value = "write,load")]
     phases: Vec<String>,
     /// Write variants, comma-separated: engine1, engine8, baseline1, baseline8;
     /// and for the HTTP phase (all six unless one is named) inprocess1,
-    /// http1, http_idempotent1, inprocess16, http16, http_idempotent16.
+    /// http1, http_idempotent1, inprocess16, http16, http_idempotent16; and
+    /// for the userpath phase (all unless one is named) user_{variant}{n},
+    /// variant inprocess, raw, http, http_idempotent or framework, n 1, 8
+    /// or 16 (e.g. user_inprocess1,user_http_idempotent1).
     #[arg(
         long,
         value_delimiter = ',',
@@ -130,6 +135,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // The command profile, only when asked for (BANGFU_BENCH_SPANS=1).
+    let profile = spans::Profile::install();
     let machine = machine(&config.dir);
     println!("machine: {machine}");
     let started = Instant::now();
@@ -147,6 +154,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     summarise(&report);
+    if let Some(profile) = &profile {
+        profile.print();
+    }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let file = args.out.join(format!("{}-{stamp}.json", report.scale.name));
     let document = json!({
@@ -202,8 +212,10 @@ fn rebuild_child(
 /// set; max_wal_size and checkpoint_timeout keep checkpoints out of the
 /// measured slices (the copies' FILE_COPY checkpoints happen between them);
 /// track_wal_io_timing makes pg_stat_wal report fsync time.
+/// max_connections: the userpath phase holds 15 sides' pools at once
+/// (nine engines × 10, the framework's three × 10, the raw baselines' 25).
 /// `BANGFU_BENCH_PG_SETTINGS` appends more (for profiling).
-const BENCH_PG_SETTINGS: &str = "-c max_connections=100 -c shared_buffers=1GB \
+const BENCH_PG_SETTINGS: &str = "-c max_connections=300 -c shared_buffers=1GB \
      -c max_wal_size=8GB -c checkpoint_timeout=30min -c track_wal_io_timing=on";
 
 /// The bench's PostgreSQL server: `DATABASE_URL`'s, or a throwaway cluster.
@@ -369,6 +381,23 @@ fn summarise(report: &harness::Report) {
             ),
             stats(rates.iter().map(|r| r / 100_000.0).collect())
         );
+    }
+    // The userpath phase's file-cache use: min / median / max hit rate.
+    let mut keys: Vec<String> = report
+        .runs
+        .iter()
+        .flat_map(|r| r.userpath_cache.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in &keys {
+        let rates = report
+            .runs
+            .iter()
+            .filter_map(|r| r.userpath_cache.get(k))
+            .map(|c| c.hit_rate)
+            .collect();
+        println!("cache {k}: file-cache hit rate {}", stats(rates));
     }
     for (phase, why) in &report.pending {
         println!("not run: {phase} — {why}");

@@ -51,6 +51,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tracing::Instrument;
+
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
     EventUpcaster, PersistedEventRepository, PersistedEventStore, PersistenceError, SerializedEvent,
@@ -149,6 +151,19 @@ struct Cache<A> {
     entries: HashMap<String, Cached<A>>,
     capacity: usize,
     clock: u64,
+    /// Lookups that found the stream / did not (see [`CacheStats`]).
+    hits: u64,
+    misses: u64,
+}
+
+/// How often the engine's cache held the stream a command or load asked
+/// for, since the engine was built (the benchmark reports the hit rate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups that found the stream in the cache.
+    pub hits: u64,
+    /// Lookups that did not (a new stream, or one evicted or never loaded).
+    pub misses: u64,
 }
 
 impl<A> Cache<A> {
@@ -157,15 +172,28 @@ impl<A> Cache<A> {
         self.clock
     }
 
+    fn count(&mut self, hit: bool) {
+        if hit {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+    }
+
     fn get(&mut self, id: &str) -> Option<(Arc<A>, usize, Option<usize>)> {
         let now = self.tick();
-        let entry = self.entries.get_mut(id)?;
-        entry.last_used = now;
-        Some((Arc::clone(&entry.state), entry.version, entry.snapshot))
+        let found = self.entries.get_mut(id).map(|entry| {
+            entry.last_used = now;
+            (Arc::clone(&entry.state), entry.version, entry.snapshot)
+        });
+        self.count(found.is_some());
+        found
     }
 
     fn take(&mut self, id: &str) -> Option<Cached<A>> {
-        self.entries.remove(id)
+        let found = self.entries.remove(id);
+        self.count(found.is_some());
+        found
     }
 
     /// Keeps `state` unless the cache already holds a newer version.
@@ -304,6 +332,8 @@ impl<A: Aggregate + Clone> Engine<A> {
                 entries: HashMap::new(),
                 capacity: 0,
                 clock: 0,
+                hits: 0,
+                misses: 0,
             }),
         }
         .install(Vec::new())
@@ -353,6 +383,15 @@ impl<A: Aggregate + Clone> Engine<A> {
     /// How many streams the cache holds now.
     pub fn cached_streams(&self) -> usize {
         self.cache_lock().entries.len()
+    }
+
+    /// The cache's hits and misses so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        let cache = self.cache_lock();
+        CacheStats {
+            hits: cache.hits,
+            misses: cache.misses,
+        }
     }
 
     fn cache_lock(&self) -> MutexGuard<'_, Cache<A>> {
@@ -527,6 +566,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         let context = self
             .loader
             .load_aggregate(aggregate_id)
+            .instrument(tracing::debug_span!("bf.load"))
             .await
             .map_err(from_aggregate_error)?;
         if expected_version.is_some_and(|expected| expected != context.current_sequence) {
@@ -563,6 +603,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         let sink = EventSink::default();
         aggregate
             .handle(command, &self.services, &sink)
+            .instrument(tracing::debug_span!("bf.handle"))
             .await
             .map_err(ExecError::Rejected)?;
         let events = sink.collect().await;
@@ -592,11 +633,13 @@ impl<A: Aggregate + Clone> Engine<A> {
                 metadata: metadata.clone(),
             })
             .collect();
+        let serializing = tracing::debug_span!("bf.serialize").entered();
         let serialized = envelopes
             .iter()
             .map(SerializedEvent::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(from_persistence_error)?;
+        drop(serializing);
         let version = loaded_version + envelopes.len();
 
         let snapshot = match self.snapshot_every {
@@ -626,6 +669,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         let appended = self
             .store
             .append(A::TYPE, &serialized, snapshot)
+            .instrument(tracing::debug_span!("bf.append"))
             .await
             .map_err(from_persistence_error)?;
         self.cache_lock().put(

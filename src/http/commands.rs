@@ -32,6 +32,7 @@ use domain::mutual_aid::{
     MutualAidClaim, MutualAidClaimCommand, MutualAidPlan, MutualAidPlanCommand,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -356,7 +357,12 @@ where
         return Err(ApiError::forbidden(lang, caller.role, &what("*")));
     }
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
-    let bytes = read_body(body, state.limits().max_body_bytes, lang).await?;
+    let bytes = read_body(body, state.limits().max_body_bytes, lang)
+        .instrument(tracing::debug_span!("bf.read_body"))
+        .await?;
+    // Spans named `bf.*` time the parts of a command (the benchmark's
+    // profile, BENCHMARKS.md); without a subscriber they cost nothing.
+    let parsing = tracing::debug_span!("bf.parse").entered();
     let name = command_name(&bytes);
     if let Some(name) = &name {
         caller.require(permissions::Action::Command(A::KIND, name), &what(name))?;
@@ -380,6 +386,7 @@ where
         ]);
         (key, fingerprint)
     });
+    drop(parsing);
     let job = Job::<A> {
         state: state.clone(),
         caller,
@@ -391,7 +398,14 @@ where
     };
     // Run to completion whatever happens to this request.
     let started = std::time::Instant::now();
-    match state.tasks().spawn(job.run()).await {
+    let task = state.tasks().spawn(
+        job.run()
+            .instrument(tracing::debug_span!("bf.command_task")),
+    );
+    match task
+        .instrument(tracing::debug_span!("bf.spawn_and_wait"))
+        .await
+    {
         Ok(response) => {
             let name = name.as_deref().unwrap_or("unknown");
             crate::http::metrics::command_done(A::TYPE, name, response.status(), started.elapsed());
@@ -482,12 +496,20 @@ where
         };
         let user = self.caller.user.id.as_str().to_string();
         let lock_id = idempotency::fingerprint(&[user.as_bytes(), key.as_bytes()]);
-        let _guard = self.state.key_lock(&lock_id).lock().await;
+        let _guard = self
+            .state
+            .key_lock(&lock_id)
+            .lock()
+            .instrument(tracing::debug_span!("bf.idem_lock"))
+            .await;
         let pool = self.state.users().pool().clone();
         let request_sha256 = hex::encode(fingerprint);
         let unavailable = |e: sqlx::Error| ApiError::unavailable(lang, &e).into_response();
 
-        let row = match idempotency::lookup(&pool, &user, &key).await {
+        let row = match idempotency::lookup(&pool, &user, &key)
+            .instrument(tracing::debug_span!("bf.idem_lookup"))
+            .await
+        {
             Ok(row) => row,
             Err(e) => return unavailable(e),
         };
@@ -555,6 +577,7 @@ where
                     command_id,
                     (A::TYPE, &self.id),
                 )
+                .instrument(tracing::debug_span!("bf.idem_reserve"))
                 .await
                 {
                     Ok(true) => command_id,
@@ -580,7 +603,9 @@ where
 
         let outcome = self.execute(command_id).await;
         let stored = if outcome.keep {
-            idempotency::complete(&pool, &user, &key, outcome.status.as_u16(), &outcome.body).await
+            idempotency::complete(&pool, &user, &key, outcome.status.as_u16(), &outcome.body)
+                .instrument(tracing::debug_span!("bf.idem_complete"))
+                .await
         } else {
             idempotency::release(&pool, &user, &key).await
         };
@@ -663,6 +688,7 @@ where
             };
             match engine
                 .execute_expecting(&self.id, command, ctx.metadata(), self.expected)
+                .instrument(tracing::debug_span!("bf.engine_execute"))
                 .await
             {
                 Err(ExecError::Conflict)
@@ -674,7 +700,10 @@ where
             }
         };
         match result {
-            Ok(committed) => Outcome::committed(&outcome_of::<A>(&committed, command_id, lang)),
+            Ok(committed) => {
+                let _body = tracing::debug_span!("bf.response_body").entered();
+                Outcome::committed(&outcome_of::<A>(&committed, command_id, lang))
+            }
             Err(ExecError::Conflict) => {
                 let error = ApiError::app(&AppError::Conflict, lang);
                 let error = match engine.load(&self.id).await {

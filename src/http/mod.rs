@@ -36,9 +36,11 @@ pub mod users;
 pub mod views;
 
 use std::future::Future;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -259,6 +261,7 @@ impl FromRequestParts<ApiState> for Caller {
         let user = state
             .users()
             .authenticate(token)
+            .instrument(tracing::debug_span!("bf.authenticate"))
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?
             .ok_or_else(|| ApiError::unauthenticated(lang))?;

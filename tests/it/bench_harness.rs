@@ -9,9 +9,59 @@
 mod harness;
 
 use harness::{
-    Config, Generator, PgServer, Postgres, Scale, COMMANDS_PER_HOUSEHOLD, HTTP_CLIENTS,
-    HTTP_VARIANTS, MANY_CLIENTS,
+    Config, Generator, PgServer, Postgres, Report, RunResult, Scale, COMMANDS_PER_HOUSEHOLD,
+    HTTP_CLIENTS, HTTP_VARIANTS, MANY_CLIENTS, USER_CLIENTS, USER_STEPS, USER_VARIANTS,
 };
+
+/// The userpath phase's checks on one store (`prefix`: "" or "postgres."):
+/// every side at every client count sent every household's ten commands;
+/// the HTTP sides and the framework wrote the same events as in-process (the
+/// harness compares them and fails otherwise); the engines counted their
+/// cache lookups (each new file is a miss); the targets' ratios exist.
+fn check_userpath(report: &Report, run: &RunResult, prefix: &str) {
+    let households = report.scale.measured_households;
+    let commands = households * USER_STEPS;
+    for clients in USER_CLIENTS {
+        for variant in USER_VARIANTS {
+            let key = format!("{prefix}userpath.{variant}.clients_{clients}");
+            assert_eq!(run.write[&key].commands, commands, "{key}");
+            assert_eq!(run.write[&key].clients, clients, "{key}");
+            if matches!(variant, "http" | "http_idempotent" | "framework") {
+                let check = &run.http_checks[&key];
+                assert_eq!(check.commands, commands, "{key}");
+                assert_eq!(check.events_written, commands as u64, "{key}");
+                assert_eq!(
+                    check.events_written, check.inprocess_events_written,
+                    "{key}"
+                );
+                // The framework's store has its own schema: counts only.
+                assert_eq!(
+                    check.same_events_as_inprocess,
+                    variant != "framework",
+                    "{key}"
+                );
+            }
+            if matches!(variant, "inprocess" | "http" | "http_idempotent") {
+                let cache = &run.userpath_cache[&key];
+                assert!(cache.misses >= households as u64, "{key}: {cache:?}");
+                assert!(
+                    cache.hits + cache.misses >= commands as u64,
+                    "{key}: {cache:?}"
+                );
+            }
+        }
+        for ratio in [
+            "http_idempotent_over_framework.rate",
+            "http_idempotent_over_raw.rate",
+            "http_idempotent_over_http.rate",
+        ] {
+            let key = format!("{prefix}userpath.{ratio}.clients_{clients}");
+            assert!(run.ratios[&key] > 0.0, "{key}");
+        }
+    }
+    let key = format!("{prefix}userpath.http_idempotent_8_over_http_idempotent_1.rate");
+    assert!(run.ratios[&key] > 0.0, "{key}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
@@ -25,6 +75,7 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
         phases: vec![
             "write".into(),
             "http".into(),
+            "userpath".into(),
             "load".into(),
             "rebuild".into(),
         ],
@@ -127,6 +178,7 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
     assert!(lines
         .iter()
         .any(|l| l.contains("http_idempotent.clients_16")));
+    check_userpath(&report, run, "");
     // The rebuild read every event of the populated log.
     let rebuild = run.rebuild.as_ref().expect("the rebuild ran");
     assert_eq!(rebuild.events, report.events_after_populate);
@@ -227,6 +279,7 @@ async fn the_workload_runs_end_to_end_at_the_tiny_scale() {
             assert!(run.ratios[&ratio] > 0.0, "{ratio}");
         }
     }
+    check_userpath(&report, run, "postgres.");
     // No database of the bench is left on the server.
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(server.admin_url.as_str())
         .await
