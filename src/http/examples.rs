@@ -174,6 +174,56 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "ReverseAppropriation",
         r#"{"ReverseAppropriation": {"appropriation_id": "BK-2026-001", "reason": "银行退回，重新拨付"}}"#,
     ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Draft",
+        r#"{"Draft": {"fund": "special_assistance", "lines": [{"payout_id": "grant:HF-2026-0001:G-1", "source": "grant", "payee": "陈建国", "account": {"bank": {"card": "6222021234567890128", "bank": "中国工商银行莆田分行"}}, "amount_fen": 300000, "fund": "special_assistance", "purpose": "第一季度透析自付费用"}], "signing": null, "note": "2026年3月帮扶资金代发"}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Lock",
+        r#"{"Lock": null}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Authorise",
+        r#"{"Authorise": {"note": "同意发放"}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Discard",
+        r#"{"Discard": {"reason": "收款账户待核实，撤回重做"}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "RecordExport",
+        r#"{"RecordExport": {"format": "csv_gbk", "template": "icbc", "sha256": "9f2c4e1b7a6d5c3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e", "lines": 1, "total_fen": 300000}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "RecordResults",
+        r#"{"RecordResults": {"sha256": "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b", "results": [{"line": 1, "payout_id": "grant:HF-2026-0001:G-1", "account": "6222021234567890128", "amount_fen": 300000, "paid": true, "reason": null, "value_date": "2026-03-12"}]}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Reissue",
+        r#"{"Reissue": {"payout_id": "grant:HF-2026-0001:G-1", "account": {"bank": {"card": "6222021234567890128", "bank": "中国农业银行莆田分行"}}, "reason": "原卡已销户，改发新卡"}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "CancelPayout",
+        r#"{"CancelPayout": {"payout_id": "grant:HF-2026-0001:G-1", "reason": "收款人放弃，资金退回基金"}}"#,
+    ),
+    (
+        "/v1/payout-batches/{id}/commands",
+        "Close",
+        r#"{"Close": null}"#,
+    ),
+    (
+        "/v1/accounting-periods/{id}/commands",
+        "Close",
+        r#"{"Close": {"month": "2026-03", "note": "2026年3月月结"}}"#,
+    ),
 ];
 
 /// Puts [`EXAMPLES`] into `openapi`: named examples on each command route's

@@ -445,7 +445,7 @@ async fn rederive_is_clean_when_honest_and_finds_what_was_planted(w: World) {
         .unwrap();
     assert_eq!(
         out.status.code(),
-        Some(9),
+        Some(10),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -550,7 +550,7 @@ async fn segregation_of_duties_is_reported_over_the_whole_history(w: World) {
         .args(["audit", "sod", "--json", "--pairs", "verify+pay"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(9));
+    assert_eq!(out.status.code(), Some(10));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut codes: Vec<&str> = doc["findings"]
         .as_array()
@@ -565,7 +565,7 @@ async fn segregation_of_duties_is_reported_over_the_whole_history(w: World) {
         "{doc}"
     );
     let out = w.cli().args(["audit", "sod"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(9));
+    assert_eq!(out.status.code(), Some(10));
     assert!(String::from_utf8_lossy(&out.stdout).contains("审批了本人的申请"));
     let out = w
         .cli()

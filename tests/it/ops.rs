@@ -516,6 +516,12 @@ fn parse_example(path: &str, body: &str) -> Result<(), String> {
         "/v1/donation-campaigns/{id}/commands" => {
             parse_json::<domain::donation::DonationCampaignCommand>(bytes).map(drop)
         }
+        "/v1/payout-batches/{id}/commands" => {
+            parse_json::<domain::finance::batch::PayoutBatchCommand>(bytes).map(drop)
+        }
+        "/v1/accounting-periods/{id}/commands" => {
+            parse_json::<domain::finance::period::AccountingPeriodCommand>(bytes).map(drop)
+        }
         "/v1/fund-accounts/{id}/commands" => {
             parse_json::<domain::fund::account::FundAccountCommand>(bytes).map(drop)
         }

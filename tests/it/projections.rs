@@ -223,6 +223,45 @@ fn measures(m1_yuan: i64) -> Value {
     ])
 }
 
+/// A bank grant (G9, 500 from M1) paid through a payout batch: drafted,
+/// locked, authorised by someone else, exported, and reported paid.
+async fn payout_batch(app: &App) {
+    let bank = json!({"bank_transfer": {"card": card(), "account_name": "陈建国"}});
+    run(&app.files, "HF-1", LIN, "2026-05-10", json!({"RequestGrant": {"grant_id": "G9", "measure_id": "M1", "amount_fen": yuan(500), "payee": bank, "note": null}})).await;
+    run(
+        &app.files,
+        "HF-1",
+        HUANG,
+        "2026-05-11",
+        json!({"ApproveGrant": {"grant_id": "G9"}}),
+    )
+    .await;
+    let line = json!({"payout_id": "grant:HF-1:G9", "source": "grant", "payee": "陈建国",
+        "account": {"bank": {"card": card(), "bank": null}}, "amount_fen": yuan(500),
+        "fund": "special_assistance", "purpose": "透析自付医疗救助"});
+    run(&app.batches, "PB-1", WU, "2026-05-12", json!({"Draft": {"fund": "special_assistance", "lines": [line], "signing": null, "note": null}})).await;
+    run(&app.batches, "PB-1", WU, "2026-05-12", json!("Lock")).await;
+    run(
+        &app.batches,
+        "PB-1",
+        HUANG,
+        "2026-05-12",
+        json!({"Authorise": {"note": null}}),
+    )
+    .await;
+    let sha = "ab".repeat(32);
+    run(&app.batches, "PB-1", WU, "2026-05-12", json!({"RecordExport": {"format": "xlsx", "template": "default", "sha256": sha, "lines": 1, "total_fen": yuan(500)}})).await;
+    let result = json!({"line": 1, "payout_id": "grant:HF-1:G9", "account": card(), "amount_fen": yuan(500), "paid": true, "reason": null, "value_date": "2026-05-13"});
+    run(
+        &app.batches,
+        "PB-1",
+        WU,
+        "2026-05-13",
+        json!({"RecordResults": {"sha256": "cd".repeat(32), "results": [result]}}),
+    )
+    .await;
+}
+
 /// The scripted scenario. With `catch_up`, the views are caught up after
 /// every command (as the CLI does); without, they are left behind.
 async fn scenario(app: &App, catch_up: bool) {
@@ -1412,6 +1451,9 @@ async fn a_putian_shaped_period_in_the_store_shows_its_figures_to_the_fen(w: Wor
 
 async fn every_row_kind_is_written_by_the_scenario(w: World) {
     scenario(&w.app, false).await;
+    w.settled_log().await;
+    w.app.projector.catch_up().await.unwrap();
+    payout_batch(&w.app).await;
     w.settled_log().await;
     w.app.projector.catch_up().await.unwrap();
     let rows = live_rows(&w.app.projector).await;
