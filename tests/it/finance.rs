@@ -254,6 +254,11 @@ async fn approved_allocations(app: &App) {
 /// The books balance, and every fund shows one available balance: the
 /// store's, the fund view's and the books'.
 async fn one_set_of_books(app: &App, step: &str) {
+    // The views first catch up to the newest committed event (on
+    // PostgreSQL the log becomes readable a moment after a commit).
+    if let Some(last) = app.store.last_event().await.unwrap() {
+        app.projector.catch_up_to(last.log_position).await.unwrap();
+    }
     let tb = bangfu::finance::trial_balance(app).await.unwrap();
     assert!(tb.balances(), "{step}: {tb:?}");
     let store = app.store.money_balances().await.unwrap();
