@@ -50,7 +50,7 @@ fn source_kind(s: PayoutSource) -> SourceKind {
 /// never batched or released by a discarded batch, and re-issues.
 pub async fn due_payouts(app: &App, fund: Fund) -> Result<Vec<DuePayout>, ProjectorError> {
     let p = &app.projector;
-    p.catch_up().await?;
+    p.catch_up_committed().await?;
     let by_fund = RowFilter {
         parent: Some(fund_code(fund).to_string()),
         tag: None,
@@ -164,7 +164,7 @@ async fn line_of(app: &App, d: &DuePayout) -> Result<Option<PayoutLine>, String>
 
 /// One batch's reconciliation row.
 pub async fn batch_recon(app: &App, batch: &str) -> Result<Option<BatchReconRow>, ProjectorError> {
-    app.projector.catch_up().await?;
+    app.projector.catch_up_committed().await?;
     app.projector.get(batch).await
 }
 
@@ -172,7 +172,7 @@ pub async fn batch_recon(app: &App, batch: &str) -> Result<Option<BatchReconRow>
 pub async fn fund_recon(
     app: &App,
 ) -> Result<(Vec<BatchReconRow>, BTreeMap<Fund, FundRecon>), ProjectorError> {
-    app.projector.catch_up().await?;
+    app.projector.catch_up_committed().await?;
     let mut batches = Vec::new();
     app.projector
         .for_each::<BatchReconRow>(&RowFilter::default(), |r| batches.push(r))
@@ -214,7 +214,7 @@ impl TrialBalance {
 
 /// The books' trial balance.
 pub async fn trial_balance(app: &App) -> Result<TrialBalance, ProjectorError> {
-    app.projector.catch_up().await?;
+    app.projector.catch_up_committed().await?;
     let mut rows: BTreeMap<String, BookAccountRow> = BTreeMap::new();
     app.projector
         .for_each::<BookAccountRow>(&RowFilter::default(), |r| {
@@ -246,7 +246,7 @@ pub async fn journal(
     app: &App,
     month: Option<&str>,
 ) -> Result<Vec<JournalEntryRow>, ProjectorError> {
-    app.projector.catch_up().await?;
+    app.projector.catch_up_committed().await?;
     let filter = RowFilter {
         parent: month.map(str::to_string),
         tag: None,

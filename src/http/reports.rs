@@ -138,7 +138,7 @@ pub(crate) async fn views_at(
     let projector = &state.app().projector;
     let catch_up = async {
         match min {
-            None => projector.catch_up().await.map(|run| run.position),
+            None => projector.catch_up_committed().await,
             Some(min) => {
                 // A position a command of this process returned is committed,
                 // so one catch-up reaches it; one written through another

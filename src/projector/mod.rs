@@ -153,6 +153,14 @@ impl Projector {
             .await
     }
 
+    /// Brings every live view up to the last committed event — what a reader
+    /// who did not write expects ("everything committed so far") — waiting
+    /// as [`Projector::catch_up_to`] does. Returns the position reached.
+    pub async fn catch_up_committed(&self) -> Result<LogPosition, ProjectorError> {
+        let committed = self.log.committed_head().await?;
+        self.catch_up_to(committed).await
+    }
+
     /// Brings every live view up to at least `position` (a command's last
     /// log position: read-your-writes). Returns the position the views
     /// reflect, which is below `position` only if the event did not become

@@ -69,6 +69,12 @@ pub trait LogReader: Send + Sync {
     /// The position of the last event readable now ([`LogPosition::START`]
     /// for an empty log).
     async fn head(&self) -> Result<LogPosition, ProjectorError>;
+    /// The position of the last committed event, readable or not yet (on
+    /// PostgreSQL a commit becomes readable once every transaction that
+    /// began before it has ended). Defaults to [`LogReader::head`].
+    async fn committed_head(&self) -> Result<LogPosition, ProjectorError> {
+        self.head().await
+    }
     /// How many events the log holds (for progress bars only).
     async fn count(&self) -> Result<u64, ProjectorError>;
 }
@@ -93,6 +99,11 @@ impl LogReader for AnyStore {
 
     async fn head(&self) -> Result<LogPosition, ProjectorError> {
         self.log_head().await.map_err(storage_error)
+    }
+
+    async fn committed_head(&self) -> Result<LogPosition, ProjectorError> {
+        let last = self.last_event().await.map_err(storage_error)?;
+        Ok(last.map_or(LogPosition::START, |e| e.log_position))
     }
 
     async fn count(&self) -> Result<u64, ProjectorError> {

@@ -220,10 +220,9 @@ pub async fn view(
 ) -> Result<(), Failure> {
     let position = app
         .projector
-        .catch_up()
+        .catch_up_committed()
         .await
-        .map_err(storage(lang))?
-        .position;
+        .map_err(storage(lang))?;
     view_at(app, command, lang, position, out).await
 }
 
