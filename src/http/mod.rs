@@ -22,6 +22,7 @@ pub mod audit;
 pub mod audit_review;
 pub mod commands;
 pub mod docs;
+pub mod edge;
 pub mod error;
 pub mod examples;
 mod files;
@@ -44,7 +45,7 @@ use tracing::Instrument;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -74,8 +75,16 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Requests handled at once; more wait (within the timeout) for a slot.
+    /// Requests handled at once; more wait up to `queue_wait` for a slot.
     pub max_concurrent_requests: usize,
+    /// Longest a request waits for a slot before it is answered 503 with
+    /// `Retry-After` (load shedding; `/health` and `/ready` never wait).
+    pub queue_wait: Duration,
+    /// Longest a client may take to send a request's header; also how long
+    /// an idle keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// Largest request header (all fields), bytes; larger is answered 431.
+    pub max_header_bytes: usize,
     /// Longest a request may take, waiting for a slot included. A command
     /// still running then completes; a retry with its idempotency key gets
     /// its response.
@@ -94,6 +103,9 @@ impl Default for Limits {
         Limits {
             max_body_bytes: crate::app::input::MAX_COMMAND_BYTES,
             max_concurrent_requests: 64,
+            queue_wait: Duration::from_secs(2),
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(30),
             default_page_size: 50,
             max_page_size: 500,
@@ -382,8 +394,22 @@ pub fn router(state: ApiState) -> Router {
     examples::attach(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
     let docs_html: Arc<str> = docs::render_with(&openapi, state.limits()).into();
+    let docs_csp = HeaderValue::from_str(&edge::html_csp(&docs_html))
+        .unwrap_or(HeaderValue::from_static(edge::API_CSP));
+    let declared = params::DeclaredQueries::from_openapi(&openapi);
     let limits = state.limits().clone();
     let panics = state.clone();
+    let probes = Router::new()
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/ready", axum::routing::get(ready))
+        .route_layer(axum::middleware::from_fn_with_state(
+            declared.clone(),
+            params::refuse_undeclared,
+        ))
+        .with_state(state.clone());
     api.route(
         "/openapi.json",
         axum::routing::get(move || {
@@ -400,19 +426,20 @@ pub fn router(state: ApiState) -> Router {
         "/docs",
         axum::routing::get(move || {
             let body = docs_html.clone();
-            async move { axum::response::Html(body.to_string()) }
+            let csp = docs_csp.clone();
+            async move {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, csp)],
+                    axum::response::Html(body.to_string()),
+                )
+            }
         }),
     )
-    .route(
-        "/health",
-        axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-    )
-    .route("/ready", axum::routing::get(ready))
     .route("/metrics", axum::routing::get(metrics))
     // Unknown query parameters are refused on every route, from the
     // parameters the OpenAPI document declares for it.
     .route_layer(axum::middleware::from_fn_with_state(
-        params::DeclaredQueries::from_openapi(&openapi),
+        declared.clone(),
         params::refuse_undeclared,
     ))
     .fallback(|ReqLang(lang): ReqLang| async move {
@@ -428,10 +455,13 @@ pub fn router(state: ApiState) -> Router {
     .layer(tower_http::limit::RequestBodyLimitLayer::new(
         limits.max_body_bytes,
     ))
-    // Global: one semaphore shared by every route.
-    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-        limits.max_concurrent_requests.max(1),
+    // Global: one queue shared by every route but the probes, merged after
+    // it so a liveness check never waits behind the queue.
+    .layer(axum::middleware::from_fn_with_state(
+        edge::Queue::new(limits.max_concurrent_requests, limits.queue_wait),
+        edge::shed,
     ))
+    .merge(probes)
     .layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
         limits.request_timeout,
@@ -445,6 +475,7 @@ pub fn router(state: ApiState) -> Router {
         },
     ))
     .layer(axum::middleware::from_fn(problemize))
+    .layer(axum::middleware::from_fn(edge::secure_headers))
     .layer(axum::middleware::from_fn(crate::http::metrics::track_http))
     .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
         REQUEST_ID_HEADER,
@@ -577,9 +608,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    edge::serve_connections(listener, app, state.limits(), shutdown).await?;
     state.drain().await;
     Ok(())
 }

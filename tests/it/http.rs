@@ -53,7 +53,7 @@ pub(super) async fn api() -> TestApi {
     api_with(Limits::default()).await
 }
 
-async fn api_with(limits: Limits) -> TestApi {
+pub(super) async fn api_with(limits: Limits) -> TestApi {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("data").join("bangfu.db");
     let (state, admin) = open_state(&path, limits).await;

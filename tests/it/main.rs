@@ -45,6 +45,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod demo;
+mod edge;
 mod evolve;
 mod finance;
 mod http;
