@@ -181,8 +181,7 @@ pub async fn shed(State(queue): State<Queue>, request: Request, next: Next) -> R
 
 /// The 503 of a shed request.
 fn overloaded(lang: domain::i18n::Lang, wait: Duration) -> Response {
-    let retry = wait.as_secs().max(1);
-    let mut response = ApiError::new(
+    let mut error = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "http.overloaded",
         lang,
@@ -191,10 +190,7 @@ fn overloaded(lang: domain::i18n::Lang, wait: Duration) -> Response {
             "the server is busy: the request waited too long for a slot and was not run (nothing changed); retry later",
         )
         .to_string(),
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry));
-    response
+    );
+    error.retry_after = Some(wait.as_secs().max(1));
+    error.into_response()
 }

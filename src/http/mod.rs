@@ -33,6 +33,7 @@ pub mod params;
 pub mod reads;
 pub mod reports;
 pub mod serve;
+pub mod signin;
 pub mod users;
 pub mod views;
 
@@ -85,6 +86,9 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Largest request header (all fields), bytes; larger is answered 431.
     pub max_header_bytes: usize,
+    /// Failed sign-ins (unknown tokens) a client address may make a minute,
+    /// as a burst; then 429 with `Retry-After` (see [`signin`]).
+    pub sign_in_failures_per_minute: u32,
     /// Longest a request may take, waiting for a slot included. A command
     /// still running then completes; a retry with its idempotency key gets
     /// its response.
@@ -106,6 +110,7 @@ impl Default for Limits {
             queue_wait: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
+            sign_in_failures_per_minute: 10,
             request_timeout: Duration::from_secs(30),
             default_page_size: 50,
             max_page_size: 500,
@@ -128,6 +133,7 @@ struct Inner {
     tasks: TaskTracker,
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     panics: AtomicU64,
+    sign_ins: signin::SignIns,
 }
 
 /// Stripes of the in-process idempotency-key lock: two requests with the same
@@ -161,12 +167,13 @@ impl ApiState {
                 app,
                 users,
                 views,
-                limits,
                 tasks: TaskTracker::new(),
                 key_locks: (0..KEY_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
                 panics: AtomicU64::new(0),
+                sign_ins: signin::SignIns::new(limits.sign_in_failures_per_minute),
+                limits,
             }),
         }
     }
@@ -260,6 +267,11 @@ impl FromRequestParts<ApiState> for Caller {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let lang = request_lang(&parts.headers);
+        let client = signin::client(parts);
+        if let Some(wait) = state.inner.sign_ins.throttled(client) {
+            signin::log(client, parts, "throttled");
+            return Err(ApiError::too_many_sign_ins(lang, wait));
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -275,8 +287,14 @@ impl FromRequestParts<ApiState> for Caller {
             .authenticate(token)
             .instrument(tracing::debug_span!("bf.authenticate"))
             .await
-            .map_err(|e| ApiError::unavailable(lang, &e))?
-            .ok_or_else(|| ApiError::unauthenticated(lang))?;
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let Some(user) = user else {
+            signin::log(client, parts, "unknown_token");
+            return Err(match state.inner.sign_ins.failed(client) {
+                Some(wait) => ApiError::too_many_sign_ins(lang, wait),
+                None => ApiError::unauthenticated(lang),
+            });
+        };
         let role = match parts.headers.get(ROLE_HEADER) {
             Some(value) => {
                 let role = value.to_str().ok().and_then(Role::parse).ok_or_else(|| {

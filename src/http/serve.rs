@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Largest request header in bytes [default: 16384].
     #[arg(long, env = "BANGFU_MAX_HEADER_BYTES")]
     pub max_header_bytes: Option<usize>,
+    /// Failed sign-ins a client address may make a minute, then 429 [default: 10].
+    #[arg(long, env = "BANGFU_SIGN_IN_FAILURES_PER_MINUTE")]
+    pub sign_in_failures_per_minute: Option<u32>,
     /// Scheduled audit seals.
     #[command(flatten)]
     pub seal: crate::audit::schedule::SealSchedule,
@@ -79,6 +82,8 @@ pub struct LimitsFile {
     pub header_read_timeout_secs: Option<u64>,
     /// Largest request header, bytes.
     pub max_header_bytes: Option<usize>,
+    /// Failed sign-ins a client address may make a minute.
+    pub sign_in_failures_per_minute: Option<u32>,
     /// Items per page by default.
     pub default_page_size: Option<usize>,
     /// Most items per page.
@@ -140,6 +145,10 @@ pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits
             .max_header_bytes
             .or(file.limits.max_header_bytes)
             .unwrap_or(default.max_header_bytes),
+        sign_in_failures_per_minute: args
+            .sign_in_failures_per_minute
+            .or(file.limits.sign_in_failures_per_minute)
+            .unwrap_or(default.sign_in_failures_per_minute),
         default_page_size: file
             .limits
             .default_page_size
@@ -157,6 +166,7 @@ pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits
         || limits.queue_wait.is_zero()
         || limits.header_read_timeout.is_zero()
         || limits.max_header_bytes < MIN_HEADER_BYTES
+        || limits.sign_in_failures_per_minute == 0
         || limits.max_page_size == 0
         || !(1..=limits.max_page_size).contains(&limits.default_page_size)
         || limits.view_wait.is_zero()

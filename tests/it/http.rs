@@ -2596,6 +2596,30 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
         ));
         assert_eq!(status, expected, "{id}");
     }
+    // Guessing tokens: ten failures a minute per address, then 429 with
+    // Retry-After — for a right token from that address too.
+    let guess = "bf_guessed0000000000000000000000000000000000000000000000000000000000";
+    for attempt in 1..=11 {
+        let (status, headers, body) =
+            rt.block_on(http(addr, Method::GET, "/v1/me", guess, &[], Vec::new()));
+        let expected = if attempt <= 10 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(status, expected, "attempt {attempt}: {body}");
+        if attempt == 11 {
+            assert_eq!(body["code"], "auth.throttled");
+            let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+    }
+    let (status, _, _) = rt.block_on(http(addr, Method::GET, "/v1/me", &token, &[], Vec::new()));
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled before the token is looked at"
+    );
     // SIGTERM: a graceful stop, exit status 0.
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -2621,7 +2645,32 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
         "no response logs:\n{log}"
     );
     assert!(log.contains("events committed"), "debug logs on:\n{log}");
+    // Failed sign-ins are security events with the client address.
+    let security: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sign-in refused"))
+        .collect();
+    assert_eq!(security.len(), 12, "{log}");
+    assert!(
+        security.iter().all(|l| l.contains("client=127.0.0.1")),
+        "{security:?}"
+    );
+    assert_eq!(
+        security
+            .iter()
+            .filter(|l| l.contains("reason=\"unknown_token\""))
+            .count(),
+        11
+    );
+    assert_eq!(
+        security
+            .iter()
+            .filter(|l| l.contains("reason=\"throttled\""))
+            .count(),
+        1
+    );
     for secret in [
+        guess,
         person.as_str(),
         "13905941234",
         "陈建国",
