@@ -45,41 +45,7 @@ pub struct StateDoc {
     pub state: Value,
 }
 
-/// One stored event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct EventDoc {
-    /// Global position in commit order.
-    pub position: u64,
-    /// The event's id.
-    pub event_id: String,
-    /// Its sequence in the stream, from 1.
-    pub sequence: usize,
-    /// Stable type name.
-    pub event_type: String,
-    /// Schema version.
-    pub event_version: String,
-    /// Its name for people.
-    pub label: String,
-    /// One line for people, personal data masked.
-    pub summary: String,
-    /// Who acted.
-    pub actor_id: Option<String>,
-    /// In which role.
-    pub actor_role: Option<String>,
-    /// When (RFC 3339, UTC).
-    pub recorded_at: Option<String>,
-    /// The command that wrote it.
-    pub command_id: Option<String>,
-    /// Ties commands of one piece of work together.
-    pub correlation_id: Option<String>,
-    /// The event as stored (personal data masked for roles that do not need it).
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    /// The previous event's hash (64 zeros for the first).
-    pub prev_hash: String,
-    /// SHA-256 of `prev_hash` and this event.
-    pub hash: String,
-}
+pub use crate::audit::history::EventDoc;
 
 /// A page of a stream's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -261,13 +227,6 @@ where
     Ok(response)
 }
 
-/// A stream's history as a file: its events.
-const HISTORY_FILE: super::files::ViewFile = super::files::ViewFile {
-    zh: "事件历史",
-    en: "history",
-    rows: "/events",
-};
-
 async fn history<A: Served>(
     state: ApiState,
     caller: Caller,
@@ -311,46 +270,11 @@ where
         .await?;
     let mask = !permissions::sees_personal_data(caller.role);
     let total_after = events.iter().filter(|e| e.sequence > after).count();
-    let page: Vec<EventDoc> = events
+    // Chain marks need the stream from its start: computed first, then paged.
+    let page: Vec<EventDoc> = crate::audit::history::event_docs::<A>(events, lang, mask)
         .into_iter()
         .filter(|e| e.sequence > after)
         .take(limit)
-        .map(|e| {
-            let (label, summary) = match crate::app::engine::read_event::<A>(
-                &e.event_type,
-                &e.event_version,
-                &e.payload,
-            ) {
-                Some(ev) => (
-                    A::event_label(&ev, lang).to_string(),
-                    A::event_describe(&ev, lang),
-                ),
-                None => (e.event_type.clone(), String::new()),
-            };
-            let mut payload = e.payload;
-            if mask {
-                mask_json(&mut payload);
-            }
-            let meta = |k: &str| e.metadata.get(k).cloned();
-            use domain::command::metadata_keys as keys;
-            EventDoc {
-                position: e.position,
-                event_id: e.event_id.to_string(),
-                sequence: e.sequence,
-                event_type: e.event_type,
-                event_version: e.event_version,
-                label,
-                summary,
-                actor_id: meta(keys::ACTOR_ID),
-                actor_role: meta(keys::ACTOR_ROLE),
-                recorded_at: e.recorded_at,
-                command_id: meta(keys::COMMAND_ID),
-                correlation_id: meta(keys::CORRELATION_ID),
-                payload,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-            }
-        })
         .collect();
     let next_after = (total_after > page.len())
         .then(|| page.last().map(|e| e.sequence))
@@ -365,7 +289,7 @@ where
         // A stream's history as a file (issue 13, item 6): one row per event.
         Some(format) => {
             let value = serde_json::to_value(&doc).map_err(|e| ApiError::unavailable(lang, &e))?;
-            super::files::file_response(lang, &HISTORY_FILE, &value, format)
+            super::files::file_response(lang, &crate::read::export::HISTORY, &value, format)
         }
         None => Ok(Json(doc).into_response()),
     }
@@ -561,7 +485,7 @@ read_routes!(
 async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
     let lang = caller.lang;
     let run = async {
-        caller.require(Action::Read, "audit verify")?;
+        caller.require(Action::Verify, "audit verify")?;
         let full = crate::http::audit::full_report(&state)
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;

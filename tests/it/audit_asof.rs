@@ -613,6 +613,37 @@ fn users_add_refuses_incompatible_roles() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    // `users roles` refuses the same pairs, and the roles stay as they were.
+    let out = crate::support::bangfu(&db)
+        .args([
+            "users", "roles", "zhou", "--role", "approver", "--role", "finance",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("职责分离") && stderr.contains("users.incompatible_roles"),
+        "{stderr}"
+    );
+    let out = crate::support::bangfu(&db)
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    let zhou = list.lines().find(|l| l.contains("zhou")).expect("zhou listed");
+    assert!(
+        zhou.contains("auditor") && !zhou.contains("finance"),
+        "{list}"
+    );
+    let out = crate::support::bangfu(&db)
+        .env(sod::PAIRS_ENV, "request+approve")
+        .args([
+            "users", "roles", "zhou", "--role", "approver", "--role", "finance",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the pairs are configurable");
 }
 
 // ---------------------------------------------------------------- access log

@@ -2769,7 +2769,7 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
         .as_str()
         .unwrap()
         .contains("\nbangfu-seal: 1\n"));
-    let list = api.get(&staff.finance, None, "/v1/audit/seals").await;
+    let list = api.get(&staff.auditor, None, "/v1/audit/seals").await;
     assert_eq!(
         list.body["seals"].as_array().unwrap().len(),
         1,

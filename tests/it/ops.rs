@@ -262,6 +262,20 @@ async fn admins_reset_tokens_and_replace_roles_over_http() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, me) = api.json(Method::GET, "/v1/me", &new, Value::Null).await;
     assert_eq!(me["roles"], json!(["auditor"]));
+    // Segregation of duties, as on adding a user: a caseworker who also pays
+    // is refused, and the roles stay as they were.
+    let (status, problem) = api
+        .json(
+            Method::PUT,
+            "/v1/users/lin.xiaomei/roles",
+            &api.admin,
+            json!({"roles": ["caseworker", "finance"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "users.incompatible_roles", "{problem}");
+    let (_, me) = api.json(Method::GET, "/v1/me", &new, Value::Null).await;
+    assert_eq!(me["roles"], json!(["auditor"]));
     // Refusals: no roles, an unknown role, an unknown user, a non-admin.
     for (uri, body, expected) in [
         (
