@@ -295,8 +295,8 @@ fn verdict(report: &AuditReport, lang: Lang) -> Result<(), Failure> {
             code: Some("audit.altered"),
             message: lang
                 .pick(
-                    "历史已被改动：哈希链、日志顺序或封印不符",
-                    "history was altered: a hash chain, the log order or a seal does not match",
+                    "历史已被改动：哈希链、日志顺序、日志行数或封印不符",
+                    "history was altered: a hash chain, the log order, the log's rows or a seal does not match",
                 )
                 .to_string(),
             exit: ExitKind::Tampered,
@@ -357,6 +357,7 @@ fn report_json(report: &AuditReport) -> Value {
         "chain_breaks": breaks,
         "chain_breaks_omitted": report.chains.breaks_omitted,
         "order_problems": order,
+        "unread_rows": report.unread.map(|u| json!({"held": u.held, "read": u.read})),
         "seals": seals,
         "trusted_key": report.trusted_key,
     })
@@ -432,6 +433,18 @@ fn print_report(report: &AuditReport, lang: Lang, out: &mut dyn Write) -> Result
             Lang::En => format!(
                 "  ✗ {} {} #{} follows #{} in the log at {} (order altered)",
                 o.aggregate_type, o.aggregate_id, o.sequence, o.after, o.log_position
+            ),
+        });
+    }
+    if let Some(u) = report.unread {
+        lines.push(match lang {
+            Lang::Zh => format!(
+                "  ✗ 事件表存有 {} 行，按日志读取只得 {} 行：有事件被放在日志读取不到的位置（插入）",
+                u.held, u.read
+            ),
+            Lang::En => format!(
+                "  ✗ the events table holds {} rows where reading the log returns {}: events were placed where the log is not read (insertion)",
+                u.held, u.read
             ),
         });
     }

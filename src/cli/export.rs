@@ -225,8 +225,8 @@ pub async fn view(
         None => crate::cli::views::view(app, command, lang, &mut json).await?,
         Some(p) => crate::cli::audit_review::view_as_of(app, command, p, lang, &mut json).await?,
     }
-    let doc: Value = serde_json::from_slice(&json)
-        .map_err(|e| Failure::other(format!("view JSON: {e}")))?;
+    let doc: Value =
+        serde_json::from_slice(&json).map_err(|e| Failure::other(format!("view JSON: {e}")))?;
     write(&target, &file, &doc, lang, out)
 }
 

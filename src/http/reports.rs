@@ -46,9 +46,7 @@ use super::{ApiState, Caller};
 use crate::access::permissions::{self, Action};
 use crate::app::check_aggregate_id;
 use crate::projector::ProjectorError;
-use crate::read::export::{
-    CAMPAIGN, FUND_BALANCES, HOUSEHOLD_FILE, PAYOUT_LEDGER, PLAN_PERIOD,
-};
+use crate::read::export::{CAMPAIGN, FUND_BALANCES, HOUSEHOLD_FILE, PAYOUT_LEDGER, PLAN_PERIOD};
 use crate::read::mask::mask_json;
 
 /// 一户一档: one hardship file as its view holds it.

@@ -358,8 +358,8 @@ mod tests {
                 {"field": "empty", "value": "{}"},
             ]})
         );
-        let (file, rows) = render(&STATE, &doc, Format::Csv(CsvEncoding::Utf8Bom), Lang::Zh)
-            .expect("renders");
+        let (file, rows) =
+            render(&STATE, &doc, Format::Csv(CsvEncoding::Utf8Bom), Lang::Zh).expect("renders");
         assert_eq!(rows, 4);
         let text = String::from_utf8(file.bytes[3..].to_vec()).expect("utf-8");
         assert!(text.starts_with("字段,值,金额值（元）"), "{text}");

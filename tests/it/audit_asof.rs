@@ -631,7 +631,10 @@ fn users_add_refuses_incompatible_roles() {
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
-    let zhou = list.lines().find(|l| l.contains("zhou")).expect("zhou listed");
+    let zhou = list
+        .lines()
+        .find(|l| l.contains("zhou"))
+        .expect("zhou listed");
     assert!(
         zhou.contains("auditor") && !zhou.contains("finance"),
         "{list}"

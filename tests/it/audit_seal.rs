@@ -444,6 +444,61 @@ async fn insert(w: World) {
     detected(&w, false).await;
 }
 
+/// A whole stream forged with a valid chain and put where reading the log
+/// does not look — on SQLite at a position ≤ 0, on PostgreSQL under a
+/// transaction id not yet issued: the chains verify and the seal's part of
+/// the log reads as before, but the store holds rows the log read did not
+/// return.
+async fn insert_where_the_log_is_not_read(w: World) {
+    sealed(&w).await;
+    let mut events = w.app.store.history("mutual_aid_claim", "C1").await.unwrap();
+    let mut forged = events.remove(0);
+    forged.aggregate_id = "C9".into();
+    forged.event_id = uuid::Uuid::now_v7();
+    forged
+        .metadata
+        .insert("event_id".into(), forged.event_id.to_string());
+    forged.position = if w.pg { 2_000_000 } else { 0 };
+    let mut forged = vec![forged];
+    rechain(&mut forged);
+    w.unguard().await;
+    w.rewrite_stream("mutual_aid_claim", "C9", &forged).await;
+    if w.pg {
+        let future = "UPDATE events SET transaction_id = CAST(CAST(CAST(CAST(pg_current_xact_id() AS text) AS bigint) + 1000000 AS text) AS xid8) WHERE aggregate_id = 'C9'";
+        assert_eq!(w.sql(&[future]).await, 1);
+    }
+    detected(&w, false).await;
+    let out = w.verify_with_file();
+    assert!(
+        text(&out).contains("holds 6 rows where reading the log returns 5"),
+        "{}",
+        text(&out)
+    );
+    let out = w.audit(&["verify", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["unread_rows"], json!({"held": 6, "read": 5}), "{doc}");
+    // A new seal is refused: the history does not verify.
+    let out = w.audit(&["seal"]);
+    assert_eq!(
+        status(&out),
+        Some(ExitKind::Tampered as i32),
+        "{}",
+        text(&out)
+    );
+    if !w.pg {
+        // Below zero too.
+        w.sql(&["UPDATE events SET position = -7 WHERE aggregate_id = 'C9'"])
+            .await;
+        let out = w.verify_with_file();
+        assert_eq!(
+            status(&out),
+            Some(ExitKind::Tampered as i32),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
 /// C1's amount rewritten with its hash recomputed: the chain verifies, the
 /// seal does not.
 async fn consistent_rewrite(w: World) {
@@ -701,6 +756,7 @@ on_every_store!(
     swap_positions_in_a_stream,
     swap_sequences,
     insert,
+    insert_where_the_log_is_not_read,
     consistent_rewrite,
     alter_view_row,
     seal_then_more_events,
