@@ -489,29 +489,31 @@ async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
         let full = crate::http::audit::full_report(&state)
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
-        let report = &full.chains;
-        Ok::<_, ApiError>(
-            Json(ChainCheck {
-                ok: !full.altered() && !full.forged(),
-                streams: report.streams,
-                events: report.events,
-                breaks: report
-                    .breaks
-                    .iter()
-                    .map(|b| ChainBreakDoc {
-                        aggregate_type: b.aggregate_type.clone(),
-                        aggregate_id: b.aggregate_id.clone(),
-                        sequence: b.sequence,
-                        problem: format!("{:?}", b.problem),
-                    })
-                    .collect(),
-                breaks_omitted: report.breaks_omitted,
-                audit: crate::http::audit::check_doc(&full),
-            })
-            .into_response(),
-        )
+        Ok::<_, ApiError>(Json(chain_check(&full)).into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The answer of `GET` and `POST /v1/audit/verify`.
+pub(crate) fn chain_check(full: &crate::audit::verify::AuditReport) -> ChainCheck {
+    let report = &full.chains;
+    ChainCheck {
+        ok: !full.altered() && !full.forged(),
+        streams: report.streams,
+        events: report.events,
+        breaks: report
+            .breaks
+            .iter()
+            .map(|b| ChainBreakDoc {
+                aggregate_type: b.aggregate_type.clone(),
+                aggregate_id: b.aggregate_id.clone(),
+                sequence: b.sequence,
+                problem: format!("{:?}", b.problem),
+            })
+            .collect(),
+        breaks_omitted: report.breaks_omitted,
+        audit: crate::http::audit::check_doc(full),
+    }
 }
 
 /// The read routes.
