@@ -244,17 +244,14 @@ fn flatten_into(out: &mut BTreeMap<String, Cell>, key: String, v: &Value) {
     out.insert(if key.is_empty() { "value".into() } else { key }, cell);
 }
 
-/// The Chinese heading of a column key: the glossary's word for its last
-/// part (after its parents' keys), else the key itself.
+/// The Chinese heading of a column key: each part (a nested object's key
+/// and its parents') in the glossary's word, a part it does not know (an
+/// event type, a rare field) as it is.
 pub fn heading_zh(key: &str) -> String {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let Some(zh) = glossary(last) else {
-        return key.to_string();
-    };
-    match key.rsplit_once('.') {
-        Some((parent, _)) => format!("{parent}.{zh}"),
-        None => zh.to_string(),
-    }
+    key.split('.')
+        .map(|part| glossary(part).unwrap_or(part))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Chinese words for the keys the views, histories and states use most.
@@ -313,10 +310,121 @@ fn glossary(key: &str) -> Option<&'static str> {
         "hash" => "哈希",
         "chain_ok" => "哈希链完好",
         "chain_problem" => "哈希链问题",
-        // A state's fields.
+        // A state's fields, and what `show` adds.
         "field" => "字段",
         "value" => "值",
         "value_fen" => "金额值（元）",
+        "aggregate_type" => "案卷类型",
+        "aggregate_id" => "案卷编号",
+        "version" => "版本",
+        "chain" => "哈希链",
+        "ok" => "完好",
+        "broken_sequences" => "断链序号",
+        "as_of" => "截至",
+        "as_of_log_position" => "截至日志位置",
+        // The books, the journal, reconciliation.
+        "account" => "科目",
+        "debit_fen" => "借方（元）",
+        "credit_fen" => "贷方（元）",
+        "date" => "日期",
+        "entry_id" => "分录编号",
+        "lineage" => "来源明细",
+        "lines" => "分录行",
+        "log_commit" => "日志提交号",
+        "log_position" => "日志位置",
+        "reference" => "参考号",
+        "available_fen" => "可用（元）",
+        "bank_paid_fen" => "银行已付（元）",
+        "cancelled_fen" => "已取消（元）",
+        "claims_approved_fen" => "已批理赔（元）",
+        "committed_fen" => "已批未付（元）",
+        "inflow_fen" => "流入（元）",
+        "outflow_fen" => "流出（元）",
+        "overdrawn" => "超支",
+        "overdrawn_fen" => "超支金额（元）",
+        "returned_fen" => "退回（元）",
+        "totals" => "合计",
+        // People and payees (masked where the view stores them so).
+        "account_name" => "户名",
+        "card" => "银行卡号",
+        "card_masked" => "银行卡号（脱敏）",
+        "resident_id" => "身份证号",
+        "resident_id_masked" => "身份证号（脱敏）",
+        "phone" => "手机号",
+        "phone_masked" => "手机号（脱敏）",
+        "payee" => "收款方",
+        "bank_transfer" => "银行转账",
+        "cash" => "现金",
+        "method" => "支付方式",
+        "signed_by" => "签收人",
+        // Measures, plan periods, campaigns.
+        "approved_fen" => "已批（元）",
+        "completed" => "已完成",
+        "declined_fen" => "已驳回（元）",
+        "description" => "说明",
+        "due_on" => "到期日",
+        "kind" => "类别",
+        "measure_id" => "措施编号",
+        "paid_fen" => "已付（元）",
+        "planned_fen" => "计划（元）",
+        "planned_amount_fen" => "计划金额（元）",
+        "requested_fen" => "已申请（元）",
+        "amendments" => "名单变更",
+        "claims" => "理赔",
+        "contribution_fen" => "缴费（元）",
+        "enrolled_at" => "入册时间",
+        "members" => "成员",
+        "plan_id" => "计划编号",
+        "sponsor" => "承办单位",
+        "subsidies_paid_fen" => "已付补助（元）",
+        "unit_name" => "单位名称",
+        "campaign_id" => "活动编号",
+        "donations" => "捐款笔数",
+        "net_received_fen" => "净收到（元）",
+        "over_headcount" => "超出职工人数",
+        "participation_bp" => "参与率（基点）",
+        "reversals" => "冲回笔数",
+        "reversed_fen" => "冲回（元）",
+        // Event payloads: the words most events carry.
+        "household" => "家庭",
+        "head" => "户主",
+        "causes" => "致困原因",
+        "employer_unit" => "工作单位",
+        "grassroots_union" => "基层工会",
+        "migrant_worker" => "农民工",
+        "mobile_member" => "流动会员",
+        "local_minimum_standard_fen" => "当地低保标准（元）",
+        "monthly_income_per_capita_fen" => "家庭人均月收入（元）",
+        "opened_at" => "建档时间",
+        "opened_by" => "建档人",
+        "opened_on" => "建档日期",
+        "visit_id" => "走访编号",
+        "visited_on" => "走访日期",
+        "caseworkers" => "走访人员",
+        "findings" => "走访发现",
+        "facts_verified" => "核实事项",
+        "contact_card_issued" => "已发联系卡",
+        "cash_handover" => "现金交付",
+        "logged_at" => "登记时间",
+        "logged_by" => "登记人",
+        "verified_at" => "核实时间",
+        "verified_by" => "核实人",
+        "adopted_at" => "制定时间",
+        "adopted_by" => "制定人",
+        "goal" => "目标",
+        "revision" => "修订号",
+        "grant_id" => "帮扶金编号",
+        "recorded_by" => "记录人",
+        "completed_at" => "完成时间",
+        "completed_by" => "完成人",
+        "reviewed_by" => "复核人",
+        "reviewed_on" => "复核日期",
+        "next_review_on" => "下次复核日期",
+        "outcome" => "复核结果",
+        "closed_at" => "结案时间",
+        "closed_by" => "结案人",
+        "reason" => "原因",
+        "note" => "备注",
         _ => return None,
     })
 }
@@ -328,7 +436,11 @@ mod tests {
     #[test]
     fn headings_are_chinese_for_known_keys_and_keep_parents() {
         assert_eq!(heading_zh("amount_fen"), "金额（元）");
-        assert_eq!(heading_zh("totals.amount_fen"), "totals.金额（元）");
+        assert_eq!(heading_zh("totals.amount_fen"), "合计.金额（元）");
+        assert_eq!(
+            heading_zh("payload.GrantPaid.amount_fen"),
+            "事件内容.GrantPaid.金额（元）"
+        );
         assert_eq!(heading_zh("unknown_key"), "unknown_key");
         assert_eq!(heading_zh("sequence"), "序号");
     }

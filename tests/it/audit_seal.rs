@@ -324,6 +324,21 @@ async fn edit_payload(w: World) {
     // `history` marks the row.
     let out = w.cli(&["--lang", "en", "history", "mutual-aid-claim", "C1"]);
     assert!(text(&out).contains("✗ hash mismatch"), "{}", text(&out));
+    // So does the file an auditor takes away (chain_ok, chain_problem).
+    let out = w.cli(&[
+        "--lang",
+        "en",
+        "history",
+        "mutual-aid-claim",
+        "C1",
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.contains("chain_ok") && csv.contains(",false,✗ hash mismatch"),
+        "{csv}"
+    );
     // `show` says so in its JSON, and warns on stderr.
     let out = w.cli(&["--lang", "en", "show", "mutual-aid-claim", "C1"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
