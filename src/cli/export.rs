@@ -260,3 +260,56 @@ pub fn show(
 ) -> Result<(), Failure> {
     write(target, &export::STATE, &export::fields_doc(doc), lang, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_command_line_holds_together() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn format_and_out_go_before_or_after_the_view() {
+        for args in [
+            &[
+                "bangfu",
+                "view",
+                "fund-balances",
+                "--format",
+                "xlsx",
+                "--out",
+                "a.xlsx",
+            ][..],
+            &[
+                "bangfu",
+                "view",
+                "--format",
+                "xlsx",
+                "--out",
+                "a.xlsx",
+                "fund-balances",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            let Command::View { export, .. } = cli.command else {
+                panic!("not a view");
+            };
+            assert_eq!(export.format.as_deref(), Some("xlsx"));
+            assert_eq!(export.out.as_deref(), Some(std::path::Path::new("a.xlsx")));
+        }
+        let cli = Cli::try_parse_from([
+            "bangfu",
+            "history",
+            "hardship-file",
+            "HF-1",
+            "--out",
+            "h.csv",
+        ])
+        .expect("parses");
+        assert!(matches!(cli.command, Command::History { .. }));
+    }
+}
