@@ -858,21 +858,18 @@ where
         .verify_chain(A::TYPE, id)
         .await
         .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
-    let broken: Vec<u64> = chain.breaks.iter().map(|b| b.sequence).collect();
-    let mut doc = json!({
-        "aggregate_type": A::TYPE, "aggregate_id": id, "version": version, "state": state,
-        "chain": { "ok": chain.is_ok(), "broken_sequences": broken },
-    });
-    if let (Some(p), Some(at)) = (point, at) {
-        doc["as_of"] = json!(p.describe(lang));
-        doc["as_of_log_position"] = json!(at);
-    }
+    let as_of = point.zip(at).map(|(p, at)| (p.describe(lang), at));
+    let state = state.unwrap_or_default();
+    let doc = crate::read::export::state_doc((A::TYPE, id), version, state, &chain, as_of);
     if !chain.is_ok() {
         // On stderr: stdout stays one JSON document (its `chain` says it too).
         let mut stderr = PipeOut::new(std::io::stderr());
         let _ = std::io::Write::write_fmt(
             &mut stderr,
-            format_args!("{}\n", crate::audit::marks::warning(broken.len(), lang)),
+            format_args!(
+                "{}\n",
+                crate::audit::marks::warning(chain.breaks.len(), lang)
+            ),
         );
     }
     if let Some(target) = &target {

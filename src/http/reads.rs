@@ -170,7 +170,7 @@ async fn current_state<A: Served>(
     state: ApiState,
     caller: Caller,
     id: String,
-    query: BTreeMap<String, String>,
+    (query, headers): (BTreeMap<String, String>, axum::http::HeaderMap),
 ) -> Result<Response, ApiError>
 where
     A::Error: ErrorCode,
@@ -179,13 +179,17 @@ where
     caller.require(Action::Read, A::PLURAL)?;
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
     let point = Params::check(&query, &["as_of", "as_of_position"], lang)?.as_of()?;
-    let (aggregate, version) = match &point {
+    let (aggregate, version, at) = match &point {
         None => {
             let loaded = A::engine(state.app())
                 .load(&id)
                 .await
                 .map_err(|e| ApiError::app(&AppError::from(e), lang))?;
-            (serde_json::to_value(&loaded.aggregate), loaded.version)
+            (
+                serde_json::to_value(&loaded.aggregate),
+                loaded.version,
+                None,
+            )
         }
         Some(p) => {
             let past = crate::audit::asof::load_as_of::<A>(
@@ -197,8 +201,12 @@ where
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
             match past {
-                Some(l) => (serde_json::to_value(&l.aggregate), l.version),
-                None => (Ok(Value::Null), 0),
+                Some(l) => (
+                    serde_json::to_value(&l.aggregate),
+                    l.version,
+                    Some(l.position),
+                ),
+                None => (Ok(Value::Null), 0, None),
             }
         }
     };
@@ -211,6 +219,19 @@ where
     let mut value = aggregate.map_err(|e| ApiError::unavailable(lang, &e))?;
     if !permissions::sees_personal_data(caller.role) {
         mask_json(&mut value);
+    }
+    if let Some(format) = super::files::wanted(&headers) {
+        // The state as a file (`bangfu show --format`'s): one row per field.
+        let chain = state
+            .app()
+            .store
+            .verify_chain(A::TYPE, &id)
+            .await
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let as_of = point.zip(at).map(|(p, at)| (p.describe(lang), at));
+        let doc = crate::read::export::state_doc((A::TYPE, &id), version, value, &chain, as_of);
+        let fields = crate::read::export::fields_doc(&doc);
+        return super::files::file_response(lang, &crate::read::export::STATE, &fields, format);
     }
     let mut response = Json(StateDoc {
         aggregate_type: A::TYPE.to_string(),
@@ -366,8 +387,9 @@ views (brought up to date first, or to `min_position`); each summary is computed
             caller: Caller,
             Path(id): Path<String>,
             Query(query): Query<BTreeMap<String, String>>,
+            headers: axum::http::HeaderMap,
         ) -> Response {
-            current_state::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
+            current_state::<$agg>(state, caller, id, (query, headers)).await.unwrap_or_else(IntoResponse::into_response)
         }
 
         #[utoipa::path(get, path = $events_path, tag = $tag,

@@ -144,6 +144,30 @@ pub fn file_name(view: &ViewFile, doc: &Value, format: Format, lang: Lang) -> St
     )
 }
 
+/// The document `bangfu show` prints and a state file (CLI `show --format`,
+/// HTTP `…/state` with `Accept`) holds: the state, its version, whether its
+/// stream's chain recomputes, and the point it is as of (described, with
+/// the log position it reflects).
+pub fn state_doc(
+    (aggregate_type, aggregate_id): (&str, &str),
+    version: usize,
+    state: Value,
+    chain: &crate::store::ChainReport,
+    as_of: Option<(String, crate::store::LogPosition)>,
+) -> Value {
+    let broken: Vec<u64> = chain.breaks.iter().map(|b| b.sequence).collect();
+    let mut doc = serde_json::json!({
+        "aggregate_type": aggregate_type, "aggregate_id": aggregate_id,
+        "version": version, "state": state,
+        "chain": { "ok": chain.is_ok(), "broken_sequences": broken },
+    });
+    if let Some((described, at)) = as_of {
+        doc["as_of"] = Value::String(described);
+        doc["as_of_log_position"] = serde_json::json!(at);
+    }
+    doc
+}
+
 /// An object (an aggregate's state) as the `{"fields": [...]}` document
 /// [`STATE`] reads: one `{"field", "value"}` row per flattened key, in key
 /// order; money stays a `*_fen` number so it is written as yuan.
