@@ -13,9 +13,6 @@ use chrono::{NaiveTime, TimeZone};
 use super::key::SealKey;
 use crate::app::App;
 
-/// How often the event count is looked at for `--seal-every-events`.
-const POLL: Duration = Duration::from_secs(30);
-
 /// `bangfu serve`'s seal settings.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct SealSchedule {
@@ -32,6 +29,14 @@ pub struct SealSchedule {
         default_value_t = 0
     )]
     pub every_events: u64,
+    /// How often (seconds) the clock and the event count are looked at.
+    #[arg(
+        long = "seal-check-every",
+        env = "BANGFU_SEAL_CHECK_EVERY",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub check_every: u64,
 }
 
 impl Default for SealSchedule {
@@ -40,6 +45,7 @@ impl Default for SealSchedule {
             key: None,
             daily_at: Daily(NaiveTime::from_hms_opt(0, 5, 0)),
             every_events: 0,
+            check_every: 30,
         }
     }
 }
@@ -87,7 +93,7 @@ async fn run(app: Arc<App>, key: SealKey, settings: SealSchedule) {
     let mut next_daily = settings.daily_at.0.map(|t| next_at(&app, t));
     let mut sealed_count = app.store.count_events().await.unwrap_or(0);
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(Duration::from_secs(settings.check_every)).await;
         let now = app.clock.now();
         let due_daily = next_daily.is_some_and(|at| now >= at);
         let count = app.store.count_events().await.unwrap_or(sealed_count);

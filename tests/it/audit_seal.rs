@@ -598,6 +598,50 @@ async fn seal_then_more_events(w: World) {
     assert!(report.contains("✗ seal store #2"), "{report}");
 }
 
+/// `bangfu serve` seals by itself every N events (`--seal-every-events`),
+/// with the installation's key; the seal verifies.
+async fn serve_seals_every_n_events(w: World) {
+    use std::io::{BufRead, BufReader};
+    populate(&w.app).await;
+    let key = w.key().display().to_string();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bangfu"))
+        .env_remove("BANGFU_LANG")
+        .env_remove("RUST_LOG")
+        .args(["--store", &w.url, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--seal-key", &key, "--seal-daily-at", "off"])
+        .args(["--seal-every-events", "3", "--seal-check-every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn bangfu serve");
+    // Started (and counting from the 5 events there) once it prints its address.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("http://127.0.0.1:"))),
+        "the server prints its address"
+    );
+    let review = json!({"ReviewDocuments": {"complete": true, "note": "齐全"}});
+    run(&w.app.claims, "C1", LIN, "2026-03-16", review.clone()).await;
+    run(&w.app.claims, "C2", LIN, "2026-03-16", review).await;
+    run(&w.app.plans, "P7", LIN, "2026-01-13", enrol("U3", 3)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let seals = loop {
+        let out = w.audit(&["seals", "--json"]);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if !list.as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    child.kill().expect("stop the server");
+    child.wait().expect("the server ends");
+    assert_eq!(seals.as_array().unwrap().len(), 1, "{seals}");
+    assert_eq!(seals[0]["events"], 8, "{seals}");
+    let out = w.audit(&["verify"]);
+    assert_eq!(status(&out), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("✓ seal store #1"), "{}", text(&out));
+}
+
 /// A seal altered, or signed with another key, exits 9; a corrupt seal
 /// file is bad input (3).
 async fn forged_seal(w: World) {
@@ -775,6 +819,7 @@ on_every_store!(
     consistent_rewrite,
     alter_view_row,
     seal_then_more_events,
+    serve_seals_every_n_events,
     forged_seal,
     exit_status_through_a_closed_pipe,
     python_verifier,

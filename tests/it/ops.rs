@@ -94,7 +94,7 @@ async fn users_add_bootstraps_the_admin_and_reset_and_roles_work_on_the_cli() {
             "roles",
             "lin.xiaomei",
             "--role",
-            "approver",
+            "auditor",
             "--role",
             "caseworker",
         ],
@@ -103,8 +103,22 @@ async fn users_add_bootstraps_the_admin_and_reset_and_roles_work_on_the_cli() {
     let now = users.authenticate(&fresh[0]).await.expect("auth");
     assert_eq!(
         now.map(|u| u.roles),
-        Some(vec![Role::Caseworker, Role::Approver])
+        Some(vec![Role::Caseworker, Role::Auditor])
     );
+    // Segregation of duties: one who requests may not also approve.
+    let refused = bangfu(
+        &db,
+        &[
+            "users",
+            "roles",
+            "lin.xiaomei",
+            "--role",
+            "approver",
+            "--role",
+            "caseworker",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(!bangfu(&db, &["users", "reset-token", "nobody"])
         .status
         .success());
