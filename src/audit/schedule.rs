@@ -1,6 +1,6 @@
 //! The seals `bangfu serve` takes by itself: daily at a time of day (in the
 //! business time zone; default 00:05, sealing the day before) and, if
-//! asked, every N new events. A seal is taken only if the history verifies
+//! asked, every N events added since the last seal kept in the store. A seal is taken only if the history verifies
 //! (`super::seal_now`); otherwise the failure is logged as an error and the
 //! server keeps serving.
 
@@ -91,7 +91,12 @@ pub fn start(
 
 async fn run(app: Arc<App>, key: SealKey, settings: SealSchedule) {
     let mut next_daily = settings.daily_at.0.map(|t| next_at(&app, t));
-    let mut sealed_count = app.store.count_events().await.unwrap_or(0);
+    // Counted from the last seal kept in the store (none: from the start),
+    // so a restart neither resets the count nor waits for N more events.
+    let mut sealed_count = match app.store.seals().await {
+        Ok(seals) => seals.last().map_or(0, |s| s.events),
+        Err(_) => app.store.count_events().await.unwrap_or(0),
+    };
     loop {
         tokio::time::sleep(Duration::from_secs(settings.check_every)).await;
         let now = app.clock.now();

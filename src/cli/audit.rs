@@ -494,6 +494,7 @@ async fn export_chain(
 ) -> Result<(), Failure> {
     let mut text = String::new();
     let mut after = LogPosition::START;
+    let mut exported = 0u64;
     loop {
         let page = app
             .store
@@ -512,13 +513,33 @@ async fn export_chain(
             });
             text.push_str(&line.to_string());
             text.push('\n');
+            exported += 1;
         }
         if !full {
             break;
         }
     }
     match file {
-        Some(path) => write_file(&path, &text, lang),
-        None => out.write_all(text.as_bytes()).map_err(io_failure),
+        Some(path) => write_file(&path, &text, lang)?,
+        None => out.write_all(text.as_bytes()).map_err(io_failure)?,
+    }
+    // Rows placed where the log is not read are not in the export: an
+    // outside verifier would not see them, so say so (exit 6).
+    let held = app
+        .store
+        .kernel()
+        .count_through(after)
+        .await
+        .map_err(|e| audit_failure(e.into(), lang))?;
+    match held {
+        Some(held) if held != exported => Err(Failure {
+            code: Some("audit.altered"),
+            message: match lang {
+                Lang::Zh => format!("事件表存有 {held} 行，导出的日志只有 {exported} 行：有事件被放在日志读取不到的位置；请运行 bangfu audit verify"),
+                Lang::En => format!("the events table holds {held} rows, the exported log {exported}: events were placed where the log is not read; run bangfu audit verify"),
+            },
+            exit: ExitKind::Tampered,
+        }),
+        _ => Ok(()),
     }
 }
