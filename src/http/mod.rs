@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod audit_review;
+pub mod audit_verify;
 pub mod commands;
 pub mod docs;
 pub mod edge;
@@ -394,6 +395,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(audit_review::routes())
         .merge(users::routes())
         .merge(crate::http::audit::routes())
+        .merge(audit_verify::routes())
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).

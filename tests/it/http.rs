@@ -2791,7 +2791,8 @@ async fn authentication_sees_every_role_and_a_revocation_from_another_connection
 }
 
 /// Audit seals over HTTP: an auditor seals (201), a caseworker may not
-/// (403), every role lists the seals; once an insider deletes the sealed
+/// (403), auditors list the seals and verify them with a published one they
+/// bring (`POST /v1/audit/verify`); once an insider deletes the sealed
 /// tail of a stream, `/v1/audit/verify` says the seal no longer holds
 /// (which the chains alone cannot tell) and a new seal is refused (409).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2818,7 +2819,7 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
         .as_str()
         .unwrap()
         .contains("\nbangfu-seal: 1\n"));
-    let list = api.get(&staff.finance, None, "/v1/audit/seals").await;
+    let list = api.get(&staff.auditor, None, "/v1/audit/seals").await;
     assert_eq!(
         list.body["seals"].as_array().unwrap().len(),
         1,
@@ -2828,6 +2829,48 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
     let verify = api.get(&staff.auditor, None, "/v1/audit/verify").await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
     assert_eq!(verify.body["audit"]["seals"][0]["ok"], true);
+    // A published seal brought back: checked with the stored one; the case
+    // roles may not verify.
+    let published = r.body["text"].as_str().unwrap().to_string();
+    let given = |token: &str, body: serde_json::Value| {
+        request(
+            Method::POST,
+            "/v1/audit/verify",
+            token,
+            None,
+            &[("content-type", "application/json")],
+            body.to_string().into_bytes(),
+        )
+    };
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": published})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ok"], true, "{}", r.body);
+    assert_eq!(r.body["audit"]["seals"][1]["origin"], "given #1");
+    assert_eq!(r.body["audit"]["seals"][1]["ok"], true);
+    let r = api
+        .send(given(&staff.finance, json!({"seals": published})))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": "not a seal"})))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["code"], "audit.seal_format");
+    let other = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
+            .verifying_key()
+            .to_bytes(),
+    );
+    let r = api
+        .send(given(
+            &staff.auditor,
+            json!({"seals": published, "public_key": other}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["audit"]["forged"], true, "another key: {}", r.body);
 
     let mut raw = crate::support::raw_connection(&api.path).await;
     for statement in [
@@ -2843,6 +2886,10 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
     assert_eq!(verify.body["breaks"], json!([]), "{}", verify.body);
     assert_eq!(verify.body["audit"]["altered"], true);
     assert_eq!(verify.body["audit"]["seals"][0]["ok"], false);
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": published})))
+        .await;
+    assert_eq!(r.body["audit"]["seals"][1]["ok"], false, "{}", r.body);
     let r = api.send(seal(&api.admin)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(r.body["code"], "audit.not_sealable");
