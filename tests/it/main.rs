@@ -39,6 +39,7 @@ mod app;
 mod audit_asof;
 mod audit_seal;
 mod backends;
+mod bankfile;
 mod bench_harness;
 mod bounds;
 mod cli;
