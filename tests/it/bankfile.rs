@@ -32,18 +32,18 @@ use uuid::Uuid;
 
 const GRANTS: u32 = 34;
 
-struct World {
-    url: String,
-    dir: TempDir,
+pub(crate) struct World {
+    pub(crate) url: String,
+    pub(crate) dir: TempDir,
 }
 
-async fn sqlite_world() -> World {
+pub(crate) async fn sqlite_world() -> World {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bangfu.db").display());
     World { url, dir }
 }
 
-async fn postgres_world(test: &str) -> Option<World> {
+pub(crate) async fn postgres_world(test: &str) -> Option<World> {
     let url = crate::pg::fresh_database(test).await?;
     let dir = tempfile::tempdir().expect("temp dir");
     Some(World { url, dir })
@@ -208,7 +208,7 @@ async fn expected_lines(w: &World, batch: &str) -> Vec<Vec<String>> {
 }
 
 /// Rows of a bank file read back with a reader crate (序号, 姓名, 账号, 金额, 批次号).
-fn read_back(bytes: &[u8], xlsx: bool, gbk: bool) -> Vec<Vec<String>> {
+pub(crate) fn read_back(bytes: &[u8], xlsx: bool, gbk: bool) -> Vec<Vec<String>> {
     let rows: Vec<Vec<String>> = if xlsx {
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("xlsx");
         let range = book.worksheet_range_at(0).expect("sheet").expect("range");
@@ -256,7 +256,11 @@ fn read_back(bytes: &[u8], xlsx: bool, gbk: bool) -> Vec<Vec<String>> {
 
 /// The bank's answer to the batch: line `fail` failed, `mismatch`'s amount
 /// one fen more, the first line twice, and 序号 99 (not ours).
-fn bank_answer(expected: &[Vec<String>], fail: usize, mismatch: usize) -> Vec<ResultLine> {
+pub(crate) fn bank_answer(
+    expected: &[Vec<String>],
+    fail: usize,
+    mismatch: usize,
+) -> Vec<ResultLine> {
     let mut lines: Vec<ResultLine> = expected
         .iter()
         .enumerate()
@@ -301,14 +305,14 @@ fn bank_answer(expected: &[Vec<String>], fail: usize, mismatch: usize) -> Vec<Re
     lines
 }
 
-fn csv_of(batch: &str, lines: &[ResultLine]) -> String {
+pub(crate) fn csv_of(batch: &str, lines: &[ResultLine]) -> String {
     let t = result_table(&BankTemplate::default(), batch, lines).unwrap();
     let bytes = t.to_csv(CsvEncoding::Utf8Bom, Lang::Zh).unwrap();
     String::from_utf8(bytes[3..].to_vec()).unwrap()
 }
 
 /// The bad files of the issue: (name, bytes, code, where the message points).
-fn bad_files(good: &str) -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
+pub(crate) fn bad_files(good: &str) -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
         .chain(good.encode_utf16().flat_map(|u| u.to_le_bytes()))

@@ -40,6 +40,7 @@ mod audit_asof;
 mod audit_seal;
 mod backends;
 mod bankfile;
+mod bankfile_http;
 mod bench_harness;
 mod bounds;
 mod cli;
