@@ -33,7 +33,8 @@ use crate::files::bank::{export_batch, BankTemplate, PayoutLine as BankLine};
 use crate::files::result::{parse_result, ResultLine, ResultStatus};
 use crate::files::{sha256_hex, CsvEncoding, FileBytes, FileError, FileErrorKind, Format};
 
-/// Times an export is rendered again after losing a race for the batch.
+/// Times an export is rendered again, or an import run again, after
+/// losing a race for the batch.
 const RETRIES: usize = 3;
 
 /// Why a bank file could not be made or read. Nothing was written.
@@ -398,7 +399,20 @@ pub async fn import(
         sha256: code(&sha256)?,
         results,
     };
-    let committed = crate::app::execute(&app.batches, batch_id, Cmd { ctx, body }).await?;
+    // Two imports of one file at once race on the batch's version; the
+    // loser runs again, finds the file recorded and records nothing.
+    let mut attempt = 0;
+    let committed = loop {
+        attempt += 1;
+        let cmd = Cmd {
+            ctx: ctx.clone(),
+            body: body.clone(),
+        };
+        match crate::app::execute(&app.batches, batch_id, cmd).await {
+            Err(AppError::Conflict) if attempt <= RETRIES => continue,
+            other => break other?,
+        }
+    };
     let mut imported = Imported {
         sha256,
         lines,
