@@ -45,6 +45,10 @@ use crate::finance::bankfile::{self, BankFileError, Rendered};
 /// What to export.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"format": "xlsx", "template": {"columns": [
+    {"field": "seq", "heading": "序号"}, {"field": "name", "heading": "户名"},
+    {"field": "account", "heading": "账号"}, {"field": "amount", "heading": "金额"},
+    {"field": "purpose", "heading": "摘要"}, {"field": "batch_id", "heading": "批次号"}]}}))]
 pub struct ExportRequest {
     /// `csv` (UTF-8 with BOM), `csv_gbk` or `xlsx`.
     pub format: String,

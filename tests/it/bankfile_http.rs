@@ -277,7 +277,35 @@ async fn bank_files_over_http(w: World) {
         (bad.status, bad.json()["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("format"))
     );
-    assert_eq!(events().await, before + 2);
+    // The bank's own columns: the example of the API document, recorded
+    // under the template's code.
+    let doc = serde_json::to_value(bangfu::http::openapi()).unwrap();
+    let example = doc["components"]["schemas"]["ExportRequest"]["example"].clone();
+    assert_eq!(example["format"], "xlsx", "{example}");
+    let mut own = example.clone();
+    own["format"] = json!("csv");
+    let r = send(addr, exports, fin, &[json_ct], own.to_string().into_bytes()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.bytes)
+    );
+    let text = String::from_utf8(r.bytes[3..].to_vec()).unwrap();
+    assert!(
+        text.starts_with("序号,户名,账号,金额,摘要,批次号\r\n1,"),
+        "{text}"
+    );
+    let state_now = app.batches.load("PB-1").await.unwrap();
+    assert_eq!(state_now.version, 3 + 3, "three exports recorded");
+    let history = app.store.history("payout_batch", "PB-1").await.unwrap();
+    let last = history.last().unwrap();
+    assert!(
+        last.payload.to_string().contains("\"template\":\"tpl-"),
+        "{}",
+        last.payload
+    );
+    assert_eq!(events().await, before + 3);
 
     // Bad result files: a problem naming line and column, nothing written.
     let results = "/v1/payout-batches/PB-1/bank-results";
