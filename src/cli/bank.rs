@@ -329,6 +329,12 @@ fn print_import(
         Lang::Zh => writeln!(out, "✓ 已导入回单 {f}（{} 行）到批次 {batch}：成功 {paid} 笔，失败 {failed} 笔，异常 {n} 条\n  SHA-256 {sha}", imported.lines)?,
         Lang::En => writeln!(out, "✓ imported the result file {f} ({} lines) into batch {batch}: {paid} paid, {failed} failed, {n} exceptions\n  SHA-256 {sha}", imported.lines)?,
     }
+    for (payout, reason) in &imported.failures {
+        match lang {
+            Lang::Zh => writeln!(out, "  失败 {payout}：{reason}")?,
+            Lang::En => writeln!(out, "  failed {payout}: {reason}")?,
+        }
+    }
     for e in &imported.exceptions {
         let line = serde_json::to_value(e)
             .ok()

@@ -313,6 +313,8 @@ pub struct Imported {
     pub paid: usize,
     /// Lines settled as failed.
     pub failed: usize,
+    /// The failed payouts and the bank's reasons, to follow up.
+    pub failures: Vec<(String, String)>,
     /// What did not match.
     pub exceptions: Vec<ResultException>,
 }
@@ -419,6 +421,7 @@ pub async fn import(
         committed: None,
         paid: 0,
         failed: 0,
+        failures: Vec::new(),
         exceptions: Vec::new(),
     };
     for e in &committed.events {
@@ -430,6 +433,14 @@ pub async fn import(
         {
             imported.paid = outcomes.iter().filter(|o| o.paid).count();
             imported.failed = outcomes.len() - imported.paid;
+            imported.failures = outcomes
+                .iter()
+                .filter(|o| !o.paid)
+                .map(|o| {
+                    let reason = o.reason.as_ref().map_or("", |r| r.as_str());
+                    (o.payout_id.to_string(), reason.to_string())
+                })
+                .collect();
             imported.exceptions = exceptions.clone();
         }
     }

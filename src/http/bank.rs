@@ -73,6 +73,9 @@ pub struct ImportOutcome {
     pub paid: usize,
     /// Lines settled as failed.
     pub failed: usize,
+    /// The failed payouts (`payout_id`, `reason`), to re-issue or cancel.
+    #[schema(value_type = Vec<Object>)]
+    pub failures: Vec<serde_json::Value>,
     /// What did not match (`kind`, `line`, `payout_id`, …).
     #[schema(value_type = Vec<Object>)]
     pub exceptions: Vec<serde_json::Value>,
@@ -585,6 +588,11 @@ fn outcome(batch_id: &str, i: bankfile::Imported, lang: Lang) -> ImportOutcome {
         recorded,
         paid: i.paid,
         failed: i.failed,
+        failures: i
+            .failures
+            .iter()
+            .map(|(p, r)| serde_json::json!({"payout_id": p, "reason": r}))
+            .collect(),
         exceptions: i
             .exceptions
             .iter()

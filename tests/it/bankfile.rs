@@ -515,7 +515,9 @@ async fn a_month_through_the_cli(w: World) {
     let mut outs = [exit(&a, 0).0, exit(&b, 0).0];
     outs.sort_by_key(|o| o.contains("未作任何更改"));
     assert!(
-        outs[0].contains("成功 32 笔，失败 1 笔，异常 3 条"),
+        outs[0].contains("成功 32 笔，失败 1 笔，异常 3 条")
+            && outs[0].contains("失败 grant:HF-05:G1：户名与账号不符")
+            && outs[0].contains("第 37 行 回单行不属于本批次 seq:99"),
         "{outs:?}"
     );
     assert!(outs[1].contains("未作任何更改"), "{outs:?}");

@@ -371,6 +371,10 @@ async fn bank_files_over_http(w: World) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["duplicate_line", "unknown_line"]);
+    assert_eq!(
+        o["failures"],
+        json!([{"payout_id": "grant:HF-01:G1", "reason": "户名与账号不符"}])
+    );
     assert_eq!(events().await, before + 1);
     let r = send(
         addr,
