@@ -449,3 +449,89 @@ pub async fn import(
     }
     Ok(imported)
 }
+
+#[cfg(test)]
+mod tests {
+    use cqrs_es::Aggregate;
+    use domain::finance::batch::{sample_events, PayoutBatchEvent};
+    use domain::finance::PayeeAccount;
+
+    use super::*;
+
+    /// The sample batch after its first `n` events (3: authorised).
+    fn batch(n: usize, cash: bool) -> PayoutBatch {
+        let mut b = PayoutBatch::default();
+        for mut e in sample_events().into_iter().take(n) {
+            if let (true, PayoutBatchEvent::BatchDrafted { lines, .. }) = (cash, &mut e) {
+                lines[1].account = PayeeAccount::Cash;
+            }
+            b.apply(e);
+        }
+        b
+    }
+
+    #[test]
+    fn only_an_authorised_batch_of_bank_lines_is_rendered() {
+        let t = BankTemplate::default();
+        let ok = render("PB-1", &batch(3, false), FileFormat::CsvUtf8, &t).unwrap();
+        assert_eq!((ok.lines, ok.template.as_str()), (2, "default"));
+        assert_eq!(ok.file_name, "PB-1-银行代发.csv");
+        let locked = render("PB-1", &batch(2, false), FileFormat::Xlsx, &t).unwrap_err();
+        assert_eq!(locked.code(), "bank.not_authorised");
+        assert!(locked.localize(Lang::Zh).contains("已锁定"));
+        let new = render("PB-1", &batch(0, false), FileFormat::Xlsx, &t).unwrap_err();
+        assert_eq!(new.code(), "bank.batch_not_found");
+        let cash = render("PB-1", &batch(3, true), FileFormat::Xlsx, &t).unwrap_err();
+        assert_eq!(cash.code(), "bank.cash_line");
+    }
+
+    #[test]
+    fn formats_templates_and_names() {
+        assert_eq!(parse_format("CSV"), Some(FileFormat::CsvUtf8));
+        assert_eq!(parse_format("csv_gbk"), Some(FileFormat::CsvGbk));
+        assert_eq!(parse_format("xlsx"), Some(FileFormat::Xlsx));
+        assert_eq!(parse_format("pdf"), None);
+        let mut t = BankTemplate::default();
+        t.totals_label = "总计".into();
+        let code = template_code(&t);
+        assert!(code.starts_with("tpl-") && code.len() == 20, "{code}");
+        assert_eq!(template_code(&t), code, "the same template, the same code");
+        assert_eq!(
+            file_name("PB/3", FileFormat::CsvGbk),
+            "PB_3-银行代发-GBK.csv"
+        );
+    }
+
+    #[test]
+    fn result_lines_are_matched_back_by_seq_and_bad_text_is_named() {
+        let b = batch(4, false);
+        let t = BankTemplate::default();
+        let lines = bank_lines(&b).unwrap();
+        let rl = |seq: u32, reason: &str| ResultLine {
+            line: seq as usize + 1,
+            seq,
+            payout_id: None,
+            name: "陈建国".into(),
+            account: lines[0].account.clone(),
+            amount: lines[0].amount,
+            status: ResultStatus::Failed,
+            reason: reason.into(),
+        };
+        let table =
+            crate::files::result::result_table(&t, "PB-1", &[rl(1, "销户"), rl(7, "无此户")])
+                .unwrap();
+        let bytes = table.render(Format::Xlsx, Lang::Zh).unwrap().bytes;
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let got = results_of("PB-1", &b, &t, &bytes, day).unwrap();
+        assert_eq!(got[0].payout_id.as_str(), lines[0].payout_id);
+        assert_eq!((got[1].payout_id.as_str(), got[1].line), ("seq:7", 3));
+        let long = "很长的原因".repeat(50);
+        let table = crate::files::result::result_table(&t, "PB-1", &[rl(1, &long)]).unwrap();
+        let bytes = table.render(Format::Xlsx, Lang::Zh).unwrap().bytes;
+        let e = results_of("PB-1", &b, &t, &bytes, day).unwrap_err();
+        assert_eq!(
+            (e.code(), e.localize(Lang::En).starts_with("line 2: ")),
+            ("file.bad_text", true)
+        );
+    }
+}
