@@ -192,6 +192,14 @@ struct ExportJob {
     key: Option<(String, String)>,
 }
 
+/// What an export's idempotency key says to do.
+enum Taken {
+    /// The export was recorded: answer with its file again.
+    Replay(Kept),
+    /// Record it, under this command id.
+    Run(Uuid),
+}
+
 /// What an idempotency key keeps of an export.
 #[derive(Serialize, Deserialize)]
 struct Kept {
@@ -265,7 +273,6 @@ impl ExportJob {
     }
 
     async fn run(self) -> Result<Response, ApiError> {
-        let lang = self.caller.lang;
         let Some((key, request_sha256)) = self.key.clone() else {
             return self.execute(Uuid::now_v7()).await.map(|(r, _)| r);
         };
@@ -273,66 +280,9 @@ impl ExportJob {
         let lock_id = idempotency::fingerprint(&[user.as_bytes(), key.as_bytes()]);
         let _guard = self.state.key_lock(&lock_id).lock().await;
         let pool = self.state.users().pool().clone();
-        let unavailable = |e: sqlx::Error| ApiError::unavailable(lang, &e);
-        let row = idempotency::lookup(&pool, &user, &key)
-            .await
-            .map_err(unavailable)?;
-        let command_id = match row {
-            Some(row) if row.request_sha256 != request_sha256 => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency.key_reused",
-                    lang,
-                    lang.pick(
-                        "该 Idempotency-Key 已用于另一个请求（内容不同）；新请求请使用新的键",
-                        "this Idempotency-Key was used for a different request; use a new key for a new request",
-                    )
-                    .to_string(),
-                )
-                .with_field("Idempotency-Key"));
-            }
-            Some(row) if row.done => {
-                let kept: Kept = serde_json::from_str(row.response.as_deref().unwrap_or(""))
-                    .map_err(|_| internal(lang))?;
-                return self.replay(&kept).await;
-            }
-            Some(row) => match self.recorded_by(row.command_id).await? {
-                Some(kept) => {
-                    let body = serde_json::to_string(&kept).unwrap_or_default();
-                    idempotency::complete(&pool, &user, &key, 200, &body)
-                        .await
-                        .map_err(unavailable)?;
-                    return self.replay(&kept).await;
-                }
-                None => row.command_id,
-            },
-            None => {
-                let command_id = Uuid::now_v7();
-                let taken = idempotency::reserve(
-                    &pool,
-                    &user,
-                    &key,
-                    &request_sha256,
-                    command_id,
-                    (domain::finance::batch::TYPE, &self.id),
-                )
-                .await
-                .map_err(unavailable)?;
-                if !taken {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "idempotency.in_progress",
-                        lang,
-                        lang.pick(
-                            "使用该 Idempotency-Key 的请求正在处理，请稍后重试",
-                            "a request with this Idempotency-Key is in progress; retry shortly",
-                        )
-                        .to_string(),
-                    )
-                    .with_field("Idempotency-Key"));
-                }
-                command_id
-            }
+        let command_id = match self.take(&pool, &user, &key, &request_sha256).await? {
+            Taken::Replay(kept) => return self.replay(&kept).await,
+            Taken::Run(command_id) => command_id,
         };
         match self.execute(command_id).await {
             Ok((response, kept)) => {
@@ -347,6 +297,67 @@ impl ExportJob {
                     tracing::warn!(error = %e, "could not release the idempotency key");
                 }
                 Err(e)
+            }
+        }
+    }
+
+    /// What the key says: replay a recorded export, or run (a new key is
+    /// reserved; a pending one whose command recorded nothing runs again).
+    async fn take(
+        &self,
+        pool: &sqlx::SqlitePool,
+        user: &str,
+        key: &str,
+        request_sha256: &str,
+    ) -> Result<Taken, ApiError> {
+        let lang = self.caller.lang;
+        let unavailable = |e: sqlx::Error| ApiError::unavailable(lang, &e);
+        let conflict = |code: &str, zh: &str, en: &str| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                code,
+                lang,
+                lang.pick(zh, en).to_string(),
+            )
+            .with_field("Idempotency-Key")
+        };
+        let row = idempotency::lookup(pool, user, key)
+            .await
+            .map_err(unavailable)?;
+        match row {
+            Some(row) if row.request_sha256 != request_sha256 => Err(conflict(
+                "idempotency.key_reused",
+                "该 Idempotency-Key 已用于另一个请求（内容不同）；新请求请使用新的键",
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+            )),
+            Some(row) if row.done => serde_json::from_str(row.response.as_deref().unwrap_or(""))
+                .map(Taken::Replay)
+                .map_err(|_| internal(lang)),
+            Some(row) => match self.recorded_by(row.command_id).await? {
+                Some(kept) => {
+                    let body = serde_json::to_string(&kept).unwrap_or_default();
+                    idempotency::complete(pool, user, key, 200, &body)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(Taken::Replay(kept))
+                }
+                None => Ok(Taken::Run(row.command_id)),
+            },
+            None => {
+                let command_id = Uuid::now_v7();
+                let aggregate = (domain::finance::batch::TYPE, self.id.as_str());
+                let reserved =
+                    idempotency::reserve(pool, user, key, request_sha256, command_id, aggregate)
+                        .await
+                        .map_err(unavailable)?;
+                if !reserved {
+                    return Err(conflict(
+                        "idempotency.in_progress",
+                        "使用该 Idempotency-Key 的请求正在处理，请稍后重试",
+                        "a request with this Idempotency-Key is in progress; retry shortly",
+                    ));
+                }
+                Ok(Taken::Run(command_id))
             }
         }
     }
