@@ -491,8 +491,10 @@ mod tests {
         assert_eq!(parse_format("csv_gbk"), Some(FileFormat::CsvGbk));
         assert_eq!(parse_format("xlsx"), Some(FileFormat::Xlsx));
         assert_eq!(parse_format("pdf"), None);
-        let mut t = BankTemplate::default();
-        t.totals_label = "总计".into();
+        let t = BankTemplate {
+            totals_label: "总计".into(),
+            ..BankTemplate::default()
+        };
         let code = template_code(&t);
         assert!(code.starts_with("tpl-") && code.len() == 20, "{code}");
         assert_eq!(template_code(&t), code, "the same template, the same code");

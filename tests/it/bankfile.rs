@@ -384,6 +384,17 @@ pub(crate) fn bad_files(good: &str) -> Vec<(&'static str, Vec<u8>, &'static str,
 }
 
 async fn a_month_through_the_cli(w: World) {
+    authorised_through_the_cli(&w).await;
+    let expected = exports_read_back(&w).await;
+    let good = csv_of("PB-1", &bank_answer(&expected, 5, 7));
+    bad_files_change_nothing(&w, &good).await;
+    let ids = the_banks_answer(&w, &expected, &good).await;
+    follow_up(&w, &expected, &ids).await;
+    the_second_batch(&w).await;
+}
+
+/// Grants approved in-process; the batch drafted, refused for export, locked and authorised.
+async fn authorised_through_the_cli(w: &World) {
     let app = Arc::new(App::open_url(&w.url).await.expect("open"));
     approved_grants(&app, GRANTS).await;
     app.store.close().await;
@@ -391,7 +402,7 @@ async fn a_month_through_the_cli(w: World) {
     let dir = w.dir.path().to_path_buf();
     exit(
         &bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["batch", "draft", "PB-1", "--fund", "special_assistance"]),
         ),
@@ -399,9 +410,9 @@ async fn a_month_through_the_cli(w: World) {
     );
 
     // Not authorised: refused, no file, nothing recorded.
-    let before = events(&w).await;
+    let before = events(w).await;
     let o = bangfu(
-        &w,
+        w,
         "zh",
         &as_finance(&[
             "bank",
@@ -419,13 +430,10 @@ async fn a_month_through_the_cli(w: World) {
         "{err}"
     );
     assert!(!dir.join("early.csv").exists() && !dir.join("early.csv.part").exists());
-    assert_eq!(events(&w).await, before);
+    assert_eq!(events(w).await, before);
 
-    exit(
-        &bangfu(&w, "zh", &as_finance(&["batch", "lock", "PB-1"])),
-        0,
-    );
-    let own = bangfu(&w, "zh", &as_finance(&["batch", "authorise", "PB-1"]));
+    exit(&bangfu(w, "zh", &as_finance(&["batch", "lock", "PB-1"])), 0);
+    let own = bangfu(w, "zh", &as_finance(&["batch", "authorise", "PB-1"]));
     assert!(exit(&own, 4)
         .1
         .contains("payout_batch.drafter_may_not_sign"));
@@ -440,19 +448,22 @@ async fn a_month_through_the_cli(w: World) {
         "--role",
         "approver",
     ];
-    exit(&bangfu(&w, "zh", &signer), 0);
+    exit(&bangfu(w, "zh", &signer), 0);
+}
 
+async fn exports_read_back(w: &World) -> Vec<Vec<String>> {
+    let dir = w.dir.path().to_path_buf();
     // Export in every format; each read back equals the batch, and each is an event.
-    let expected = expected_lines(&w, "PB-1").await;
+    let expected = expected_lines(w, "PB-1").await;
     assert_eq!(expected.len(), GRANTS as usize);
     for (format, file, xlsx, gbk) in [
         ("csv", "PB-1.csv", false, false),
         ("csv-gbk", "PB-1-gbk.csv", false, true),
         ("xlsx", "PB-1.xlsx", true, false),
     ] {
-        let before = events(&w).await;
+        let before = events(w).await;
         let o = bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["bank", "export", "PB-1", "--format", format, "--out", file]),
         );
@@ -463,7 +474,7 @@ async fn a_month_through_the_cli(w: World) {
             out.contains(&sha) && out.contains("已记录导出事件"),
             "{out}"
         );
-        assert_eq!(events(&w).await, before + 1, "{format}: one export event");
+        assert_eq!(events(w).await, before + 1, "{format}: one export event");
         let mut rows = read_back(&bytes, xlsx, gbk);
         let totals = rows.pop().expect("totals line");
         assert_eq!(rows, expected, "{format}");
@@ -473,29 +484,32 @@ async fn a_month_through_the_cli(w: World) {
             ("合计", Fen::new(total).unwrap().to_string())
         );
     }
+    expected
+}
 
+async fn bad_files_change_nothing(w: &World, good: &str) {
+    let dir = w.dir.path().to_path_buf();
     // Bad result files: exit 3, line and column named, nothing written.
-    let good = csv_of("PB-1", &bank_answer(&expected, 5, 7));
     for (name, bytes, code, place) in bad_files(&good) {
         let path = dir.join("bad.csv");
         std::fs::write(&path, &bytes).unwrap();
-        let before = events(&w).await;
+        let before = events(w).await;
         let o = bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["bank", "import", "PB-1", path.to_str().unwrap()]),
         );
         let (_, err) = exit(&o, 3);
         assert!(err.contains(code) && err.contains(place), "{name}: {err}");
-        assert_eq!(events(&w).await, before, "{name} wrote events");
+        assert_eq!(events(w).await, before, "{name} wrote events");
     }
-    let o = bangfu(
-        &w,
-        "en",
-        &as_finance(&["bank", "import", "PB-1", "bad.csv"]),
-    );
+    let o = bangfu(w, "en", &as_finance(&["bank", "import", "PB-1", "bad.csv"]));
     assert!(exit(&o, 3).1.contains("line 50002"), "English too");
+}
 
+/// Imports the bank's answer; the batch's payout ids, in line order.
+async fn the_banks_answer(w: &World, expected: &[Vec<String>], good: &str) -> Vec<String> {
+    let dir = w.dir.path().to_path_buf();
     // The bank's answer, imported twice at once (two processes): recorded
     // once, the other run says nothing changed; again later: the same.
     std::fs::write(dir.join("result-1.csv"), format!("\u{feff}{good}")).unwrap();
@@ -508,8 +522,8 @@ async fn a_month_through_the_cli(w: World) {
         "2026-03-12",
     ]);
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| bangfu(&w, "zh", &args));
-        let b = s.spawn(|| bangfu(&w, "zh", &args));
+        let a = s.spawn(|| bangfu(w, "zh", &args));
+        let b = s.spawn(|| bangfu(w, "zh", &args));
         (a.join().unwrap(), b.join().unwrap())
     });
     let mut outs = [exit(&a, 0).0, exit(&b, 0).0];
@@ -521,17 +535,17 @@ async fn a_month_through_the_cli(w: World) {
         "{outs:?}"
     );
     assert!(outs[1].contains("未作任何更改"), "{outs:?}");
-    let before = events(&w).await;
+    let before = events(w).await;
     let (out, _) = exit(
         &bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["bank", "import", "PB-1", "result-1.csv"]),
         ),
         0,
     );
     assert!(out.contains("未作任何更改"), "{out}");
-    assert_eq!(events(&w).await, before);
+    assert_eq!(events(w).await, before);
 
     let app = App::open_url(&w.url).await.expect("open");
     let recon = bangfu::finance::batch_recon(&app, "PB-1")
@@ -574,7 +588,11 @@ async fn a_month_through_the_cli(w: World) {
         b.lines().filter(|(_, s)| **s == LineStatus::Paid).count(),
         GRANTS as usize - 2
     );
+    ids
+}
 
+async fn follow_up(w: &World, expected: &[Vec<String>], ids: &[String]) {
+    let dir = w.dir.path().to_path_buf();
     // Follow-up: the failure re-issued, line 8 confirmed, the batch closed.
     let reissue = [
         "batch",
@@ -588,8 +606,8 @@ async fn a_month_through_the_cli(w: World) {
         "--reason",
         "原卡已销户",
     ];
-    exit(&bangfu(&w, "zh", &as_finance(&reissue)), 0);
-    let early = bangfu(&w, "zh", &as_finance(&["batch", "close", "PB-1"]));
+    exit(&bangfu(w, "zh", &as_finance(&reissue)), 0);
+    let early = bangfu(w, "zh", &as_finance(&["batch", "close", "PB-1"]));
     assert!(exit(&early, 4).1.contains("payout_batch.unsettled"));
     let mut confirm = bank_answer(&expected, usize::MAX, usize::MAX);
     confirm.truncate(GRANTS as usize);
@@ -597,30 +615,30 @@ async fn a_month_through_the_cli(w: World) {
     std::fs::write(dir.join("result-2.csv"), csv_of("PB-1", &confirm)).unwrap();
     exit(
         &bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["bank", "import", "PB-1", "result-2.csv"]),
         ),
         0,
     );
     exit(
-        &bangfu(&w, "zh", &as_finance(&["batch", "close", "PB-1"])),
+        &bangfu(w, "zh", &as_finance(&["batch", "close", "PB-1"])),
         0,
     );
+}
 
+async fn the_second_batch(w: &World) {
+    let dir = w.dir.path().to_path_buf();
     // The re-issue in a second batch, exported and answered as XLSX.
     exit(
         &bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&["batch", "draft", "PB-2", "--fund", "special_assistance"]),
         ),
         0,
     );
-    exit(
-        &bangfu(&w, "zh", &as_finance(&["batch", "lock", "PB-2"])),
-        0,
-    );
+    exit(&bangfu(w, "zh", &as_finance(&["batch", "lock", "PB-2"])), 0);
     let signer = [
         "batch",
         "authorise",
@@ -630,10 +648,10 @@ async fn a_month_through_the_cli(w: World) {
         "--role",
         "approver",
     ];
-    exit(&bangfu(&w, "zh", &signer), 0);
+    exit(&bangfu(w, "zh", &signer), 0);
     exit(
         &bangfu(
-            &w,
+            w,
             "zh",
             &as_finance(&[
                 "bank",
@@ -647,7 +665,7 @@ async fn a_month_through_the_cli(w: World) {
         ),
         0,
     );
-    let second = expected_lines(&w, "PB-2").await;
+    let second = expected_lines(w, "PB-2").await;
     assert_eq!(second[0][2], card(1_005), "the corrected card");
     let mut answer = bank_answer(&second, usize::MAX, usize::MAX);
     answer.truncate(1);
@@ -656,7 +674,7 @@ async fn a_month_through_the_cli(w: World) {
     std::fs::write(dir.join("result-3.xlsx"), xlsx).unwrap();
     let (out, _) = exit(
         &bangfu(
-            &w,
+            w,
             "en",
             &as_finance(&["bank", "import", "PB-2", "result-3.xlsx"]),
         ),
@@ -664,7 +682,7 @@ async fn a_month_through_the_cli(w: World) {
     );
     assert!(out.contains("1 paid, 0 failed, 0 exceptions"), "{out}");
     exit(
-        &bangfu(&w, "zh", &as_finance(&["batch", "close", "PB-2"])),
+        &bangfu(w, "zh", &as_finance(&["batch", "close", "PB-2"])),
         0,
     );
 

@@ -124,6 +124,22 @@ async fn cmd(app: &App, who: &str, role: Role, body: Value) {
         .unwrap_or_else(|e| panic!("{body}: {e}"));
 }
 
+struct Served {
+    app: Arc<App>,
+    addr: std::net::SocketAddr,
+    fin: String,
+    appr: String,
+    expected: Vec<Vec<String>>,
+}
+
+fn hdr(r: &Reply, n: &str) -> String {
+    r.headers
+        .get(n)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 async fn bank_files_over_http(w: World) {
     let app = Arc::new(App::open_url(&w.url).await.expect("open"));
     let expected = drafted(&app).await;
@@ -151,10 +167,37 @@ async fn bank_files_over_http(w: World) {
     let server = tokio::spawn(bangfu::http::run(listener, state.clone(), async {
         let _ = stopped.await;
     }));
+    let t = Served {
+        app: app.clone(),
+        addr,
+        fin: fin.to_string(),
+        appr: appr.to_string(),
+        expected,
+    };
+    not_authorised_then_authorised(&t).await;
+    exports_and_replays(&t).await;
+    the_banks_own_columns(&t).await;
+    bad_uploads_change_nothing(&t).await;
+    the_answer_once(&t).await;
+    assert_eq!(state.panics_caught(), 0);
+
+    let _ = stop.send(());
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    app.store.close().await;
+}
+
+async fn not_authorised_then_authorised(t: &Served) {
+    let app = &t.app;
+    let addr = t.addr;
+    let fin = t.fin.as_str();
+    let appr = t.appr.as_str();
     let events = || async { app.store.count_events().await.unwrap() };
     let exports = "/v1/payout-batches/PB-1/exports";
     let json_ct = ("content-type", "application/json");
-
     // Not authorised yet: 422, no file, nothing written; an approver may not export.
     let before = events().await;
     let r = send(
@@ -190,7 +233,16 @@ async fn bank_files_over_http(w: World) {
         json!({"Authorise": {"note": null}}),
     )
     .await;
+}
 
+async fn exports_and_replays(t: &Served) {
+    let app = &t.app;
+    let addr = t.addr;
+    let fin = t.fin.as_str();
+    let expected = &t.expected;
+    let events = || async { app.store.count_events().await.unwrap() };
+    let exports = "/v1/payout-batches/PB-1/exports";
+    let json_ct = ("content-type", "application/json");
     // The export: the file, its SHA-256 and name; one event; a retry with
     // the key gets the same bytes and records nothing.
     let before = events().await;
@@ -209,26 +261,19 @@ async fn bank_files_over_http(w: World) {
         "{}",
         String::from_utf8_lossy(&r.bytes)
     );
-    let h = |r: &Reply, n: &str| {
-        r.headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    assert_eq!(h(&r, "content-type"), "text/csv; charset=utf-8");
+    assert_eq!(hdr(&r, "content-type"), "text/csv; charset=utf-8");
     assert!(
-        h(&r, "content-disposition").contains("filename*=UTF-8''PB-1-%E9%93%B6"),
+        hdr(&r, "content-disposition").contains("filename*=UTF-8''PB-1-%E9%93%B6"),
         "{}",
-        h(&r, "content-disposition")
+        hdr(&r, "content-disposition")
     );
     assert_eq!(
-        h(&r, "x-bangfu-sha256"),
+        hdr(&r, "x-bangfu-sha256"),
         bangfu::files::sha256_hex(&r.bytes)
     );
     let mut rows = read_back(&r.bytes, false, false);
     rows.pop();
-    assert_eq!(rows, expected);
+    assert_eq!(&rows, expected);
     assert_eq!(events().await, before + 1);
     let again = send(
         addr,
@@ -239,7 +284,7 @@ async fn bank_files_over_http(w: World) {
     )
     .await;
     assert_eq!(
-        (again.status, h(&again, "idempotent-replayed")),
+        (again.status, hdr(&again, "idempotent-replayed")),
         (StatusCode::OK, "true".into())
     );
     assert_eq!(again.bytes, r.bytes);
@@ -261,10 +306,10 @@ async fn bank_files_over_http(w: World) {
         br#"{"format":"xlsx"}"#.to_vec(),
     )
     .await;
-    assert_eq!(h(&x, "content-type"), XLSX);
+    assert_eq!(hdr(&x, "content-type"), XLSX);
     let mut rows = read_back(&x.bytes, true, false);
     rows.pop();
-    assert_eq!(rows, expected);
+    assert_eq!(&rows, expected);
     let bad = send(
         addr,
         exports,
@@ -277,6 +322,16 @@ async fn bank_files_over_http(w: World) {
         (bad.status, bad.json()["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("format"))
     );
+}
+
+async fn the_banks_own_columns(t: &Served) {
+    let app = &t.app;
+    let addr = t.addr;
+    let fin = t.fin.as_str();
+    let events = || async { app.store.count_events().await.unwrap() };
+    let exports = "/v1/payout-batches/PB-1/exports";
+    let json_ct = ("content-type", "application/json");
+    let before = events().await;
     // The bank's own columns: the example of the API document, recorded
     // under the template's code.
     let doc = serde_json::to_value(bangfu::http::openapi()).unwrap();
@@ -305,8 +360,15 @@ async fn bank_files_over_http(w: World) {
         "{}",
         last.payload
     );
-    assert_eq!(events().await, before + 3);
+    assert_eq!(events().await, before + 1);
+}
 
+async fn bad_uploads_change_nothing(t: &Served) {
+    let app = &t.app;
+    let addr = t.addr;
+    let fin = t.fin.as_str();
+    let expected = &t.expected;
+    let events = || async { app.store.count_events().await.unwrap() };
     // Bad result files: a problem naming line and column, nothing written.
     let results = "/v1/payout-batches/PB-1/bank-results";
     let answer = bank_answer(&expected, 1, usize::MAX);
@@ -316,7 +378,7 @@ async fn bank_files_over_http(w: World) {
         let r = send(addr, results, fin, &[csv], bytes).await;
         let p = r.json();
         assert_eq!(p["code"], code, "{name}: {p}");
-        assert_eq!(h(&r, "content-type"), "application/problem+json");
+        assert_eq!(hdr(&r, "content-type"), "application/problem+json");
         if code == "file.empty" {
             assert_eq!(r.status, StatusCode::BAD_REQUEST);
         } else {
@@ -348,7 +410,16 @@ async fn bank_files_over_http(w: World) {
     .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(events().await, before, "bad files wrote events");
+}
 
+async fn the_answer_once(t: &Served) {
+    let app = &t.app;
+    let addr = t.addr;
+    let fin = t.fin.as_str();
+    let events = || async { app.store.count_events().await.unwrap() };
+    let results = "/v1/payout-batches/PB-1/bank-results";
+    let answer = bank_answer(&t.expected, 1, usize::MAX);
+    let before = events().await;
     // The bank's answer as XLSX: recorded once; the same file again: no change.
     let t = result_table(&BankTemplate::default(), "PB-1", &answer).unwrap();
     let xlsx = t.render(Format::Xlsx, Lang::Zh).unwrap().bytes;
@@ -393,15 +464,6 @@ async fn bank_files_over_http(w: World) {
         .unwrap()
         .contains("nothing changed"));
     assert_eq!(events().await, before + 1);
-    assert_eq!(state.panics_caught(), 0);
-
-    let _ = stop.send(());
-    tokio::time::timeout(PATIENCE, server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    app.store.close().await;
 }
 
 on_every_store!(
