@@ -490,7 +490,7 @@ async fn exports_read_back(w: &World) -> Vec<Vec<String>> {
 async fn bad_files_change_nothing(w: &World, good: &str) {
     let dir = w.dir.path().to_path_buf();
     // Bad result files: exit 3, line and column named, nothing written.
-    for (name, bytes, code, place) in bad_files(&good) {
+    for (name, bytes, code, place) in bad_files(good) {
         let path = dir.join("bad.csv");
         std::fs::write(&path, &bytes).unwrap();
         let before = events(w).await;
@@ -609,7 +609,7 @@ async fn follow_up(w: &World, expected: &[Vec<String>], ids: &[String]) {
     exit(&bangfu(w, "zh", &as_finance(&reissue)), 0);
     let early = bangfu(w, "zh", &as_finance(&["batch", "close", "PB-1"]));
     assert!(exit(&early, 4).1.contains("payout_batch.unsettled"));
-    let mut confirm = bank_answer(&expected, usize::MAX, usize::MAX);
+    let mut confirm = bank_answer(expected, usize::MAX, usize::MAX);
     confirm.truncate(GRANTS as usize);
     let confirm: Vec<ResultLine> = confirm.into_iter().skip(7).take(1).collect();
     std::fs::write(dir.join("result-2.csv"), csv_of("PB-1", &confirm)).unwrap();

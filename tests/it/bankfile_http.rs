@@ -225,9 +225,9 @@ async fn not_authorised_then_authorised(t: &Served) {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(events().await, before);
-    cmd(&app, "wu.haiyan", Role::Finance, json!("Lock")).await;
+    cmd(app, "wu.haiyan", Role::Finance, json!("Lock")).await;
     cmd(
-        &app,
+        app,
         "huang.zhiqiang",
         Role::Approver,
         json!({"Authorise": {"note": null}}),
@@ -371,7 +371,7 @@ async fn bad_uploads_change_nothing(t: &Served) {
     let events = || async { app.store.count_events().await.unwrap() };
     // Bad result files: a problem naming line and column, nothing written.
     let results = "/v1/payout-batches/PB-1/bank-results";
-    let answer = bank_answer(&expected, 1, usize::MAX);
+    let answer = bank_answer(expected, 1, usize::MAX);
     let csv = ("content-type", "text/csv");
     let before = events().await;
     for (name, bytes, code, _) in bad_files(&csv_of("PB-1", &answer)) {
