@@ -219,6 +219,9 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
     }
     rows.push(("GET /v1/audit/verify".into(), VERIFIERS.to_vec()));
     rows.push(("POST /v1/audit/verify".into(), VERIFIERS.to_vec()));
+    rows.push(("GET /v1/audit/public-key".into(), VERIFIERS.to_vec()));
+    rows.push(("GET /v1/audit/chain".into(), VERIFIERS.to_vec()));
+    rows.push(("GET /v1/audit/verifier".into(), VERIFIERS.to_vec()));
     rows.push(("GET /v1/audit/seals".into(), SEAL_READERS.to_vec()));
     rows.push(("POST /v1/audit/seals".into(), SEALERS.to_vec()));
     for endpoint in AUDIT_REVIEWS {

@@ -27,6 +27,7 @@
 
 pub mod access_log;
 pub mod asof;
+pub mod chain;
 pub mod history;
 pub mod key;
 pub mod marks;
@@ -37,6 +38,10 @@ pub mod schedule;
 pub mod seal;
 pub mod sod;
 pub mod verify;
+
+/// The stdlib-only Python verifier of chains and seals (`bangfu audit
+/// verifier`, `GET /v1/audit/verifier`).
+pub const VERIFIER_PY: &str = include_str!("verify_seal.py");
 
 use std::path::PathBuf;
 

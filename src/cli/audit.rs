@@ -13,7 +13,6 @@ use crate::audit::seal::Seal;
 use crate::audit::verify::{self, AuditReport, SealFinding, SealSource};
 use crate::audit::AuditError;
 use crate::cli::{io_failure, ExitKind, Failure};
-use crate::store::{LogPosition, MAX_READ_PAGE};
 
 /// `bangfu audit`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -82,7 +81,7 @@ pub enum AuditCommand {
 
 /// The independent verifier, shipped inside the binary so an auditor who
 /// has only `bangfu` (or only its output) can still get it.
-pub const VERIFIER: &str = include_str!("../audit/verify_seal.py");
+pub const VERIFIER: &str = crate::audit::VERIFIER_PY;
 
 fn audit_failure(e: AuditError, lang: Lang) -> Failure {
     let (code, exit) = match &e {
@@ -492,51 +491,21 @@ async fn export_chain(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let mut text = String::new();
-    let mut after = LogPosition::START;
-    let mut exported = 0u64;
-    loop {
-        let page = app
-            .store
-            .read_all(after, MAX_READ_PAGE)
-            .await
-            .map_err(|e| audit_failure(e.into(), lang))?;
-        let full = page.len() == MAX_READ_PAGE;
-        for e in page {
-            after = e.log_position;
-            let line = json!({
-                "position": e.position, "log_position": e.log_position.to_string(),
-                "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
-                "sequence": e.sequence, "event_type": e.event_type,
-                "event_version": e.event_version, "payload": e.payload,
-                "metadata": e.metadata, "prev_hash": e.prev_hash, "hash": e.hash,
-            });
-            text.push_str(&line.to_string());
-            text.push('\n');
-            exported += 1;
-        }
-        if !full {
-            break;
-        }
-    }
+    let chain = crate::audit::chain::export(&app.store)
+        .await
+        .map_err(|e| audit_failure(e, lang))?;
     match file {
-        Some(path) => write_file(&path, &text, lang)?,
-        None => out.write_all(text.as_bytes()).map_err(io_failure)?,
+        Some(path) => write_file(&path, &chain.text, lang)?,
+        None => out.write_all(chain.text.as_bytes()).map_err(io_failure)?,
     }
     // Rows placed where the log is not read are not in the export: an
     // outside verifier would not see them, so say so (exit 6).
-    let held = app
-        .store
-        .kernel()
-        .count_through(after)
-        .await
-        .map_err(|e| audit_failure(e.into(), lang))?;
-    match held {
-        Some(held) if held != exported => Err(Failure {
+    match chain.held {
+        Some(held) if chain.incomplete() => Err(Failure {
             code: Some("audit.altered"),
             message: match lang {
-                Lang::Zh => format!("事件表存有 {held} 行，导出的日志只有 {exported} 行：有事件被放在日志读取不到的位置；请运行 bangfu audit verify"),
-                Lang::En => format!("the events table holds {held} rows, the exported log {exported}: events were placed where the log is not read; run bangfu audit verify"),
+                Lang::Zh => format!("事件表存有 {held} 行，导出的日志只有 {} 行：有事件被放在日志读取不到的位置；请运行 bangfu audit verify", chain.exported),
+                Lang::En => format!("the events table holds {held} rows, the exported log {}: events were placed where the log is not read; run bangfu audit verify", chain.exported),
             },
             exit: ExitKind::Tampered,
         }),

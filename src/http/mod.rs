@@ -19,6 +19,7 @@
 //!   request asks for English.
 
 pub mod audit;
+pub mod audit_export;
 pub mod audit_review;
 pub mod audit_verify;
 pub mod bank;
@@ -398,6 +399,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(users::routes())
         .merge(crate::http::audit::routes())
         .merge(audit_verify::routes())
+        .merge(audit_export::routes())
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).

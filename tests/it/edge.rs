@@ -20,12 +20,12 @@ use super::http::{api_with, staff, TestApi};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A running server on a loopback port; stopped when dropped.
-struct Server {
-    addr: SocketAddr,
+pub(super) struct Server {
+    pub(super) addr: SocketAddr,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn start(api: &TestApi) -> Server {
+pub(super) async fn start(api: &TestApi) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -38,7 +38,11 @@ async fn start(api: &TestApi) -> Server {
 }
 
 /// GET over a new connection: status, headers, body as text.
-async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (StatusCode, HeaderMap, String) {
+pub(super) async fn get(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, HeaderMap, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<axum::body::Bytes>>();
     let mut request = Request::get(format!("http://{addr}{path}"));

@@ -38,6 +38,7 @@ macro_rules! on_every_store {
 mod app;
 mod audit_asof;
 mod audit_export;
+mod audit_http;
 mod audit_seal;
 mod backends;
 mod bankfile;
