@@ -67,6 +67,13 @@ pub const COMMANDS: &[(AggregateKind, &str, &[Role])] = &[
     (AggregateKind::AccountingPeriod, "Close", &[F]),
 ];
 
+/// A payout batch's bank-file endpoints, each allowed to the roles of the
+/// command it records (`http/bank.rs`).
+pub const BANK_FILES: [(&str, &str); 2] = [
+    ("POST /v1/payout-batches/{id}/exports", "RecordExport"),
+    ("POST /v1/payout-batches/{id}/bank-results", "RecordResults"),
+];
+
 /// Roles that read case data (streams, state, history, summaries, views, chain checks).
 pub const READERS: &[Role] = &[C, A, F, Auditor];
 
@@ -192,6 +199,10 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
             )
         })
         .collect();
+    for (endpoint, command) in BANK_FILES {
+        let roles = command_roles(AggregateKind::PayoutBatch, command).unwrap_or(&[]);
+        rows.push((endpoint.to_string(), roles.to_vec()));
+    }
     for kind in AggregateKind::ALL {
         let p = plural(kind);
         for endpoint in [

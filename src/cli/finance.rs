@@ -1,8 +1,9 @@
 //! `bangfu payouts …`, `bangfu batch draft …`, `bangfu view reconciliation`
-//! and `bangfu view ledger`: finance on the command line. The other batch
-//! commands (lock, authorise, record results, re-issue, cancel, close) are
-//! `bangfu run payout-batch ID` with their JSON body; month-end close is
-//! `bangfu run accounting-period YYYY-MM` (`{"Close": {…}}`).
+//! and `bangfu view ledger`: finance on the command line. The rest of a
+//! batch's life (`bangfu batch lock|authorise|discard|reissue|cancel|close`)
+//! and its bank files (`bangfu bank export|import`) are in `cli/bank.rs`;
+//! month-end close is `bangfu run accounting-period YYYY-MM`
+//! (`{"Close": {…}}`).
 
 use clap::Subcommand;
 use comfy_table::{presets, ContentArrangement, Table};
@@ -48,6 +49,9 @@ pub enum BatchCommand {
         #[arg(long, env = "BANGFU_ROLE", value_parser = parse_role)]
         role: Role,
     },
+    /// Lock, authorise, discard, re-issue, cancel, close.
+    #[command(flatten)]
+    Life(crate::cli::bank::BatchLifeCommand),
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -134,12 +138,15 @@ pub async fn batch(
     lang: Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
-    let BatchCommand::Draft {
-        id,
-        fund,
-        actor,
-        role,
-    } = command;
+    let (id, fund, actor, role) = match command {
+        BatchCommand::Draft {
+            id,
+            fund,
+            actor,
+            role,
+        } => (id, fund, actor, role),
+        BatchCommand::Life(life) => return crate::cli::bank::life(app, life, lang, out).await,
+    };
     let due = crate::finance::due_payouts(app, fund)
         .await
         .map_err(storage(lang))?;

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod audit_review;
 pub mod backup;
+pub mod bank;
 pub mod demo;
 pub mod export;
 pub mod finance;
@@ -157,9 +158,12 @@ pub enum Command {
     /// 发放款项: due payouts of a fund.
     #[command(subcommand)]
     Payouts(crate::cli::finance::PayoutsCommand),
-    /// 发放批次: draft a batch from due payouts (other steps: `run payout-batch`).
+    /// 发放批次: draft, lock, authorise, discard, re-issue, cancel, close.
     #[command(subcommand)]
     Batch(crate::cli::finance::BatchCommand),
+    /// 银行文件: export a batch's bank file (recorded), import the bank's results.
+    #[command(subcommand)]
+    Bank(crate::cli::bank::BankCommand),
     /// Copy the embedded store to a new file, online and consistent, and
     /// verify the copy's hash chains.
     Backup(crate::cli::backup::BackupArgs),
@@ -425,6 +429,7 @@ async fn dispatch(
         Command::Audit(args) => crate::cli::audit::run(app, args, lang, out).await,
         Command::Payouts(command) => crate::cli::finance::payouts(app, command, lang, out).await,
         Command::Batch(command) => crate::cli::finance::batch(app, command, lang, out).await,
+        Command::Bank(command) => crate::cli::bank::run(app, command, lang, out).await,
     }
 }
 

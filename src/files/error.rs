@@ -63,6 +63,9 @@ pub enum FileErrorKind {
     AfterTotals,
     /// The bank template itself is invalid.
     Template(String),
+    /// A text cell bangfu cannot record (too long, or invisible or
+    /// direction-changing characters).
+    BadText { value: String },
 }
 
 /// A file problem and where it is.
@@ -130,6 +133,7 @@ impl FileError {
             K::TotalsMismatch { .. } => "file.totals_mismatch",
             K::AfterTotals => "file.after_totals",
             K::Template(_) => "file.template",
+            K::BadText { .. } => "file.bad_text",
         }
     }
 
@@ -237,6 +241,10 @@ fn what(kind: &FileErrorKind, lang: Lang) -> String {
         K::AfterTotals => pick(
             "合计行之后不应再有数据行".into(),
             "a data line after the totals line".into(),
+        ),
+        K::BadText { value } => pick(
+            format!("文本“{value}”无法记录（过长或含不可见字符）"),
+            format!("the text '{value}' cannot be recorded (too long, or invisible characters)"),
         ),
         K::Template(e) => pick(
             format!("银行模板无效：{e}"),

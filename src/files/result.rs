@@ -122,6 +122,14 @@ fn too_many(line: usize, max: usize) -> FileError {
     FileError::at_line(line, FileErrorKind::TooManyLines { max })
 }
 
+/// Reading stopped with `max_lines + 3` rows (heading, the maximum, one
+/// more, a totals line) and more to come: the error names the first data
+/// line past the maximum, as the parser would.
+fn past_the_maximum(rows: &[Row], max_lines: usize) -> FileError {
+    let line = rows.get(max_lines + 1).map_or(0, |r| r.0);
+    too_many(line, max_lines)
+}
+
 fn is_blank(cells: &[String]) -> bool {
     cells.iter().all(|c| c.trim().is_empty())
 }
@@ -160,7 +168,7 @@ fn csv_rows(text: &str, max_rows: usize, max_lines: usize) -> Result<Vec<Row>, F
             continue;
         }
         if rows.len() == max_rows {
-            return Err(too_many(line, max_lines));
+            return Err(past_the_maximum(&rows, max_lines));
         }
         rows.push((line, cells));
     }
@@ -223,7 +231,7 @@ fn push_row(
         return Ok(());
     };
     if rows.len() == max_rows {
-        return Err(too_many(row.0, max_lines));
+        return Err(past_the_maximum(rows, max_lines));
     }
     rows.push(row);
     Ok(())

@@ -3,6 +3,8 @@
 //! The CLI (`bangfu payouts`, `bangfu batch`, `bangfu view reconciliation`,
 //! `bangfu view ledger`) and HTTP read through here.
 
+pub mod bankfile;
+
 use std::collections::BTreeMap;
 
 use domain::finance::{PayeeAccount, PayoutId, PayoutLine, SourceKind};

@@ -52,6 +52,23 @@ pub struct Problem {
     /// On a refusal for want of money: which account, what it holds, what was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money: Option<MoneyProblem>,
+    /// On a refused file (bank result file, template): where the problem is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileProblem>,
+}
+
+/// Where in an uploaded file a problem is (`file.*` codes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct FileProblem {
+    /// The line as a spreadsheet numbers it (the heading row is line 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The column, 1-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// The column's heading, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
 }
 
 /// The account a command would have overdrawn (`money.*` codes).
@@ -116,6 +133,7 @@ impl ApiError {
                 field: None,
                 current_version: None,
                 money: None,
+                file: None,
             }),
             retry_after: None,
         }

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod audit_export;
 pub mod audit_review;
 pub mod audit_verify;
+pub mod bank;
 pub mod commands;
 pub mod docs;
 pub mod edge;
@@ -391,6 +392,7 @@ impl utoipa::Modify for BearerScheme {
 fn api_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(commands::routes())
+        .merge(bank::routes())
         .merge(reads::routes())
         .merge(reports::routes())
         .merge(audit_review::routes())
@@ -612,6 +614,7 @@ async fn problemize(request: Request, next: Next) -> Response {
             field: None,
             current_version: None,
             money: None,
+            file: None,
         },
     );
     for (name, value) in response.headers() {

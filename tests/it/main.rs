@@ -41,6 +41,8 @@ mod audit_export;
 mod audit_http;
 mod audit_seal;
 mod backends;
+mod bankfile;
+mod bankfile_http;
 mod bench_harness;
 mod bounds;
 mod cli;

@@ -67,7 +67,8 @@ pub enum FileFormat {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BankResult {
-    /// The line in the file (1 = first data line).
+    /// The line in the file. `bangfu bank import` and the result upload
+    /// number it as a spreadsheet does (the heading row is line 1).
     pub line: u32,
     /// The payout id the bank echoed (not necessarily one of this batch).
     pub payout_id: ShortText,
