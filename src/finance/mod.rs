@@ -16,6 +16,8 @@ use projections::views::lineage::{trace, LineagePiece};
 use projections::views::recon::{BatchReconRow, BatchedState, FundRecon, PayoutStatusRow};
 use serde::Serialize;
 
+pub mod journal_file;
+
 use crate::app::App;
 use crate::projector::{ProjectorError, RowFilter};
 
@@ -47,7 +49,8 @@ fn source_kind(s: PayoutSource) -> SourceKind {
 }
 
 /// Every due payout of `fund`: approved obligations (the payout ledger)
-/// never batched or released by a discarded batch, and re-issues.
+/// never batched or released by a discarded batch, and re-issues. Cash
+/// grants (handed over at a visit) and transfers are never due.
 pub async fn due_payouts(app: &App, fund: Fund) -> Result<Vec<DuePayout>, ProjectorError> {
     let p = &app.projector;
     p.catch_up_committed().await?;
@@ -65,7 +68,8 @@ pub async fn due_payouts(app: &App, fund: Fund) -> Result<Vec<DuePayout>, Projec
         let open = statuses
             .get(&r.payout_id)
             .is_none_or(|s| s.state == BatchedState::Due);
-        if r.state == PayoutState::Approved && !r.transfer && open {
+        // Cash is handed over at a home visit, never through a bank batch.
+        if r.state == PayoutState::Approved && !r.transfer && !r.cash && open {
             due.push(DuePayout {
                 payout_id: r.payout_id.clone(),
                 source: source_kind(r.source),
@@ -242,10 +246,18 @@ pub async fn trial_balance(app: &App) -> Result<TrialBalance, ProjectorError> {
 }
 
 /// The journal, in log order; one month's entries when `month` is given.
+/// Entries that move no money (kept for lineage) are left out.
 pub async fn journal(
     app: &App,
     month: Option<&str>,
 ) -> Result<Vec<JournalEntryRow>, ProjectorError> {
+    let mut entries = entries(app, month).await?;
+    entries.retain(|e| !e.lines.is_empty());
+    Ok(entries)
+}
+
+/// Every entry of the books (one month's when `month` is given), in log order.
+async fn entries(app: &App, month: Option<&str>) -> Result<Vec<JournalEntryRow>, ProjectorError> {
     app.projector.catch_up_committed().await?;
     let filter = RowFilter {
         parent: month.map(str::to_string),
@@ -261,5 +273,5 @@ pub async fn journal(
 
 /// Every payout's lineage (see `projections::views::lineage`).
 pub async fn lineage(app: &App) -> Result<Vec<LineagePiece>, ProjectorError> {
-    Ok(trace(&journal(app, None).await?))
+    Ok(trace(&entries(app, None).await?))
 }

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod audit_review;
+pub mod books;
 pub mod commands;
 pub mod docs;
 pub mod error;
@@ -361,6 +362,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(commands::routes())
         .merge(reads::routes())
         .merge(reports::routes())
+        .merge(books::routes())
         .merge(audit_review::routes())
         .merge(users::routes())
         .merge(crate::http::audit::routes())

@@ -752,7 +752,7 @@ async fn assert_hand_figures(app: &App) {
     assert_eq!(report.subsidies_approved_fen, y(936));
     assert_eq!(report.subsidies_paid_fen, y(260));
     assert_eq!(report.claims_with_subsidy, 2);
-    assert_eq!(report.fund_balance_fen, y(40));
+    assert_eq!(report.period_net_fen, y(40));
     let units: Vec<(String, u64, Fen, u64, Fen, bool)> = report
         .units
         .iter()

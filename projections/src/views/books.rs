@@ -341,9 +341,13 @@ fn entry_of(ev: &Recorded, measures: &MeasureFunds) -> Option<JournalEntryRow> {
         CaseEvent::PayoutBatch(e) => batch_entry(e),
         CaseEvent::AccountingPeriod(_) => None,
     }?;
-    if lines
-        .iter()
-        .all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero())
+    // An entry that moves nothing is kept only for its lineage (an
+    // allocation to a measure of the donation fund itself earmarks money
+    // without moving it between funds).
+    if lineage.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero())
     {
         return None;
     }

@@ -1,7 +1,9 @@
 //! The plan-period view: what an auditor expects of one mutual-aid period —
 //! the policy version; units and members enrolled; contributions per unit and
 //! in total; claims by state; subsidies assessed, approved and paid; the
-//! period's fund balance; a per-unit breakdown.
+//! period's own net (contributions minus subsidies paid) beside the
+//! mutual-aid fund's balance as the fund-balance view states it (the one
+//! balance; see [`super::funds`]); a per-unit breakdown.
 //!
 //! Three row kinds: the period ([`PlanPeriodRow`], its terms and enrolment
 //! totals), one row per unit ([`PlanUnitRow`]) and one per claim
@@ -477,10 +479,19 @@ pub struct PlanPeriodReport {
     pub subsidies_approved_fen: Fen,
     /// Σ subsidies paid.
     pub subsidies_paid_fen: Fen,
-    /// Contributions minus subsidies paid (never below zero; see `overdrawn_fen`).
-    pub fund_balance_fen: Fen,
-    /// Subsidies paid beyond the contributions; zero unless overdrawn.
-    pub overdrawn_fen: Fen,
+    /// The period's own net: its contributions minus its subsidies paid
+    /// (never below zero; see `period_shortfall_fen`). Not a fund balance:
+    /// the mutual-aid fund also holds appropriations, donation money
+    /// allocated to claims and other periods' money — see `mutual_aid_fund`.
+    pub period_net_fen: Fen,
+    /// Subsidies paid beyond the period's contributions (covered by the
+    /// fund's other money); zero unless the period spent more than it raised.
+    pub period_shortfall_fen: Fen,
+    /// The mutual-aid fund's row of the fund-balance view, added when read:
+    /// the fund's balance, committed and available money, the same numbers
+    /// every view shows.
+    #[serde(default)]
+    pub mutual_aid_fund: Option<super::funds::FundBalanceRow>,
     /// Per unit, in unit-id order.
     pub units: Vec<UnitReport>,
 }
@@ -512,8 +523,9 @@ impl PlanPeriodReport {
             subsidies_assessed_fen: Fen::ZERO,
             subsidies_approved_fen: Fen::ZERO,
             subsidies_paid_fen: Fen::ZERO,
-            fund_balance_fen: Fen::ZERO,
-            overdrawn_fen: Fen::ZERO,
+            period_net_fen: Fen::ZERO,
+            period_shortfall_fen: Fen::ZERO,
+            mutual_aid_fund: None,
             units,
             period,
         };
@@ -563,8 +575,8 @@ impl PlanPeriodReport {
 
     fn settle(&mut self) {
         let contributions = self.period.contributions_fen;
-        self.fund_balance_fen = contributions.room_after(self.subsidies_paid_fen);
-        self.overdrawn_fen = self.subsidies_paid_fen.room_after(contributions);
+        self.period_net_fen = contributions.room_after(self.subsidies_paid_fen);
+        self.period_shortfall_fen = self.subsidies_paid_fen.room_after(contributions);
     }
 
     /// Claims in `status`.
