@@ -87,7 +87,8 @@ pub fn reservations_of(
     };
     match aggregate_type {
         hardship::HardshipFile::TYPE => {
-            let event = hardship::HardshipFileEvent::deserialize(payload).map_err(|e| e.to_string())?;
+            let event =
+                hardship::HardshipFileEvent::deserialize(payload).map_err(|e| e.to_string())?;
             let mut keys = event.reservations();
             if let hardship::HardshipFileEvent::GrantPaid { grant_id, .. } = &event {
                 keys.extend(finance::paid_directly(&finance::payout_id(

@@ -95,9 +95,8 @@ async fn journal(
                 at,
                 format.extension()
             );
-            let header = |v: &str| {
-                HeaderValue::from_str(v).map_err(|e| ApiError::unavailable(lang, &e))
-            };
+            let header =
+                |v: &str| HeaderValue::from_str(v).map_err(|e| ApiError::unavailable(lang, &e));
             let mut response = file.bytes.into_response();
             let h = response.headers_mut();
             h.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));

@@ -40,6 +40,7 @@ mod audit_asof;
 mod audit_seal;
 mod backends;
 mod bench_harness;
+mod books;
 mod bounds;
 mod cli;
 mod concurrency;

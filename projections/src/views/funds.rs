@@ -101,6 +101,10 @@ pub struct FundBalanceRow {
     /// store's balance of the fund), or zero when overdrawn.
     #[serde(default)]
     pub available_fen: Fen,
+    /// Paid or cancelled beyond what was approved (a batch line for a
+    /// payout never approved); zero in a consistent history.
+    #[serde(default)]
+    pub unapproved_settled_fen: Fen,
     /// Outflows and commitments beyond inflows; zero unless overdrawn.
     pub overdrawn_fen: Fen,
     /// True when outflows and commitments exceed inflows: never silently a
@@ -134,13 +138,14 @@ impl FundBalanceRow {
             balance_fen: Fen::ZERO,
             committed_fen: Fen::ZERO,
             available_fen: Fen::ZERO,
+            unapproved_settled_fen: Fen::ZERO,
             overdrawn_fen: Fen::ZERO,
             overdrawn: false,
         }
     }
 
-    /// Recomputes the derived columns from the flows. More paid than
-    /// approved is a row from before approvals were counted: rebuild the view.
+    /// Recomputes the derived columns from the flows. More settled than
+    /// approved shows in `unapproved_settled_fen`.
     fn settle(&mut self) -> Result<(), ProjectionError> {
         let gross_in = sum([
             self.contributions_fen,
@@ -168,16 +173,6 @@ impl FundBalanceRow {
         // lost, the shortfall is its own column. The sums assert they fit in i64.
         self.inflow_fen = gross_in.room_after(reversed);
         let out = add(self.outflow_fen, reversed.room_after(gross_in));
-        let unpaid = |approved: Fen, paid: Fen| {
-            approved
-                .checked_sub(paid)
-                .map_err(|_| ProjectionError::CorruptRow {
-                    kind: "fund_balance",
-                    message: "more paid than approved (a row from before approvals were \
-                              counted: rebuild the fund_balances view)"
-                        .into(),
-                })
-        };
         let approved = sum([
             self.grants_approved_fen,
             self.claims_approved_fen,
@@ -190,7 +185,12 @@ impl FundBalanceRow {
             self.designated_paid_fen,
             self.cancelled_fen,
         ]);
-        self.committed_fen = unpaid(approved, settled)?;
+        // Settled beyond approved: a batch line paid by the bank for a
+        // payout this view never saw approved (batch lines are given by
+        // finance), or a row from before approvals were counted. It is
+        // shown, never silently netted: the payment is an outflow all the same.
+        self.committed_fen = approved.room_after(settled);
+        self.unapproved_settled_fen = settled.room_after(approved);
         let owed = add(out, self.committed_fen);
         self.balance_fen = self.inflow_fen.room_after(out);
         self.available_fen = self.inflow_fen.room_after(owed);

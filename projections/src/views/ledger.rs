@@ -262,7 +262,9 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
             }
         }
         CaseEvent::PayoutBatch(e) => out.extend(batch_payouts(e).map(|id| payout_key(&id))),
-        CaseEvent::MutualAidPlan(_) | CaseEvent::FundAccount(_) | CaseEvent::AccountingPeriod(_) => {}
+        CaseEvent::MutualAidPlan(_)
+        | CaseEvent::FundAccount(_)
+        | CaseEvent::AccountingPeriod(_) => {}
     }
 }
 
@@ -288,9 +290,9 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         CaseEvent::MutualAidClaim(e) => apply_claim(ev, e, rows),
         CaseEvent::DonationCampaign(e) => apply_allocation(ev, e, rows),
         CaseEvent::PayoutBatch(e) => apply_batch(ev, e, rows),
-        CaseEvent::MutualAidPlan(_) | CaseEvent::FundAccount(_) | CaseEvent::AccountingPeriod(_) => {
-            Ok(())
-        }
+        CaseEvent::MutualAidPlan(_)
+        | CaseEvent::FundAccount(_)
+        | CaseEvent::AccountingPeriod(_) => Ok(()),
     }
 }
 

@@ -352,7 +352,15 @@ fn allocations(
     let io = io_failure;
     writeln!(out, "{}", lang.pick("\n捐款拨付", "\nAllocations")).map_err(io)?;
     let mut t = new_table(match lang {
-        Lang::Zh => vec!["活动", "拨付", "措施", "金额", "拨入基金", "审批人", "审批日期"],
+        Lang::Zh => vec![
+            "活动",
+            "拨付",
+            "措施",
+            "金额",
+            "拨入基金",
+            "审批人",
+            "审批日期",
+        ],
         Lang::En => vec![
             "campaign",
             "allocation",

@@ -52,8 +52,11 @@ pub(super) async fn journal(
     let Some(path) = path else {
         if format.is_some() {
             return Err(input(
-                lang.pick("--format 需与 --out 文件路径同用", "--format needs --out FILE")
-                    .to_string(),
+                lang.pick(
+                    "--format 需与 --out 文件路径同用",
+                    "--format needs --out FILE",
+                )
+                .to_string(),
             ));
         }
         if json {

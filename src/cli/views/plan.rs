@@ -87,7 +87,10 @@ pub(super) async fn plan_period(
                 if report.period_shortfall_fen.is_zero() {
                     String::new()
                 } else {
-                    format!("（本期支出超出本期缴费 {} 元，由基金其他资金支付）", y(report.period_shortfall_fen))
+                    format!(
+                        "（本期支出超出本期缴费 {} 元，由基金其他资金支付）",
+                        y(report.period_shortfall_fen)
+                    )
                 }
             )
             .map_err(io)?;
