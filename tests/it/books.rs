@@ -39,7 +39,7 @@ pub(crate) use crate::finance::{postgres_world, sqlite_world};
 /// period's and the ledger's quotes; the fund view's `balance_fen` = the
 /// books' `bank:{fund}`; `committed_fen` = `payable:{fund}`; and the trial
 /// balance equals the journal summed line by line.
-async fn one_balance(app: &App, step: &str) {
+pub(crate) async fn one_balance(app: &App, step: &str) {
     caught_up(app).await;
     let tb = bangfu::finance::trial_balance(app).await.unwrap();
     assert!(tb.balances(), "{step}: {tb:?}");
@@ -143,7 +143,7 @@ fn draft(fund: Fund, lines: &[PayoutLine]) -> Value {
 
 /// A month's money: appropriations, grants, claims, a donation allocated to
 /// a claim, to a measure (HF-00's M1) and to a designated beneficiary.
-async fn a_month_approved(app: &App) {
+pub(crate) async fn a_month_approved(app: &App) {
     run(&app.funds, "SA", FINANCE, "2026-03-01", json!({"Appropriate": {"appropriation_id": "BK-1", "fund": "special_assistance",
         "amount_fen": yuan(100_000), "source": "莆田市总工会", "received_on": "2026-03-01", "note": null}})).await;
     run(&app.funds, "MA", FINANCE, "2026-03-01", json!({"Appropriate": {"appropriation_id": "BK-M", "fund": "mutual_aid",

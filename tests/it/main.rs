@@ -41,6 +41,7 @@ mod audit_seal;
 mod backends;
 mod bench_harness;
 mod books;
+mod books_files;
 mod bounds;
 mod cli;
 mod concurrency;
