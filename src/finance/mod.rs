@@ -275,3 +275,19 @@ async fn entries(app: &App, month: Option<&str>) -> Result<Vec<JournalEntryRow>,
 pub async fn lineage(app: &App) -> Result<Vec<LineagePiece>, ProjectorError> {
     Ok(trace(&entries(app, None).await?))
 }
+
+/// The lineage pieces of one payout (which inflows paid for it; a
+/// re-issue's pieces are its original's) and/or of one inflow (which
+/// payouts it ended up in); every piece when neither is given.
+pub async fn lineage_of(
+    app: &App,
+    payout: Option<&str>,
+    inflow: Option<&str>,
+) -> Result<Vec<LineagePiece>, ProjectorError> {
+    let original = payout.map(|p| p.split_once("~r").map_or(p, |(head, _)| head));
+    let mut pieces = lineage(app).await?;
+    pieces.retain(|p| {
+        original.is_none_or(|o| p.payout_id == o) && inflow.is_none_or(|i| p.inflow_id == i)
+    });
+    Ok(pieces)
+}

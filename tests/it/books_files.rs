@@ -273,6 +273,68 @@ async fn the_journal_comes_as_csv_and_xlsx_from_the_server_and_the_cli() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    // The allocation to HF-00's measure is on its household file, in the
+    // CLI's table and in the HTTP view.
+    let f = cli(&db, &["view", "household-file", "HF-00"]);
+    let text = String::from_utf8_lossy(&f.stdout);
+    assert!(
+        f.status.success() && text.contains("捐款拨付") && text.contains("A3"),
+        "{text}"
+    );
+    let (status, body) = get(
+        addr,
+        "/v1/views/household-files/HF-00",
+        &staff.auditor,
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let file: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(file["file"]["allocations"][0]["amount_fen"], 20_000);
+    assert_eq!(file["file"]["plan"]["measures"][0]["allocated_fen"], 20_000);
+
+    // Lineage, both ways, over HTTP and the CLI.
+    let (status, body) = get(
+        addr,
+        "/v1/views/lineage?payout=claim:C0",
+        &staff.auditor,
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let lineage: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        lineage["total_fen"], 104_000,
+        "the whole subsidy, to the fen"
+    );
+    assert_eq!(lineage["pieces"][0]["inflow_id"], "donation:YRJ:R1");
+    assert_eq!(
+        lineage["pieces"][0]["amount_fen"], 50_000,
+        "its allocation first"
+    );
+    let e = cli(
+        &db,
+        &["view", "lineage", "--inflow", "donation:YRJ:R1", "--json"],
+    );
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let from_cli: Value = serde_json::from_slice(&e.stdout).expect("json");
+    let pieces = from_cli["pieces"].as_array().expect("pieces");
+    assert!(pieces
+        .iter()
+        .any(|p| p["payout_id"] == "claim:C0" && p["amount_fen"] == 50_000));
+    assert!(
+        from_cli["total_fen"].as_i64().unwrap() <= 80_000,
+        "never more than the receipt"
+    );
+    let (status, _) = get(
+        addr,
+        "/v1/views/lineage?payout=",
+        &staff.auditor,
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     let _ = stop.send(());
     server.await.expect("task").expect("served");
 }

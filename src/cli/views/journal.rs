@@ -112,3 +112,49 @@ fn print_table(
     writeln!(out, "{t}").map_err(io_failure)?;
     footer(out, lang, position)
 }
+
+/// `bangfu view lineage`: which inflows paid for a payout, or which payouts
+/// an inflow (a donation receipt, a contribution, an appropriation) ended
+/// up in, to the fen.
+pub(super) async fn lineage(
+    app: &App,
+    payout: Option<String>,
+    inflow: Option<String>,
+    json: bool,
+    lang: Lang,
+    position: LogPosition,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let pieces = crate::finance::lineage_of(app, payout.as_deref(), inflow.as_deref())
+        .await
+        .map_err(storage(lang))?;
+    let total = Fen::checked_sum(pieces.iter().map(|p| p.amount_fen))
+        .map_err(|e| Failure::other(e.to_string()))?;
+    if json {
+        return print_json(
+            out,
+            json!({"views_position": position, "payout": payout, "inflow": inflow,
+                   "pieces": pieces, "total_fen": total}),
+        );
+    }
+    let mut t = new_table(match lang {
+        Lang::Zh => vec!["发放编号", "资金来源（收入）", "金额"],
+        Lang::En => vec!["payout", "inflow", "amount"],
+    });
+    for p in &pieces {
+        let inflow = if p.inflow_id == projections::views::lineage::UNFUNDED {
+            lang.pick("无资金来源", "unfunded").to_string()
+        } else {
+            p.inflow_id.clone()
+        };
+        t.add_row(vec![p.payout_id.clone(), inflow, y(p.amount_fen)]);
+    }
+    t.add_row(vec![
+        lang.pick("合计", "total").to_string(),
+        String::new(),
+        y(total),
+    ]);
+    align_right(&mut t, 2..3);
+    writeln!(out, "{t}").map_err(io_failure)?;
+    footer(out, lang, position)
+}

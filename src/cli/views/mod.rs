@@ -124,6 +124,22 @@ pub enum ViewCommand {
         #[arg(long)]
         json: bool,
     },
+    /// 资金溯源: which inflows paid for a payout (--payout), or which payouts
+    /// an inflow ended up in (--inflow), to the fen; every piece without
+    /// either. Rule: explicit allocations first, then first in, first out
+    /// within the fund.
+    Lineage {
+        /// A payout id (grant:FILE:GRANT, claim:CLAIM, allocation:CAMPAIGN:ID).
+        #[arg(long)]
+        payout: Option<String>,
+        /// An inflow id (donation:CAMPAIGN:RECEIPT, contribution:PLAN:UNIT,
+        /// appropriation:ACCOUNT:ID).
+        #[arg(long)]
+        inflow: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// 资金账簿: the double-entry books' trial balance; with --month, that
     /// month's journal.
     Ledger {
@@ -285,5 +301,10 @@ pub(crate) async fn view_at(
             out: path,
             json,
         } => journal::journal(app, month, format, path, json, lang, position, out).await,
+        ViewCommand::Lineage {
+            payout,
+            inflow,
+            json,
+        } => journal::lineage(app, payout, inflow, json, lang, position, out).await,
     }
 }
