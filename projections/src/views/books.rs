@@ -92,6 +92,12 @@ pub enum LineageTag {
         /// Amount.
         amount_fen: Fen,
     },
+    /// A failed payout was cancelled: its money is back in the fund (and
+    /// its earmark), and it paid for nothing.
+    PayoutCancelled {
+        /// The payout (a re-issue's original).
+        payout_id: String,
+    },
 }
 
 /// One journal entry (记账凭证).
@@ -581,7 +587,9 @@ fn batch_entry(e: &PayoutBatchEvent) -> Option<Parts> {
             *booked_on,
             payout_id.to_string(),
             pair(payable(*fund), fund_account(*fund), *amount_fen),
-            vec![],
+            vec![LineageTag::PayoutCancelled {
+                payout_id: payout_id.original().as_str().to_string(),
+            }],
         )),
         _ => None,
     }
