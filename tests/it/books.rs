@@ -189,6 +189,15 @@ async fn every_view_shows_one_balance(w: World) {
     assert_eq!(file.allocations[0].fund, Fund::SpecialAssistance);
     assert_eq!(file.measures()[0].allocated_fen.fen(), yuan(200));
 
+    // The plan period counts the donation money allocated to its claims in
+    // its own net (not a fund balance: the fund's is quoted beside it).
+    let plan = bangfu::read::reports::plan_period_report(app, "P7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.donations_allocated_fen.fen(), yuan(500));
+    assert_eq!(plan.period_net_fen.fen(), yuan(5_000 + 500));
+
     // HF-01's grant and claim C1 are paid directly.
     run(&app.files, "HF-01", FINANCE, "2026-03-09", json!({"RecordGrantPaid": {"grant_id": "G1", "paid_on": "2026-03-09", "reference": "BOC-0309-1"}})).await;
     run(

@@ -82,7 +82,8 @@ pub(super) async fn plan_period(
             .map_err(io)?;
             writeln!(
                 out,
-                "本期结余（本期缴费减本期已付补助）{} 元{}",
+                "捐款拨付本期补助 {} 元；本期结余（本期缴费加捐款拨付减本期已付补助）{} 元{}",
+                y(report.donations_allocated_fen),
                 y(report.period_net_fen),
                 if report.period_shortfall_fen.is_zero() {
                     String::new()
@@ -148,7 +149,8 @@ pub(super) async fn plan_period(
             .map_err(io)?;
             writeln!(
                 out,
-                "Period net (its contributions minus its subsidies paid) {} yuan{}",
+                "Donations allocated to its claims {} yuan; period net (its contributions and allocations minus its subsidies paid) {} yuan{}",
+                y(report.donations_allocated_fen),
                 y(report.period_net_fen),
                 if report.period_shortfall_fen.is_zero() {
                     String::new()
