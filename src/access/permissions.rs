@@ -73,9 +73,14 @@ pub const READERS: &[Role] = &[C, A, F, Auditor];
 /// Roles that take an audit seal on demand (`POST /v1/audit/seals`).
 pub const SEALERS: &[Role] = &[Auditor, Role::Admin];
 
-/// Roles that read the stored audit seals: all (seals hold no case data
-/// and are made to be published).
-pub const SEAL_READERS: &[Role] = &[C, A, F, Auditor, Role::Admin];
+/// Roles that read the stored audit seals: the audit office (auditors and
+/// admins). Seals hold no case data and are made to be published, but
+/// publishing them is the audit office's act, not the case roles'.
+pub const SEAL_READERS: &[Role] = &[Auditor, Role::Admin];
+/// Roles that run the full audit verification (`GET /v1/audit/verify`:
+/// chains, log order, every seal): auditors and admins, not the case roles
+/// whose work it checks.
+pub const VERIFIERS: &[Role] = &[Auditor, Role::Admin];
 /// Roles that run the audit reviews (re-derivation, what-if, segregation
 /// of duties, the read-access log).
 pub const AUDITORS: &[Role] = &[Auditor];
@@ -120,6 +125,8 @@ pub enum Action<'a> {
     Seal,
     /// Read the stored audit seals.
     ReadSeals,
+    /// Run the full audit verification.
+    Verify,
     /// Run an audit review.
     Audit,
 }
@@ -136,6 +143,7 @@ pub fn allows(role: Role, action: Action<'_>) -> bool {
         Action::ManageUsers => USER_ADMINS.contains(&role),
         Action::Seal => SEALERS.contains(&role),
         Action::ReadSeals => SEAL_READERS.contains(&role),
+        Action::Verify => VERIFIERS.contains(&role),
         Action::Audit => AUDITORS.contains(&role),
     }
 }
@@ -200,7 +208,8 @@ pub fn matrix() -> Vec<(String, Vec<Role>)> {
     for endpoint in VIEWS {
         rows.push((endpoint.to_string(), READERS.to_vec()));
     }
-    rows.push(("GET /v1/audit/verify".into(), READERS.to_vec()));
+    rows.push(("GET /v1/audit/verify".into(), VERIFIERS.to_vec()));
+    rows.push(("POST /v1/audit/verify".into(), VERIFIERS.to_vec()));
     rows.push(("GET /v1/audit/seals".into(), SEAL_READERS.to_vec()));
     rows.push(("POST /v1/audit/seals".into(), SEALERS.to_vec()));
     for endpoint in AUDIT_REVIEWS {

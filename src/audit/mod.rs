@@ -19,12 +19,15 @@
 //! - `scan.rs` — one pass over the log: snapshots at positions, order checks.
 //! - `verify.rs` — chains, order and every seal checked together.
 //! - `schedule.rs` — the seals `bangfu serve` takes by itself.
+//! - `history.rs` — a stream's history with its chain marks, for the CLI
+//!   and HTTP alike (JSON and files).
 //!
 //! Its doors are above it: `cli/audit.rs` (`bangfu audit …`) and
 //! `http/audit.rs` (`/v1/audit/…`).
 
 pub mod access_log;
 pub mod asof;
+pub mod history;
 pub mod key;
 pub mod marks;
 pub mod merkle;

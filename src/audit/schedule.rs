@@ -1,6 +1,6 @@
 //! The seals `bangfu serve` takes by itself: daily at a time of day (in the
 //! business time zone; default 00:05, sealing the day before) and, if
-//! asked, every N new events. A seal is taken only if the history verifies
+//! asked, every N events added since the last seal kept in the store. A seal is taken only if the history verifies
 //! (`super::seal_now`); otherwise the failure is logged as an error and the
 //! server keeps serving.
 
@@ -12,9 +12,6 @@ use chrono::{NaiveTime, TimeZone};
 
 use super::key::SealKey;
 use crate::app::App;
-
-/// How often the event count is looked at for `--seal-every-events`.
-const POLL: Duration = Duration::from_secs(30);
 
 /// `bangfu serve`'s seal settings.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
@@ -32,6 +29,14 @@ pub struct SealSchedule {
         default_value_t = 0
     )]
     pub every_events: u64,
+    /// How often (seconds) the clock and the event count are looked at.
+    #[arg(
+        long = "seal-check-every",
+        env = "BANGFU_SEAL_CHECK_EVERY",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub check_every: u64,
 }
 
 impl Default for SealSchedule {
@@ -40,6 +45,7 @@ impl Default for SealSchedule {
             key: None,
             daily_at: Daily(NaiveTime::from_hms_opt(0, 5, 0)),
             every_events: 0,
+            check_every: 30,
         }
     }
 }
@@ -85,9 +91,14 @@ pub fn start(
 
 async fn run(app: Arc<App>, key: SealKey, settings: SealSchedule) {
     let mut next_daily = settings.daily_at.0.map(|t| next_at(&app, t));
-    let mut sealed_count = app.store.count_events().await.unwrap_or(0);
+    // Counted from the last seal kept in the store (none: from the start),
+    // so a restart neither resets the count nor waits for N more events.
+    let mut sealed_count = match app.store.seals().await {
+        Ok(seals) => seals.last().map_or(0, |s| s.events),
+        Err(_) => app.store.count_events().await.unwrap_or(0),
+    };
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(Duration::from_secs(settings.check_every)).await;
         let now = app.clock.now();
         let due_daily = next_daily.is_some_and(|at| now >= at);
         let count = app.store.count_events().await.unwrap_or(sealed_count);

@@ -60,6 +60,22 @@ pub struct AuditReport {
     pub trusted_key: Option<String>,
     /// The whole log as read: its last position and what it holds.
     pub total: (LogPosition, Snapshot),
+    /// Rows the store holds that the log read did not return (`Some((held,
+    /// read))` when they differ): placed where the reader does not look — a
+    /// SQLite position ≤ 0, a PostgreSQL transaction id not yet issued — so
+    /// no seal would count them.
+    pub unread: Option<Unread>,
+}
+
+/// The store holds rows at or before the log's end that reading the log
+/// did not return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unread {
+    /// Rows the store counts up to the last position read (and any it can
+    /// never return).
+    pub held: u64,
+    /// Events the log read returned.
+    pub read: u64,
 }
 
 impl AuditReport {
@@ -68,6 +84,7 @@ impl AuditReport {
     pub fn altered(&self) -> bool {
         !self.chains.is_ok()
             || !self.order.is_empty()
+            || self.unread.is_some()
             || self.seals.iter().any(|s| {
                 s.findings
                     .iter()
@@ -119,6 +136,12 @@ pub async fn verify(
         .filter_map(|s| s.seal.as_ref().ok().map(|seal| seal.log_position))
         .collect();
     let scanned = scan(store, &positions).await?;
+    let read = scanned.total.1.events;
+    let unread = store
+        .count_through(scanned.total.0)
+        .await?
+        .filter(|held| *held != read)
+        .map(|held| Unread { held, read });
     let mut found = scanned.at.into_iter();
     let seals = sources
         .into_iter()
@@ -130,6 +153,7 @@ pub async fn verify(
         seals,
         trusted_key: trusted.map(|k| hex::encode(k.to_bytes())),
         total: scanned.total,
+        unread,
     })
 }
 

@@ -295,8 +295,8 @@ fn verdict(report: &AuditReport, lang: Lang) -> Result<(), Failure> {
             code: Some("audit.altered"),
             message: lang
                 .pick(
-                    "历史已被改动：哈希链、日志顺序或封印不符",
-                    "history was altered: a hash chain, the log order or a seal does not match",
+                    "历史已被改动：哈希链、日志顺序、日志行数或封印不符",
+                    "history was altered: a hash chain, the log order, the log's rows or a seal does not match",
                 )
                 .to_string(),
             exit: ExitKind::Tampered,
@@ -357,6 +357,7 @@ fn report_json(report: &AuditReport) -> Value {
         "chain_breaks": breaks,
         "chain_breaks_omitted": report.chains.breaks_omitted,
         "order_problems": order,
+        "unread_rows": report.unread.map(|u| json!({"held": u.held, "read": u.read})),
         "seals": seals,
         "trusted_key": report.trusted_key,
     })
@@ -435,6 +436,18 @@ fn print_report(report: &AuditReport, lang: Lang, out: &mut dyn Write) -> Result
             ),
         });
     }
+    if let Some(u) = report.unread {
+        lines.push(match lang {
+            Lang::Zh => format!(
+                "  ✗ 事件表存有 {} 行，按日志读取只得 {} 行：有事件被放在日志读取不到的位置（插入）",
+                u.held, u.read
+            ),
+            Lang::En => format!(
+                "  ✗ the events table holds {} rows where reading the log returns {}: events were placed where the log is not read (insertion)",
+                u.held, u.read
+            ),
+        });
+    }
     for s in &report.seals {
         let at = s.seal.as_ref().map_or(String::new(), |x| {
             format!(" {} @ {}", x.sealed_at, x.log_position)
@@ -481,6 +494,7 @@ async fn export_chain(
 ) -> Result<(), Failure> {
     let mut text = String::new();
     let mut after = LogPosition::START;
+    let mut exported = 0u64;
     loop {
         let page = app
             .store
@@ -499,13 +513,33 @@ async fn export_chain(
             });
             text.push_str(&line.to_string());
             text.push('\n');
+            exported += 1;
         }
         if !full {
             break;
         }
     }
     match file {
-        Some(path) => write_file(&path, &text, lang),
-        None => out.write_all(text.as_bytes()).map_err(io_failure),
+        Some(path) => write_file(&path, &text, lang)?,
+        None => out.write_all(text.as_bytes()).map_err(io_failure)?,
+    }
+    // Rows placed where the log is not read are not in the export: an
+    // outside verifier would not see them, so say so (exit 6).
+    let held = app
+        .store
+        .kernel()
+        .count_through(after)
+        .await
+        .map_err(|e| audit_failure(e.into(), lang))?;
+    match held {
+        Some(held) if held != exported => Err(Failure {
+            code: Some("audit.altered"),
+            message: match lang {
+                Lang::Zh => format!("事件表存有 {held} 行，导出的日志只有 {exported} 行：有事件被放在日志读取不到的位置；请运行 bangfu audit verify"),
+                Lang::En => format!("the events table holds {held} rows, the exported log {exported}: events were placed where the log is not read; run bangfu audit verify"),
+            },
+            exit: ExitKind::Tampered,
+        }),
+        _ => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod audit_review;
 pub mod backup;
 pub mod demo;
+pub mod export;
 pub mod finance;
 pub mod store;
 pub mod users;
@@ -101,6 +102,8 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         as_of: AsOfArgs,
+        #[command(flatten)]
+        export: crate::cli::export::ExportArgs,
     },
     /// Print an aggregate's current state as JSON.
     Show {
@@ -110,6 +113,8 @@ pub enum Command {
         id: String,
         #[command(flatten)]
         as_of: AsOfArgs,
+        #[command(flatten)]
+        export: crate::cli::export::ExportArgs,
     },
     /// List the ids of one aggregate type.
     Streams {
@@ -126,6 +131,8 @@ pub enum Command {
     View {
         #[command(flatten)]
         as_of: AsOfArgs,
+        #[command(flatten)]
+        export: crate::cli::export::ExportArgs,
         /// Which view.
         #[command(subcommand)]
         view: crate::cli::views::ViewCommand,
@@ -346,9 +353,11 @@ async fn dispatch(
             id,
             json,
             as_of,
+            export,
         } => {
             let point = as_of.point(lang)?;
-            let args = (id.as_str(), json, point, lang);
+            let target = export.target(lang)?;
+            let args = (id.as_str(), json, point, target, lang);
             match kind {
                 AggregateKind::HardshipFile => history(app, &app.files, args, out).await,
                 AggregateKind::MutualAidPlan => history(app, &app.plans, args, out).await,
@@ -359,9 +368,15 @@ async fn dispatch(
                 AggregateKind::AccountingPeriod => history(app, &app.periods, args, out).await,
             }
         }
-        Command::Show { kind, id, as_of } => {
+        Command::Show {
+            kind,
+            id,
+            as_of,
+            export,
+        } => {
             let point = as_of.point(lang)?;
-            let args = (id.as_str(), point, lang);
+            let target = export.target(lang)?;
+            let args = (id.as_str(), point, target, lang);
             match kind {
                 AggregateKind::HardshipFile => show(app, &app.files, args, out).await,
                 AggregateKind::MutualAidPlan => show(app, &app.plans, args, out).await,
@@ -384,9 +399,18 @@ async fn dispatch(
             Ok(())
         }
         Command::Verify { json } => verify(app, json, lang, out).await,
-        Command::View { view, as_of } => match as_of.point(lang)? {
-            None => crate::cli::views::view(app, view, lang, out).await,
-            Some(point) => crate::cli::audit_review::view_as_of(app, view, &point, lang, out).await,
+        Command::View {
+            view,
+            as_of,
+            export,
+        } => match (as_of.point(lang)?, export.target(lang)?) {
+            (point, Some(target)) => {
+                crate::cli::export::view(app, view, point, target, lang, out).await
+            }
+            (None, None) => crate::cli::views::view(app, view, lang, out).await,
+            (Some(point), None) => {
+                crate::cli::audit_review::view_as_of(app, view, &point, lang, out).await
+            }
         },
         Command::Projections { command } => {
             crate::cli::views::projections(app, command, lang, out).await
@@ -643,10 +667,18 @@ where
     Ok(())
 }
 
+type HistoryArgs<'a> = (
+    &'a str,
+    bool,
+    Option<AsOf>,
+    Option<crate::cli::export::Target>,
+    Lang,
+);
+
 async fn history<A>(
     app: &App,
     _engine: &Engine<A>,
-    (id, json, point, lang): (&str, bool, Option<AsOf>, Lang),
+    (id, json, point, target, lang): HistoryArgs<'_>,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
@@ -681,6 +713,9 @@ where
             },
             exit: ExitKind::NotFound,
         });
+    }
+    if let Some(target) = &target {
+        return crate::cli::export::history::<A>(events, id, target, lang, out);
     }
     let marks = crate::audit::marks::row_marks(&events);
     let broken = marks.iter().flatten().count();
@@ -773,7 +808,7 @@ where
 async fn show<A>(
     app: &App,
     engine: &Engine<A>,
-    (id, point, lang): (&str, Option<AsOf>, Lang),
+    (id, point, target, lang): (&str, Option<AsOf>, Option<crate::cli::export::Target>, Lang),
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
@@ -823,22 +858,22 @@ where
         .verify_chain(A::TYPE, id)
         .await
         .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
-    let broken: Vec<u64> = chain.breaks.iter().map(|b| b.sequence).collect();
-    let mut doc = json!({
-        "aggregate_type": A::TYPE, "aggregate_id": id, "version": version, "state": state,
-        "chain": { "ok": chain.is_ok(), "broken_sequences": broken },
-    });
-    if let (Some(p), Some(at)) = (point, at) {
-        doc["as_of"] = json!(p.describe(lang));
-        doc["as_of_log_position"] = json!(at);
-    }
+    let as_of = point.zip(at).map(|(p, at)| (p.describe(lang), at));
+    let state = state.unwrap_or_default();
+    let doc = crate::read::export::state_doc((A::TYPE, id), version, state, &chain, as_of);
     if !chain.is_ok() {
         // On stderr: stdout stays one JSON document (its `chain` says it too).
         let mut stderr = PipeOut::new(std::io::stderr());
         let _ = std::io::Write::write_fmt(
             &mut stderr,
-            format_args!("{}\n", crate::audit::marks::warning(broken.len(), lang)),
+            format_args!(
+                "{}\n",
+                crate::audit::marks::warning(chain.breaks.len(), lang)
+            ),
         );
+    }
+    if let Some(target) = &target {
+        return crate::cli::export::show(&doc, target, lang, out);
     }
     writeln!(
         out,

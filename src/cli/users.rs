@@ -78,13 +78,7 @@ async fn run_users_command(
                 exit: ExitKind::Input,
             })?;
             let roles = normalise_roles(roles);
-            crate::audit::sod::check_new_user(&roles, lang).map_err(|message| {
-                crate::cli::Failure {
-                    code: Some("users.incompatible_roles"),
-                    message,
-                    exit: crate::cli::ExitKind::Input,
-                }
-            })?;
+            compatible(&roles, lang)?;
             if !roles.contains(&Role::Admin) {
                 let bootstrapped = users
                     .bootstrap_admin("bangfu users add (first use)")
@@ -151,6 +145,7 @@ async fn run_users_command(
         }
         UsersCommand::Roles { user_id, roles } => {
             let roles = normalise_roles(roles);
+            compatible(&roles, lang)?;
             users
                 .set_roles(&user_id, &roles)
                 .await
@@ -163,6 +158,16 @@ async fn run_users_command(
             .map_err(io)
         }
     }
+}
+
+/// Segregation of duties (`audit::sod`): roles that perform an incompatible
+/// pair of duties are refused (exit 3), on `add` and `roles` alike.
+fn compatible(roles: &[Role], lang: domain::i18n::Lang) -> Result<(), Failure> {
+    crate::audit::sod::check_new_user(roles, lang).map_err(|message| Failure {
+        code: Some("users.incompatible_roles"),
+        message,
+        exit: ExitKind::Input,
+    })
 }
 
 fn role_list(roles: &[Role], lang: domain::i18n::Lang) -> String {

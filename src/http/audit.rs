@@ -73,6 +73,9 @@ pub struct AuditCheckDoc {
     pub forged: bool,
     /// Streams met out of order.
     pub order_problems: Vec<OrderProblemDoc>,
+    /// Rows the events table holds that reading the log did not return
+    /// (absent when none): `[held, read]`.
+    pub unread_rows: Option<[u64; 2]>,
     /// Every stored seal.
     pub seals: Vec<SealCheckDoc>,
 }
@@ -92,6 +95,7 @@ pub fn check_doc(report: &AuditReport) -> AuditCheckDoc {
                 after: o.after,
             })
             .collect(),
+        unread_rows: report.unread.map(|u| [u.held, u.read]),
         seals: report
             .seals
             .iter()

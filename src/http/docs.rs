@@ -214,7 +214,7 @@ fn permission_matrix(out: &mut String) {
 fn limits_section(out: &mut String, limits: &Limits) {
     use domain::values::{Code, LongText, OrgName, PersonName, ShortText};
     out.push_str("<h2 id=\"limits\">限制 Limits</h2><table><tr><th>what</th><th>limit</th></tr>");
-    let rows: [(&str, String); 12] = [
+    let rows: [(&str, String); 15] = [
         (
             "request body 请求体",
             format!("{} bytes", limits.max_body_bytes),
@@ -234,6 +234,18 @@ fn limits_section(out: &mut String, limits: &Limits) {
         (
             "requests at once 并发请求",
             limits.max_concurrent_requests.to_string(),
+        ),
+        (
+            "queue wait, then 503 + Retry-After 排队等待上限",
+            format!("{} ms", limits.queue_wait.as_millis()),
+        ),
+        (
+            "request header: size 请求头大小",
+            format!("{} bytes", limits.max_header_bytes),
+        ),
+        (
+            "request header: read timeout, also idle keep-alive 请求头读取超时（亦为空闲连接上限）",
+            format!("{} s", limits.header_read_timeout.as_secs()),
         ),
         (
             "request timeout 请求超时",

@@ -98,6 +98,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The problem document (boxed: errors travel in `Result`s, keep them small).
     pub problem: Box<Problem>,
+    /// Seconds for a `Retry-After` header (429, 503), if any.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -115,6 +117,7 @@ impl ApiError {
                 current_version: None,
                 money: None,
             }),
+            retry_after: None,
         }
     }
 
@@ -153,6 +156,22 @@ impl ApiError {
             )
             .to_string(),
         )
+    }
+
+    /// 429: too many failed sign-ins from this address; retry after `wait`.
+    pub fn too_many_sign_ins(lang: Lang, wait: std::time::Duration) -> ApiError {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "auth.throttled",
+            lang,
+            match lang {
+                Lang::Zh => format!("登录失败次数过多，请 {secs} 秒后重试"),
+                Lang::En => format!("too many failed sign-ins; retry in {secs} s"),
+            },
+        );
+        e.retry_after = Some(secs);
+        e
     }
 
     /// 403: the role may not do this.
@@ -252,7 +271,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(self.status, &self.problem)
+        let mut response = problem_response(self.status, &self.problem);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -20,9 +20,11 @@
 
 pub mod audit;
 pub mod audit_review;
+pub mod audit_verify;
 pub mod books;
 pub mod commands;
 pub mod docs;
+pub mod edge;
 pub mod error;
 pub mod examples;
 mod files;
@@ -33,6 +35,7 @@ pub mod params;
 pub mod reads;
 pub mod reports;
 pub mod serve;
+pub mod signin;
 pub mod users;
 pub mod views;
 
@@ -45,7 +48,7 @@ use tracing::Instrument;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -75,8 +78,19 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct Limits {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Requests handled at once; more wait (within the timeout) for a slot.
+    /// Requests handled at once; more wait up to `queue_wait` for a slot.
     pub max_concurrent_requests: usize,
+    /// Longest a request waits for a slot before it is answered 503 with
+    /// `Retry-After` (load shedding; `/health` and `/ready` never wait).
+    pub queue_wait: Duration,
+    /// Longest a client may take to send a request's header; also how long
+    /// an idle keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// Largest request header (all fields), bytes; larger is answered 431.
+    pub max_header_bytes: usize,
+    /// Failed sign-ins (unknown tokens) a client address may make a minute,
+    /// as a burst; then 429 with `Retry-After` (see [`signin`]).
+    pub sign_in_failures_per_minute: u32,
     /// Longest a request may take, waiting for a slot included. A command
     /// still running then completes; a retry with its idempotency key gets
     /// its response.
@@ -95,6 +109,10 @@ impl Default for Limits {
         Limits {
             max_body_bytes: crate::app::input::MAX_COMMAND_BYTES,
             max_concurrent_requests: 64,
+            queue_wait: Duration::from_secs(2),
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            sign_in_failures_per_minute: 10,
             request_timeout: Duration::from_secs(30),
             default_page_size: 50,
             max_page_size: 500,
@@ -117,6 +135,7 @@ struct Inner {
     tasks: TaskTracker,
     key_locks: Box<[tokio::sync::Mutex<()>]>,
     panics: AtomicU64,
+    sign_ins: signin::SignIns,
 }
 
 /// Stripes of the in-process idempotency-key lock: two requests with the same
@@ -150,12 +169,13 @@ impl ApiState {
                 app,
                 users,
                 views,
-                limits,
                 tasks: TaskTracker::new(),
                 key_locks: (0..KEY_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
                 panics: AtomicU64::new(0),
+                sign_ins: signin::SignIns::new(limits.sign_in_failures_per_minute),
+                limits,
             }),
         }
     }
@@ -249,6 +269,11 @@ impl FromRequestParts<ApiState> for Caller {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let lang = request_lang(&parts.headers);
+        let client = signin::client(parts);
+        if let Some(wait) = state.inner.sign_ins.throttled(client) {
+            signin::log(client, parts, "throttled");
+            return Err(ApiError::too_many_sign_ins(lang, wait));
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -264,8 +289,14 @@ impl FromRequestParts<ApiState> for Caller {
             .authenticate(token)
             .instrument(tracing::debug_span!("bf.authenticate"))
             .await
-            .map_err(|e| ApiError::unavailable(lang, &e))?
-            .ok_or_else(|| ApiError::unauthenticated(lang))?;
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let Some(user) = user else {
+            signin::log(client, parts, "unknown_token");
+            return Err(match state.inner.sign_ins.failed(client) {
+                Some(wait) => ApiError::too_many_sign_ins(lang, wait),
+                None => ApiError::unauthenticated(lang),
+            });
+        };
         let role = match parts.headers.get(ROLE_HEADER) {
             Some(value) => {
                 let role = value.to_str().ok().and_then(Role::parse).ok_or_else(|| {
@@ -366,6 +397,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(audit_review::routes())
         .merge(users::routes())
         .merge(crate::http::audit::routes())
+        .merge(audit_verify::routes())
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves).
@@ -384,8 +416,22 @@ pub fn router(state: ApiState) -> Router {
     examples::attach(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
     let docs_html: Arc<str> = docs::render_with(&openapi, state.limits()).into();
+    let docs_csp = HeaderValue::from_str(&edge::html_csp(&docs_html))
+        .unwrap_or(HeaderValue::from_static(edge::API_CSP));
+    let declared = params::DeclaredQueries::from_openapi(&openapi);
     let limits = state.limits().clone();
     let panics = state.clone();
+    let probes = Router::new()
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/ready", axum::routing::get(ready))
+        .route_layer(axum::middleware::from_fn_with_state(
+            declared.clone(),
+            params::refuse_undeclared,
+        ))
+        .with_state(state.clone());
     api.route(
         "/openapi.json",
         axum::routing::get(move || {
@@ -402,19 +448,20 @@ pub fn router(state: ApiState) -> Router {
         "/docs",
         axum::routing::get(move || {
             let body = docs_html.clone();
-            async move { axum::response::Html(body.to_string()) }
+            let csp = docs_csp.clone();
+            async move {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, csp)],
+                    axum::response::Html(body.to_string()),
+                )
+            }
         }),
     )
-    .route(
-        "/health",
-        axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-    )
-    .route("/ready", axum::routing::get(ready))
     .route("/metrics", axum::routing::get(metrics))
     // Unknown query parameters are refused on every route, from the
     // parameters the OpenAPI document declares for it.
     .route_layer(axum::middleware::from_fn_with_state(
-        params::DeclaredQueries::from_openapi(&openapi),
+        declared.clone(),
         params::refuse_undeclared,
     ))
     .fallback(|ReqLang(lang): ReqLang| async move {
@@ -430,10 +477,13 @@ pub fn router(state: ApiState) -> Router {
     .layer(tower_http::limit::RequestBodyLimitLayer::new(
         limits.max_body_bytes,
     ))
-    // Global: one semaphore shared by every route.
-    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-        limits.max_concurrent_requests.max(1),
+    // Global: one queue shared by every route but the probes, merged after
+    // it so a liveness check never waits behind the queue.
+    .layer(axum::middleware::from_fn_with_state(
+        edge::Queue::new(limits.max_concurrent_requests, limits.queue_wait),
+        edge::shed,
     ))
+    .merge(probes)
     .layer(tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
         limits.request_timeout,
@@ -447,6 +497,7 @@ pub fn router(state: ApiState) -> Router {
         },
     ))
     .layer(axum::middleware::from_fn(problemize))
+    .layer(axum::middleware::from_fn(edge::secure_headers))
     .layer(axum::middleware::from_fn(crate::http::metrics::track_http))
     .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
         REQUEST_ID_HEADER,
@@ -579,9 +630,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    edge::serve_connections(listener, app, state.limits(), shutdown).await?;
     state.drain().await;
     Ok(())
 }

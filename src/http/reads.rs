@@ -45,41 +45,7 @@ pub struct StateDoc {
     pub state: Value,
 }
 
-/// One stored event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct EventDoc {
-    /// Global position in commit order.
-    pub position: u64,
-    /// The event's id.
-    pub event_id: String,
-    /// Its sequence in the stream, from 1.
-    pub sequence: usize,
-    /// Stable type name.
-    pub event_type: String,
-    /// Schema version.
-    pub event_version: String,
-    /// Its name for people.
-    pub label: String,
-    /// One line for people, personal data masked.
-    pub summary: String,
-    /// Who acted.
-    pub actor_id: Option<String>,
-    /// In which role.
-    pub actor_role: Option<String>,
-    /// When (RFC 3339, UTC).
-    pub recorded_at: Option<String>,
-    /// The command that wrote it.
-    pub command_id: Option<String>,
-    /// Ties commands of one piece of work together.
-    pub correlation_id: Option<String>,
-    /// The event as stored (personal data masked for roles that do not need it).
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    /// The previous event's hash (64 zeros for the first).
-    pub prev_hash: String,
-    /// SHA-256 of `prev_hash` and this event.
-    pub hash: String,
-}
+pub use crate::audit::history::EventDoc;
 
 /// A page of a stream's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -204,7 +170,7 @@ async fn current_state<A: Served>(
     state: ApiState,
     caller: Caller,
     id: String,
-    query: BTreeMap<String, String>,
+    (query, headers): (BTreeMap<String, String>, axum::http::HeaderMap),
 ) -> Result<Response, ApiError>
 where
     A::Error: ErrorCode,
@@ -213,13 +179,17 @@ where
     caller.require(Action::Read, A::PLURAL)?;
     check_aggregate_id(&id).map_err(|e| ApiError::app(&e, lang))?;
     let point = Params::check(&query, &["as_of", "as_of_position"], lang)?.as_of()?;
-    let (aggregate, version) = match &point {
+    let (aggregate, version, at) = match &point {
         None => {
             let loaded = A::engine(state.app())
                 .load(&id)
                 .await
                 .map_err(|e| ApiError::app(&AppError::from(e), lang))?;
-            (serde_json::to_value(&loaded.aggregate), loaded.version)
+            (
+                serde_json::to_value(&loaded.aggregate),
+                loaded.version,
+                None,
+            )
         }
         Some(p) => {
             let past = crate::audit::asof::load_as_of::<A>(
@@ -231,8 +201,12 @@ where
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
             match past {
-                Some(l) => (serde_json::to_value(&l.aggregate), l.version),
-                None => (Ok(Value::Null), 0),
+                Some(l) => (
+                    serde_json::to_value(&l.aggregate),
+                    l.version,
+                    Some(l.position),
+                ),
+                None => (Ok(Value::Null), 0, None),
             }
         }
     };
@@ -245,6 +219,19 @@ where
     let mut value = aggregate.map_err(|e| ApiError::unavailable(lang, &e))?;
     if !permissions::sees_personal_data(caller.role) {
         mask_json(&mut value);
+    }
+    if let Some(format) = super::files::wanted(&headers) {
+        // The state as a file (`bangfu show --format`'s): one row per field.
+        let chain = state
+            .app()
+            .store
+            .verify_chain(A::TYPE, &id)
+            .await
+            .map_err(|e| ApiError::unavailable(lang, &e))?;
+        let as_of = point.zip(at).map(|(p, at)| (p.describe(lang), at));
+        let doc = crate::read::export::state_doc((A::TYPE, &id), version, value, &chain, as_of);
+        let fields = crate::read::export::fields_doc(&doc);
+        return super::files::file_response(lang, &crate::read::export::STATE, &fields, format);
     }
     let mut response = Json(StateDoc {
         aggregate_type: A::TYPE.to_string(),
@@ -260,13 +247,6 @@ where
     }
     Ok(response)
 }
-
-/// A stream's history as a file: its events.
-const HISTORY_FILE: super::files::ViewFile = super::files::ViewFile {
-    zh: "事件历史",
-    en: "history",
-    rows: "/events",
-};
 
 async fn history<A: Served>(
     state: ApiState,
@@ -311,46 +291,11 @@ where
         .await?;
     let mask = !permissions::sees_personal_data(caller.role);
     let total_after = events.iter().filter(|e| e.sequence > after).count();
-    let page: Vec<EventDoc> = events
+    // Chain marks need the stream from its start: computed first, then paged.
+    let page: Vec<EventDoc> = crate::audit::history::event_docs::<A>(events, lang, mask)
         .into_iter()
         .filter(|e| e.sequence > after)
         .take(limit)
-        .map(|e| {
-            let (label, summary) = match crate::app::engine::read_event::<A>(
-                &e.event_type,
-                &e.event_version,
-                &e.payload,
-            ) {
-                Some(ev) => (
-                    A::event_label(&ev, lang).to_string(),
-                    A::event_describe(&ev, lang),
-                ),
-                None => (e.event_type.clone(), String::new()),
-            };
-            let mut payload = e.payload;
-            if mask {
-                mask_json(&mut payload);
-            }
-            let meta = |k: &str| e.metadata.get(k).cloned();
-            use domain::command::metadata_keys as keys;
-            EventDoc {
-                position: e.position,
-                event_id: e.event_id.to_string(),
-                sequence: e.sequence,
-                event_type: e.event_type,
-                event_version: e.event_version,
-                label,
-                summary,
-                actor_id: meta(keys::ACTOR_ID),
-                actor_role: meta(keys::ACTOR_ROLE),
-                recorded_at: e.recorded_at,
-                command_id: meta(keys::COMMAND_ID),
-                correlation_id: meta(keys::CORRELATION_ID),
-                payload,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-            }
-        })
         .collect();
     let next_after = (total_after > page.len())
         .then(|| page.last().map(|e| e.sequence))
@@ -365,7 +310,7 @@ where
         // A stream's history as a file (issue 13, item 6): one row per event.
         Some(format) => {
             let value = serde_json::to_value(&doc).map_err(|e| ApiError::unavailable(lang, &e))?;
-            super::files::file_response(lang, &HISTORY_FILE, &value, format)
+            super::files::file_response(lang, &crate::read::export::HISTORY, &value, format)
         }
         None => Ok(Json(doc).into_response()),
     }
@@ -442,8 +387,9 @@ views (brought up to date first, or to `min_position`); each summary is computed
             caller: Caller,
             Path(id): Path<String>,
             Query(query): Query<BTreeMap<String, String>>,
+            headers: axum::http::HeaderMap,
         ) -> Response {
-            current_state::<$agg>(state, caller, id, query).await.unwrap_or_else(IntoResponse::into_response)
+            current_state::<$agg>(state, caller, id, (query, headers)).await.unwrap_or_else(IntoResponse::into_response)
         }
 
         #[utoipa::path(get, path = $events_path, tag = $tag,
@@ -561,33 +507,35 @@ read_routes!(
 async fn verify(State(state): State<ApiState>, caller: Caller) -> Response {
     let lang = caller.lang;
     let run = async {
-        caller.require(Action::Read, "audit verify")?;
+        caller.require(Action::Verify, "audit verify")?;
         let full = crate::http::audit::full_report(&state)
             .await
             .map_err(|e| ApiError::unavailable(lang, &e))?;
-        let report = &full.chains;
-        Ok::<_, ApiError>(
-            Json(ChainCheck {
-                ok: !full.altered() && !full.forged(),
-                streams: report.streams,
-                events: report.events,
-                breaks: report
-                    .breaks
-                    .iter()
-                    .map(|b| ChainBreakDoc {
-                        aggregate_type: b.aggregate_type.clone(),
-                        aggregate_id: b.aggregate_id.clone(),
-                        sequence: b.sequence,
-                        problem: format!("{:?}", b.problem),
-                    })
-                    .collect(),
-                breaks_omitted: report.breaks_omitted,
-                audit: crate::http::audit::check_doc(&full),
-            })
-            .into_response(),
-        )
+        Ok::<_, ApiError>(Json(chain_check(&full)).into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The answer of `GET` and `POST /v1/audit/verify`.
+pub(crate) fn chain_check(full: &crate::audit::verify::AuditReport) -> ChainCheck {
+    let report = &full.chains;
+    ChainCheck {
+        ok: !full.altered() && !full.forged(),
+        streams: report.streams,
+        events: report.events,
+        breaks: report
+            .breaks
+            .iter()
+            .map(|b| ChainBreakDoc {
+                aggregate_type: b.aggregate_type.clone(),
+                aggregate_id: b.aggregate_id.clone(),
+                sequence: b.sequence,
+                problem: format!("{:?}", b.problem),
+            })
+            .collect(),
+        breaks_omitted: report.breaks_omitted,
+        audit: crate::http::audit::check_doc(full),
+    }
 }
 
 /// The read routes.

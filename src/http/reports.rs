@@ -46,6 +46,7 @@ use super::{ApiState, Caller};
 use crate::access::permissions::{self, Action};
 use crate::app::check_aggregate_id;
 use crate::projector::ProjectorError;
+use crate::read::export::{CAMPAIGN, FUND_BALANCES, HOUSEHOLD_FILE, PAYOUT_LEDGER, PLAN_PERIOD};
 use crate::read::mask::mask_json;
 
 /// 一户一档: one hardship file as its view holds it.
@@ -226,32 +227,6 @@ fn respond<T: Serialize>(
         None => Ok(Json(value).into_response()),
     }
 }
-
-const HOUSEHOLD_FILE: ViewFile = ViewFile {
-    zh: "一户一档-帮扶措施",
-    en: "household-file-measures",
-    rows: "/file/plan/measures",
-};
-const PLAN_PERIOD: ViewFile = ViewFile {
-    zh: "计划期-单位",
-    en: "plan-period-units",
-    rows: "/plan_period/units",
-};
-const PAYOUT_LEDGER: ViewFile = ViewFile {
-    zh: "支付台账",
-    en: "payout-ledger",
-    rows: "/payouts",
-};
-const CAMPAIGN: ViewFile = ViewFile {
-    zh: "一日捐-单位",
-    en: "campaign-units",
-    rows: "/campaign/units",
-};
-const FUND_BALANCES: ViewFile = ViewFile {
-    zh: "基金余额",
-    en: "fund-balances",
-    rows: "/funds",
-};
 
 /// The checks every view read starts with, in the API's fixed order: the
 /// role reads case data (403), the query holds only `known` parameters and

@@ -37,6 +37,19 @@ pub struct ServeArgs {
     /// Seconds a request may take [default: 30].
     #[arg(long, env = "BANGFU_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
+    /// Milliseconds a request may wait for a slot before a 503 [default: 2000].
+    #[arg(long, env = "BANGFU_QUEUE_WAIT_MS")]
+    pub queue_wait_ms: Option<u64>,
+    /// Seconds a client may take to send a request's header; also the idle
+    /// keep-alive limit [default: 10].
+    #[arg(long, env = "BANGFU_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Largest request header in bytes [default: 16384].
+    #[arg(long, env = "BANGFU_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Failed sign-ins a client address may make a minute, then 429 [default: 10].
+    #[arg(long, env = "BANGFU_SIGN_IN_FAILURES_PER_MINUTE")]
+    pub sign_in_failures_per_minute: Option<u32>,
     /// Scheduled audit seals.
     #[command(flatten)]
     pub seal: crate::audit::schedule::SealSchedule,
@@ -63,6 +76,14 @@ pub struct LimitsFile {
     pub max_concurrent_requests: Option<usize>,
     /// Seconds a request may take.
     pub request_timeout_secs: Option<u64>,
+    /// Milliseconds a request may wait for a slot.
+    pub queue_wait_ms: Option<u64>,
+    /// Seconds a client may take to send a header (and idle keep-alive).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Largest request header, bytes.
+    pub max_header_bytes: Option<usize>,
+    /// Failed sign-ins a client address may make a minute.
+    pub sign_in_failures_per_minute: Option<u32>,
     /// Items per page by default.
     pub default_page_size: Option<usize>,
     /// Most items per page.
@@ -70,6 +91,9 @@ pub struct LimitsFile {
     /// Seconds a view read may wait for the views to catch up.
     pub view_wait_secs: Option<u64>,
 }
+
+/// The smallest header limit accepted: below it ordinary requests fail.
+const MIN_HEADER_BYTES: usize = 1024;
 
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
@@ -107,6 +131,24 @@ pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits
             .or(file.limits.request_timeout_secs)
             .map(Duration::from_secs)
             .unwrap_or(default.request_timeout),
+        queue_wait: args
+            .queue_wait_ms
+            .or(file.limits.queue_wait_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(default.queue_wait),
+        header_read_timeout: args
+            .header_read_timeout_secs
+            .or(file.limits.header_read_timeout_secs)
+            .map(Duration::from_secs)
+            .unwrap_or(default.header_read_timeout),
+        max_header_bytes: args
+            .max_header_bytes
+            .or(file.limits.max_header_bytes)
+            .unwrap_or(default.max_header_bytes),
+        sign_in_failures_per_minute: args
+            .sign_in_failures_per_minute
+            .or(file.limits.sign_in_failures_per_minute)
+            .unwrap_or(default.sign_in_failures_per_minute),
         default_page_size: file
             .limits
             .default_page_size
@@ -121,12 +163,16 @@ pub fn settle(args: &ServeArgs, file: &ConfigFile) -> Result<(SocketAddr, Limits
     if limits.max_body_bytes == 0
         || limits.max_concurrent_requests == 0
         || limits.request_timeout.is_zero()
+        || limits.queue_wait.is_zero()
+        || limits.header_read_timeout.is_zero()
+        || limits.max_header_bytes < MIN_HEADER_BYTES
+        || limits.sign_in_failures_per_minute == 0
         || limits.max_page_size == 0
         || !(1..=limits.max_page_size).contains(&limits.default_page_size)
         || limits.view_wait.is_zero()
         || limits.view_wait > limits.request_timeout
     {
-        return Err("limits must be positive, default_page_size at most max_page_size, and view_wait_secs at most the request timeout".into());
+        return Err("limits must be positive (max_header_bytes at least 1024), default_page_size at most max_page_size, and view_wait_secs at most the request timeout".into());
     }
     Ok((listen, limits))
 }

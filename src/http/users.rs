@@ -220,15 +220,7 @@ async fn add_user(State(state): State<ApiState>, caller: Caller, body: Body) -> 
             )
         })?;
         let roles = parse_roles(&new.roles, lang)?;
-        crate::audit::sod::check_new_user(&roles, lang).map_err(|message| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "users.incompatible_roles",
-                lang,
-                message,
-            )
-            .with_field("roles")
-        })?;
+        compatible(&roles, lang)?;
         let token = state
             .users()
             .add(&id, &roles, caller.user.id.as_str())
@@ -350,6 +342,7 @@ async fn set_roles(
         let new: NewRoles = domain::i18n::with_lang(lang, || crate::app::input::parse_json(&bytes))
             .map_err(|e| ApiError::input(&e, lang))?;
         let roles = parse_roles(&new.roles, lang)?;
+        compatible(&roles, lang)?;
         state
             .users()
             .set_roles(&user_id, &roles)
@@ -358,6 +351,20 @@ async fn set_roles(
         Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Segregation of duties (`audit::sod`): 422 for roles that perform an
+/// incompatible pair of duties, on adding a user and on changing roles alike.
+fn compatible(roles: &[Role], lang: Lang) -> Result<(), ApiError> {
+    crate::audit::sod::check_new_user(roles, lang).map_err(|message| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "users.incompatible_roles",
+            lang,
+            message,
+        )
+        .with_field("roles")
+    })
 }
 
 /// The user routes.

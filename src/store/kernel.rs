@@ -138,6 +138,18 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
     /// How many events the log holds.
     async fn count_events(&self) -> Result<u64, StoreError>;
 
+    /// How many stored events a complete read of the log up to `upto`
+    /// ([`EventStore::read_all`] from [`LogPosition::START`]) must have
+    /// returned: the rows at or before `upto` in log order, plus any row the
+    /// log read can never return (SQLite: a position ≤ 0; PostgreSQL: a
+    /// transaction id not yet issued). `audit verify` compares it with what
+    /// it read, so a row placed where the reader does not look is found.
+    /// `None` where the store cannot tell (KurrentDB, whose log is the read).
+    async fn count_through(&self, upto: LogPosition) -> Result<Option<u64>, StoreError> {
+        let _ = upto;
+        Ok(None)
+    }
+
     /// The ids of the streams of one aggregate type, oldest first.
     async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError>;
 

@@ -413,6 +413,24 @@ impl EventStore for PgStore {
         Sql::<Postgres>::count_events(&self.pool).await
     }
 
+    async fn count_through(&self, upto: LogPosition) -> Result<Option<u64>, StoreError> {
+        // A transaction id at or beyond the snapshot's xmax was never issued
+        // when this runs: such a row is never below the oldest running
+        // transaction, so the gap-safe read never returns it.
+        let position =
+            i64::try_from(upto.position).map_err(|_| StoreError::ForeignPosition(upto))?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events
+              WHERE (transaction_id, position) <= (CAST($1 AS text)::xid8, $2)
+                 OR transaction_id >= pg_snapshot_xmax(pg_current_snapshot())",
+        )
+        .bind(upto.commit.to_string())
+        .bind(position)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(u64::try_from(count).unwrap_or(0)))
+    }
+
     async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
         Sql::<Postgres>::streams(&self.pool, aggregate_type).await
     }

@@ -472,6 +472,17 @@ impl EventStore for SqliteStore {
         Sql::<Sqlite>::count_events(&self.reader).await
     }
 
+    async fn count_through(&self, upto: LogPosition) -> Result<Option<u64>, StoreError> {
+        // Positions ≤ 0 sort before START: the log read (`position > after`)
+        // never returns them, and this counts them.
+        let upto = i64::try_from(upto.position).map_err(|_| StoreError::ForeignPosition(upto))?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE position <= ?")
+            .bind(upto)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(Some(u64::try_from(count).unwrap_or(0)))
+    }
+
     async fn streams(&self, aggregate_type: &str) -> Result<Vec<String>, StoreError> {
         Sql::<Sqlite>::streams(&self.reader, aggregate_type).await
     }

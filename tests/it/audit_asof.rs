@@ -613,6 +613,40 @@ fn users_add_refuses_incompatible_roles() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    // `users roles` refuses the same pairs, and the roles stay as they were.
+    let out = crate::support::bangfu(&db)
+        .args([
+            "users", "roles", "zhou", "--role", "approver", "--role", "finance",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("职责分离") && stderr.contains("users.incompatible_roles"),
+        "{stderr}"
+    );
+    let out = crate::support::bangfu(&db)
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    let zhou = list
+        .lines()
+        .find(|l| l.contains("zhou"))
+        .expect("zhou listed");
+    assert!(
+        zhou.contains("auditor") && !zhou.contains("finance"),
+        "{list}"
+    );
+    let out = crate::support::bangfu(&db)
+        .env(sod::PAIRS_ENV, "request+approve")
+        .args([
+            "users", "roles", "zhou", "--role", "approver", "--role", "finance",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the pairs are configurable");
 }
 
 // ---------------------------------------------------------------- access log
@@ -744,6 +778,34 @@ async fn history_and_views_as_of_a_point_are_byte_identical_files(w: World) {
     let xlsx = file(&api, auditor, &events, XLSX).await;
     assert!(xlsx.starts_with(b"PK"), "a ZIP container");
     assert_eq!(file(&api, auditor, &events, XLSX).await, xlsx);
+    // The state as of that point: the same file over HTTP and from `bangfu
+    // show` (a role that sees personal data, as the CLI does).
+    let state = format!("/v1/hardship-files/HF-1/state?as_of_position={approval}");
+    let over_http = file(&api, &tokens[0], &state, "text/csv").await;
+    let position = approval.to_string();
+    let out = w
+        .cli()
+        .args([
+            "show",
+            "hardship-file",
+            "HF-1",
+            "--as-of-position",
+            &position,
+        ])
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, over_http, "one code path, the same bytes");
+    let text = String::from_utf8_lossy(&over_http);
+    assert!(text.starts_with("\u{feff}字段,值"), "{text}");
+    assert!(text.contains("\nchain.ok,true"), "{text}");
+    assert!(text.contains("\nversion,6"), "{text}");
     let view = "/v1/views/fund-balances?as_of=2026-06-30";
     let first = file(&api, auditor, view, XLSX).await;
     assert_eq!(file(&api, auditor, view, XLSX).await, first);

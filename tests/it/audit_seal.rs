@@ -324,6 +324,21 @@ async fn edit_payload(w: World) {
     // `history` marks the row.
     let out = w.cli(&["--lang", "en", "history", "mutual-aid-claim", "C1"]);
     assert!(text(&out).contains("✗ hash mismatch"), "{}", text(&out));
+    // So does the file an auditor takes away (chain_ok, chain_problem).
+    let out = w.cli(&[
+        "--lang",
+        "en",
+        "history",
+        "mutual-aid-claim",
+        "C1",
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.contains("chain_ok") && csv.contains(",false,✗ hash mismatch"),
+        "{csv}"
+    );
     // `show` says so in its JSON, and warns on stderr.
     let out = w.cli(&["--lang", "en", "show", "mutual-aid-claim", "C1"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -444,6 +459,76 @@ async fn insert(w: World) {
     detected(&w, false).await;
 }
 
+/// A whole stream forged with a valid chain and put where reading the log
+/// does not look — on SQLite at a position ≤ 0, on PostgreSQL under a
+/// transaction id not yet issued: the chains verify and the seal's part of
+/// the log reads as before, but the store holds rows the log read did not
+/// return.
+async fn insert_where_the_log_is_not_read(w: World) {
+    sealed(&w).await;
+    let mut events = w.app.store.history("mutual_aid_claim", "C1").await.unwrap();
+    let mut forged = events.remove(0);
+    forged.aggregate_id = "C9".into();
+    forged.event_id = uuid::Uuid::now_v7();
+    forged
+        .metadata
+        .insert("event_id".into(), forged.event_id.to_string());
+    forged.position = if w.pg { 2_000_000 } else { 0 };
+    let mut forged = vec![forged];
+    rechain(&mut forged);
+    w.unguard().await;
+    w.rewrite_stream("mutual_aid_claim", "C9", &forged).await;
+    if w.pg {
+        let future = "UPDATE events SET transaction_id = CAST(CAST(CAST(CAST(pg_current_xact_id() AS text) AS bigint) + 1000000 AS text) AS xid8) WHERE aggregate_id = 'C9'";
+        assert_eq!(w.sql(&[future]).await, 1);
+    }
+    detected(&w, false).await;
+    let out = w.verify_with_file();
+    assert!(
+        text(&out).contains("holds 6 rows where reading the log returns 5"),
+        "{}",
+        text(&out)
+    );
+    let out = w.audit(&["verify", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["unread_rows"], json!({"held": 6, "read": 5}), "{doc}");
+    // The export for outside verifiers is the log as read, and says it is
+    // not the whole table.
+    let export = w.dir.path().join("chain.jsonl").display().to_string();
+    let out = w.audit(&["export-chain", "--out", &export]);
+    assert_eq!(
+        status(&out),
+        Some(ExitKind::Tampered as i32),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("holds 6 rows, the exported log 5"),
+        "{}",
+        text(&out)
+    );
+    // A new seal is refused: the history does not verify.
+    let out = w.audit(&["seal"]);
+    assert_eq!(
+        status(&out),
+        Some(ExitKind::Tampered as i32),
+        "{}",
+        text(&out)
+    );
+    if !w.pg {
+        // Below zero too.
+        w.sql(&["UPDATE events SET position = -7 WHERE aggregate_id = 'C9'"])
+            .await;
+        let out = w.verify_with_file();
+        assert_eq!(
+            status(&out),
+            Some(ExitKind::Tampered as i32),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
 /// C1's amount rewritten with its hash recomputed: the chain verifies, the
 /// seal does not.
 async fn consistent_rewrite(w: World) {
@@ -526,6 +611,53 @@ async fn seal_then_more_events(w: World) {
     let report = text(&out);
     assert!(report.contains("✓ seal store #1"), "{report}");
     assert!(report.contains("✗ seal store #2"), "{report}");
+}
+
+/// `bangfu serve` seals by itself every N events (`--seal-every-events`),
+/// with the installation's key; the seal verifies.
+async fn serve_seals_every_n_events(w: World) {
+    use std::io::{BufRead, BufReader};
+    populate(&w.app).await;
+    let key = w.key().display().to_string();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bangfu"))
+        .env_remove("BANGFU_LANG")
+        .env_remove("RUST_LOG")
+        .args(["--store", &w.url, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--seal-key", &key, "--seal-daily-at", "off"])
+        .args(["--seal-every-events", "3", "--seal-check-every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn bangfu serve");
+    // Started once it prints its address; no seal yet, so it may seal the 5
+    // events there at once, and seals again once 3 more are added.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("http://127.0.0.1:"))),
+        "the server prints its address"
+    );
+    let review = json!({"ReviewDocuments": {"complete": true, "note": "齐全"}});
+    run(&w.app.claims, "C1", LIN, "2026-03-16", review.clone()).await;
+    run(&w.app.claims, "C2", LIN, "2026-03-16", review).await;
+    run(&w.app.plans, "P7", LIN, "2026-01-13", enrol("U3", 3)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let seals = loop {
+        let out = w.audit(&["seals", "--json"]);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let newest = list.as_array().unwrap().last().map(|s| s["events"].clone());
+        if newest == Some(json!(8)) || std::time::Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    child.kill().expect("stop the server");
+    child.wait().expect("the server ends");
+    let seals = seals.as_array().unwrap();
+    assert!(matches!(seals.len(), 1 | 2), "{seals:?}");
+    assert_eq!(seals.last().unwrap()["events"], 8, "{seals:?}");
+    let out = w.audit(&["verify"]);
+    assert_eq!(status(&out), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("✓ history intact"), "{}", text(&out));
 }
 
 /// A seal altered, or signed with another key, exits 9; a corrupt seal
@@ -701,9 +833,11 @@ on_every_store!(
     swap_positions_in_a_stream,
     swap_sequences,
     insert,
+    insert_where_the_log_is_not_read,
     consistent_rewrite,
     alter_view_row,
     seal_then_more_events,
+    serve_seals_every_n_events,
     forged_seal,
     exit_status_through_a_closed_pipe,
     python_verifier,

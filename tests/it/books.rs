@@ -113,9 +113,7 @@ pub(crate) async fn one_balance(app: &App, step: &str) {
 }
 
 async fn caught_up(app: &App) {
-    if let Some(last) = app.store.last_event().await.unwrap() {
-        app.projector.catch_up_to(last.log_position).await.unwrap();
-    }
+    crate::finance::settled(app).await;
 }
 
 async fn ledger_row(app: &App, payout: &str) -> PayoutRow {

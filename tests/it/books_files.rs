@@ -246,11 +246,15 @@ async fn the_journal_comes_as_csv_and_xlsx_from_the_server_and_the_cli() {
         sheet
     );
 
-    // Bad arguments: refused, nothing written.
+    // To standard output, the same bytes; bad arguments refused (exit 3),
+    // nothing written.
     let nowhere = dir.path().join("nothing.csv");
-    let c = cli(&db, &["view", "journal", "--format", "csv"]);
-    assert_eq!(c.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&c.stderr).contains("--out"));
+    let c = cli(
+        &db,
+        &["view", "journal", "--month", "2026-03", "--format", "csv"],
+    );
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(c.stdout, csv);
     let d = cli(
         &db,
         &[
@@ -262,7 +266,7 @@ async fn the_journal_comes_as_csv_and_xlsx_from_the_server_and_the_cli() {
             nowhere.to_str().unwrap(),
         ],
     );
-    assert_eq!(d.status.code(), Some(2));
+    assert_eq!(d.status.code(), Some(3));
     assert!(!nowhere.exists());
     let (status, _) = get(
         addr,

@@ -257,14 +257,29 @@ pub(crate) async fn approved_allocations(app: &App) {
     .await;
 }
 
+/// Waits until the views hold the newest committed event. On PostgreSQL a
+/// commit becomes readable once every older transaction in the cluster has
+/// ended; the test cluster is shared by every test (each creating its
+/// database meanwhile), so under load that can take longer than the
+/// product's own read-your-writes wait — which then answers with what it
+/// has. The test waits as long as it must (bounded), then reads.
+pub(crate) async fn settled(app: &App) {
+    let Some(last) = app.store.last_event().await.unwrap() else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while app.projector.catch_up_to(last.log_position).await.unwrap() < last.log_position {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the views never reached {last:?}"
+        );
+    }
+}
+
 /// The books balance, and every fund shows one available balance: the
 /// store's, the fund view's and the books'.
 pub(crate) async fn one_set_of_books(app: &App, step: &str) {
-    // The views first catch up to the newest committed event (on
-    // PostgreSQL the log becomes readable a moment after a commit).
-    if let Some(last) = app.store.last_event().await.unwrap() {
-        app.projector.catch_up_to(last.log_position).await.unwrap();
-    }
+    settled(app).await;
     let tb = bangfu::finance::trial_balance(app).await.unwrap();
     assert!(tb.balances(), "{step}: {tb:?}");
     let store = app.store.money_balances().await.unwrap();
@@ -368,6 +383,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
     one_set_of_books(app, "approved").await;
 
     // Due: every grant, with its card on record.
+    settled(app).await;
     let due = bangfu::finance::due_payouts(app, Fund::SpecialAssistance)
         .await
         .unwrap();
@@ -411,6 +427,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
         "sha256": sha("batch-1.xlsx"), "lines": lines.len(), "total_fen": total}}),
     )
     .await;
+    settled(app).await;
     assert!(bangfu::finance::due_payouts(app, Fund::SpecialAssistance)
         .await
         .unwrap()
@@ -452,6 +469,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
     let again = try_run(&app.batches, winner, FINANCE, "2026-03-12", import).await;
     let batch = app.batches.load(winner).await.unwrap().aggregate;
     assert!(written <= 1 && again.is_ok());
+    settled(app).await;
     let recon = bangfu::finance::batch_recon(app, winner)
         .await
         .unwrap()
@@ -513,6 +531,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
     run(&app.batches, winner, FINANCE, "2026-03-13", json!("Close")).await;
 
     // The re-issue is due, and goes out in a second batch.
+    settled(app).await;
     let due = bangfu::finance::due_payouts(app, Fund::SpecialAssistance)
         .await
         .unwrap();
@@ -607,6 +626,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
     run(&app.batches, "PB-DN", FINANCE, "2026-03-23", json!("Close")).await;
 
     // Everything reconciled.
+    settled(app).await;
     let (_, per_fund) = bangfu::finance::fund_recon(app).await.unwrap();
     for (fund, r) in &per_fund {
         assert_eq!(
@@ -626,6 +646,7 @@ async fn a_month_of_payouts_reconciles_and_closes(w: World) {
     one_set_of_books(app, "reconciled").await;
 
     // Lineage, both ways, to the fen.
+    settled(app).await;
     let pieces = bangfu::finance::lineage(app).await.unwrap();
     let of = |payout: &str| -> Vec<(String, i64)> {
         pieces

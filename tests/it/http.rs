@@ -53,7 +53,7 @@ pub(super) async fn api() -> TestApi {
     api_with(Limits::default()).await
 }
 
-async fn api_with(limits: Limits) -> TestApi {
+pub(super) async fn api_with(limits: Limits) -> TestApi {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("data").join("bangfu.db");
     let (state, admin) = open_state(&path, limits).await;
@@ -2596,6 +2596,30 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
         ));
         assert_eq!(status, expected, "{id}");
     }
+    // Guessing tokens: ten failures a minute per address, then 429 with
+    // Retry-After — for a right token from that address too.
+    let guess = "bf_guessed0000000000000000000000000000000000000000000000000000000000";
+    for attempt in 1..=11 {
+        let (status, headers, body) =
+            rt.block_on(http(addr, Method::GET, "/v1/me", guess, &[], Vec::new()));
+        let expected = if attempt <= 10 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(status, expected, "attempt {attempt}: {body}");
+        if attempt == 11 {
+            assert_eq!(body["code"], "auth.throttled");
+            let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+    }
+    let (status, _, _) = rt.block_on(http(addr, Method::GET, "/v1/me", &token, &[], Vec::new()));
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled before the token is looked at"
+    );
     // SIGTERM: a graceful stop, exit status 0.
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -2621,7 +2645,32 @@ fn the_binary_serves_on_port_0_prints_the_admin_token_and_stops_on_sigterm() {
         "no response logs:\n{log}"
     );
     assert!(log.contains("events committed"), "debug logs on:\n{log}");
+    // Failed sign-ins are security events with the client address.
+    let security: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sign-in refused"))
+        .collect();
+    assert_eq!(security.len(), 12, "{log}");
+    assert!(
+        security.iter().all(|l| l.contains("client=127.0.0.1")),
+        "{security:?}"
+    );
+    assert_eq!(
+        security
+            .iter()
+            .filter(|l| l.contains("reason=\"unknown_token\""))
+            .count(),
+        11
+    );
+    assert_eq!(
+        security
+            .iter()
+            .filter(|l| l.contains("reason=\"throttled\""))
+            .count(),
+        1
+    );
     for secret in [
+        guess,
         person.as_str(),
         "13905941234",
         "陈建国",
@@ -2742,7 +2791,8 @@ async fn authentication_sees_every_role_and_a_revocation_from_another_connection
 }
 
 /// Audit seals over HTTP: an auditor seals (201), a caseworker may not
-/// (403), every role lists the seals; once an insider deletes the sealed
+/// (403), auditors list the seals and verify them with a published one they
+/// bring (`POST /v1/audit/verify`); once an insider deletes the sealed
 /// tail of a stream, `/v1/audit/verify` says the seal no longer holds
 /// (which the chains alone cannot tell) and a new seal is refused (409).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2769,7 +2819,7 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
         .as_str()
         .unwrap()
         .contains("\nbangfu-seal: 1\n"));
-    let list = api.get(&staff.finance, None, "/v1/audit/seals").await;
+    let list = api.get(&staff.auditor, None, "/v1/audit/seals").await;
     assert_eq!(
         list.body["seals"].as_array().unwrap().len(),
         1,
@@ -2779,6 +2829,48 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
     let verify = api.get(&staff.auditor, None, "/v1/audit/verify").await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
     assert_eq!(verify.body["audit"]["seals"][0]["ok"], true);
+    // A published seal brought back: checked with the stored one; the case
+    // roles may not verify.
+    let published = r.body["text"].as_str().unwrap().to_string();
+    let given = |token: &str, body: serde_json::Value| {
+        request(
+            Method::POST,
+            "/v1/audit/verify",
+            token,
+            None,
+            &[("content-type", "application/json")],
+            body.to_string().into_bytes(),
+        )
+    };
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": published})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ok"], true, "{}", r.body);
+    assert_eq!(r.body["audit"]["seals"][1]["origin"], "given #1");
+    assert_eq!(r.body["audit"]["seals"][1]["ok"], true);
+    let r = api
+        .send(given(&staff.finance, json!({"seals": published})))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": "not a seal"})))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["code"], "audit.seal_format");
+    let other = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
+            .verifying_key()
+            .to_bytes(),
+    );
+    let r = api
+        .send(given(
+            &staff.auditor,
+            json!({"seals": published, "public_key": other}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["audit"]["forged"], true, "another key: {}", r.body);
 
     let mut raw = crate::support::raw_connection(&api.path).await;
     for statement in [
@@ -2794,6 +2886,10 @@ async fn auditors_seal_and_verify_names_an_altered_sealed_log() {
     assert_eq!(verify.body["breaks"], json!([]), "{}", verify.body);
     assert_eq!(verify.body["audit"]["altered"], true);
     assert_eq!(verify.body["audit"]["seals"][0]["ok"], false);
+    let r = api
+        .send(given(&staff.auditor, json!({"seals": published})))
+        .await;
+    assert_eq!(r.body["audit"]["seals"][1]["ok"], false, "{}", r.body);
     let r = api.send(seal(&api.admin)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(r.body["code"], "audit.not_sealable");

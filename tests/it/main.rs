@@ -37,6 +37,7 @@ macro_rules! on_every_store {
 
 mod app;
 mod audit_asof;
+mod audit_export;
 mod audit_seal;
 mod backends;
 mod bench_harness;
@@ -47,6 +48,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod demo;
+mod edge;
 mod evolve;
 mod finance;
 mod http;

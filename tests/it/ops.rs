@@ -94,7 +94,7 @@ async fn users_add_bootstraps_the_admin_and_reset_and_roles_work_on_the_cli() {
             "roles",
             "lin.xiaomei",
             "--role",
-            "approver",
+            "auditor",
             "--role",
             "caseworker",
         ],
@@ -103,8 +103,22 @@ async fn users_add_bootstraps_the_admin_and_reset_and_roles_work_on_the_cli() {
     let now = users.authenticate(&fresh[0]).await.expect("auth");
     assert_eq!(
         now.map(|u| u.roles),
-        Some(vec![Role::Caseworker, Role::Approver])
+        Some(vec![Role::Caseworker, Role::Auditor])
     );
+    // Segregation of duties: one who requests may not also approve.
+    let refused = bangfu(
+        &db,
+        &[
+            "users",
+            "roles",
+            "lin.xiaomei",
+            "--role",
+            "approver",
+            "--role",
+            "caseworker",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     assert!(!bangfu(&db, &["users", "reset-token", "nobody"])
         .status
         .success());
@@ -260,6 +274,20 @@ async fn admins_reset_tokens_and_replace_roles_over_http() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, me) = api.json(Method::GET, "/v1/me", &new, Value::Null).await;
+    assert_eq!(me["roles"], json!(["auditor"]));
+    // Segregation of duties, as on adding a user: a caseworker who also pays
+    // is refused, and the roles stay as they were.
+    let (status, problem) = api
+        .json(
+            Method::PUT,
+            "/v1/users/lin.xiaomei/roles",
+            &api.admin,
+            json!({"roles": ["caseworker", "finance"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "users.incompatible_roles", "{problem}");
     let (_, me) = api.json(Method::GET, "/v1/me", &new, Value::Null).await;
     assert_eq!(me["roles"], json!(["auditor"]));
     // Refusals: no roles, an unknown role, an unknown user, a non-admin.

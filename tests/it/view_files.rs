@@ -57,7 +57,7 @@ async fn get(
     get_in("zh-CN", addr, path, token, accept).await
 }
 
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
+pub(super) fn csv_rows(text: &str) -> Vec<Vec<String>> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes())
@@ -66,7 +66,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+pub(super) fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("xlsx");
     let range = book
         .worksheet_range_at(0)
@@ -88,7 +88,7 @@ fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
 
 /// The JSON value of the file cell under `heading`, compared as text: money
 /// in yuan, the rest as JSON shows it.
-fn expect_cell(json: &Value, key: &str) -> String {
+pub(super) fn expect_cell(json: &Value, key: &str) -> String {
     match json.pointer(&format!("/{}", key.replace('.', "/"))) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),

@@ -1,45 +1,14 @@
-//! `bangfu view journal`: the books' journal (记账凭证) printed, or exported
-//! as CSV (UTF-8 with BOM, or GBK) or XLSX with `--out` — the same table
-//! `GET /v1/views/journal` serves ([`crate::finance::journal_file`]).
-
-use std::path::{Path, PathBuf};
+//! `bangfu view journal`: the books' journal (记账凭证) printed (with
+//! `--format`/`--out`, `crate::cli::export` writes it as CSV or XLSX) — the
+//! same table `GET /v1/views/journal` serves ([`crate::finance::journal_file`]);
+//! and `bangfu view lineage`.
 
 use super::*;
-use crate::files::{CsvEncoding, Format};
 use crate::finance::journal_file::journal_table;
 
-/// `--format`: csv (UTF-8 with BOM), csv-gbk, xlsx.
-pub(super) fn parse_format(s: &str) -> Result<Format, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "csv" => Ok(Format::Csv(CsvEncoding::Utf8Bom)),
-        "csv-gbk" | "gbk" => Ok(Format::Csv(CsvEncoding::Gbk)),
-        "xlsx" => Ok(Format::Xlsx),
-        _ => Err(format!("unknown format `{s}` (csv, csv-gbk, xlsx)")),
-    }
-}
-
-/// The format a file name asks for: `.xlsx`, else CSV (UTF-8 with BOM).
-fn format_of(path: &Path) -> Format {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("xlsx") => Format::Xlsx,
-        _ => Format::Csv(CsvEncoding::Utf8Bom),
-    }
-}
-
-fn input(message: String) -> Failure {
-    Failure {
-        code: Some("view.bad_argument"),
-        message,
-        exit: ExitKind::Input,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn journal(
     app: &App,
     month: Option<String>,
-    format: Option<Format>,
-    path: Option<PathBuf>,
     json: bool,
     lang: Lang,
     position: LogPosition,
@@ -48,53 +17,13 @@ pub(super) async fn journal(
     let entries = crate::finance::journal(app, month.as_deref())
         .await
         .map_err(storage(lang))?;
-    let table = journal_table(&entries, lang);
-    let Some(path) = path else {
-        if format.is_some() {
-            return Err(input(
-                lang.pick(
-                    "--format 需与 --out 文件路径同用",
-                    "--format needs --out FILE",
-                )
-                .to_string(),
-            ));
-        }
-        if json {
-            return print_json(
-                out,
-                json!({"views_position": position, "month": month, "entries": entries}),
-            );
-        }
-        return print_table(&table, lang, position, out);
-    };
-    let format = format.unwrap_or_else(|| format_of(&path));
-    let file = table
-        .render(format, lang)
-        .map_err(|e| input(domain::i18n::Localize::localize(&e, lang)))?;
-    std::fs::write(&path, &file.bytes).map_err(|e| {
-        Failure::other(match lang {
-            Lang::Zh => format!("无法写入 {}：{e}", path.display()),
-            Lang::En => format!("cannot write {}: {e}", path.display()),
-        })
-    })?;
-    match lang {
-        Lang::Zh => writeln!(
+    if json {
+        return print_json(
             out,
-            "已导出记账凭证 {} 行至 {}（SHA-256 {}）",
-            table.rows.len(),
-            path.display(),
-            file.sha256
-        ),
-        Lang::En => writeln!(
-            out,
-            "journal exported: {} rows to {} (SHA-256 {})",
-            table.rows.len(),
-            path.display(),
-            file.sha256
-        ),
+            json!({"views_position": position, "month": month, "entries": entries}),
+        );
     }
-    .map_err(io_failure)?;
-    footer(out, lang, position)
+    print_table(&journal_table(&entries, lang), lang, position, out)
 }
 
 fn print_table(

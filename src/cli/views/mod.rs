@@ -107,19 +107,12 @@ pub enum ViewCommand {
         json: bool,
     },
     /// 记账凭证: the books' journal (date, entry, account debited and
-    /// credited, amount, fund, source, event position); with --out, a CSV
-    /// or XLSX file with Chinese headings.
+    /// credited, amount, fund, source, event position); with --format/--out,
+    /// a CSV or XLSX file with Chinese headings, one row per debit–credit pair.
     Journal {
         /// Only this month: YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: Option<String>,
-        /// File format: csv (UTF-8 with BOM), csv-gbk, xlsx (default: from
-        /// the --out file's extension).
-        #[arg(long, value_parser = journal::parse_format)]
-        format: Option<crate::files::Format>,
-        /// Write the file here.
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -295,12 +288,9 @@ pub(crate) async fn view_at(
             crate::cli::finance::ledger(app, month, json, lang, out).await
         }
         ViewCommand::FundBalances { json } => fund_balances(app, json, lang, position, out).await,
-        ViewCommand::Journal {
-            month,
-            format,
-            out: path,
-            json,
-        } => journal::journal(app, month, format, path, json, lang, position, out).await,
+        ViewCommand::Journal { month, json } => {
+            journal::journal(app, month, json, lang, position, out).await
+        }
         ViewCommand::Lineage {
             payout,
             inflow,
