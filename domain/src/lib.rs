@@ -46,8 +46,15 @@ pub use money::movements_of;
 /// aggregates' events reserve nothing. An `Err` means the payload is not an
 /// event of that aggregate type (or of a version this build reads), and
 /// fails the commit.
+///
+/// A grant or claim subsidy paid outside a batch (`GrantPaid`, including
+/// cash handed over at a visit, and `ClaimPaid`) also takes its payout's
+/// `payout_batched` and `payout_paid` keys, named from the aggregate id
+/// ([`finance::paid_directly`]): a payout paid directly cannot be batched,
+/// one in a live batch cannot be paid directly, and neither is paid twice.
 pub fn reservations_of(
     aggregate_type: &str,
+    aggregate_id: &str,
     event_type: &str,
     event_version: &str,
     payload: &serde_json::Value,
@@ -79,8 +86,33 @@ pub fn reservations_of(
         &upcast
     };
     match aggregate_type {
-        hardship::HardshipFile::TYPE => read::<hardship::HardshipFileEvent>(payload),
+        hardship::HardshipFile::TYPE => {
+            let event =
+                hardship::HardshipFileEvent::deserialize(payload).map_err(|e| e.to_string())?;
+            let mut keys = event.reservations();
+            if let hardship::HardshipFileEvent::GrantPaid { grant_id, .. } = &event {
+                keys.extend(finance::paid_directly(&finance::payout_id(
+                    &finance::PayoutSource::Grant {
+                        file_id: aggregate_id,
+                        grant_id: grant_id.as_str(),
+                    },
+                )));
+            }
+            Ok(keys)
+        }
         finance::batch::TYPE => read::<finance::batch::PayoutBatchEvent>(payload),
-        _ => read::<mutual_aid::MutualAidClaimEvent>(payload),
+        _ => {
+            let event =
+                mutual_aid::MutualAidClaimEvent::deserialize(payload).map_err(|e| e.to_string())?;
+            let mut keys = event.reservations();
+            if let mutual_aid::MutualAidClaimEvent::ClaimPaid { .. } = &event {
+                keys.extend(finance::paid_directly(&finance::payout_id(
+                    &finance::PayoutSource::Claim {
+                        claim_id: aggregate_id,
+                    },
+                )));
+            }
+            Ok(keys)
+        }
     }
 }

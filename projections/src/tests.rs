@@ -76,8 +76,8 @@ fn a_period_shaped_like_putian_period_7_shows_its_figures_to_the_fen() {
     assert_eq!(report.subsidies_assessed_fen, fen(5_891_786));
     assert_eq!(report.subsidies_approved_fen, fen(5_891_786));
     assert_eq!(report.subsidies_paid_fen, fen(5_891_786));
-    assert_eq!(report.fund_balance_fen, fen(59_643_600 - 5_891_786));
-    assert_eq!(report.overdrawn_fen, Fen::ZERO);
+    assert_eq!(report.period_net_fen, fen(59_643_600 - 5_891_786));
+    assert_eq!(report.period_shortfall_fen, Fen::ZERO);
     assert_eq!(report.subsidies_paid_fen.to_yuan_grouped(), "58,917.86");
     assert_eq!(
         report.period.contributions_fen.to_yuan_grouped(),
@@ -301,10 +301,13 @@ fn allocations_move_money_between_funds_once() {
     let (sa, mutual, donation) = (&funds[0], &funds[1], &funds[2]);
     assert_eq!(sa.transfers_in_fen, yuan(100));
     assert_eq!(mutual.transfers_in_fen, yuan(7));
-    // A2 stays inside the donation fund; A4 leaves it for the beneficiary.
+    // A2 stays inside the donation fund; A4 is owed to the beneficiary
+    // (committed until the bank pays it).
     assert_eq!(donation.transfers_out_fen, yuan(107));
-    assert_eq!(donation.designated_paid_fen, yuan(3));
-    assert_eq!(donation.outflow_fen, yuan(110));
+    assert_eq!(donation.designated_approved_fen, yuan(3));
+    assert_eq!(donation.designated_paid_fen, Fen::ZERO);
+    assert_eq!(donation.committed_fen, yuan(3));
+    assert_eq!(donation.outflow_fen, yuan(107));
     assert!(donation.overdrawn, "no donations were recorded");
 }
 

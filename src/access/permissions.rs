@@ -109,12 +109,14 @@ pub const USER_ADMINS: &[Role] = &[Role::Admin];
 pub const SEES_PERSONAL_DATA: &[Role] = &[C, A, F];
 
 /// The view endpoints (the projections' five views), read by [`READERS`].
-pub const VIEWS: [&str; 5] = [
+pub const VIEWS: [&str; 7] = [
     "GET /v1/views/household-files/{id}",
     "GET /v1/views/plan-periods/{id}",
     "GET /v1/views/payout-ledger",
     "GET /v1/views/campaigns/{id}",
     "GET /v1/views/fund-balances",
+    "GET /v1/views/journal",
+    "GET /v1/views/lineage",
 ];
 
 /// Something a request wants to do.

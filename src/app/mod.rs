@@ -372,7 +372,9 @@ impl Localize for AppError {
                 let what = match c.scope {
                     domain::reservation::Scope::OpenFileByResident => "该身份证号已有未结档案",
                     domain::reservation::Scope::ClaimedStay => "该次住院已有补助申请",
-                    domain::reservation::Scope::PayoutBatched => "该笔发放已在其他批次中",
+                    domain::reservation::Scope::PayoutBatched => {
+                        "该笔发放已在其他批次中或已直接支付"
+                    }
                     domain::reservation::Scope::PayoutPaid => "该笔发放已支付过",
                 };
                 format!("{what}（{}）", c.held_by)

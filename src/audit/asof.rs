@@ -325,7 +325,7 @@ const NEVER: LogPosition = LogPosition {
 /// [`ViewStore`] with the live space only.
 #[derive(Default)]
 pub struct MemoryViewStore {
-    view: Option<ViewName>,
+    views: Vec<ViewName>,
     state: Mutex<MemoryState>,
 }
 
@@ -336,10 +336,16 @@ struct MemoryState {
 }
 
 impl MemoryViewStore {
-    /// An empty store that folds `view` only.
+    /// An empty store that folds `view` only — and the fund-balance view
+    /// beside a view that quotes a fund's balance from it (plan period,
+    /// payout ledger), folded to the same point.
     pub fn only(view: ViewName) -> MemoryViewStore {
+        let mut views = vec![view];
+        if matches!(view, ViewName::PlanPeriod | ViewName::PayoutLedger) {
+            views.push(ViewName::FundBalances);
+        }
         MemoryViewStore {
-            view: Some(view),
+            views,
             state: Mutex::default(),
         }
     }
@@ -362,7 +368,7 @@ impl ViewStore for MemoryViewStore {
         let at = self.lock().checkpoint;
         Ok(ViewName::ALL
             .into_iter()
-            .map(|v| (v, if Some(v) == self.view { at } else { NEVER }))
+            .map(|v| (v, if self.views.contains(&v) { at } else { NEVER }))
             .collect())
     }
 
@@ -377,8 +383,9 @@ impl ViewStore for MemoryViewStore {
     async fn commit(&self, _: Space, batch: &CommitBatch) -> Result<Committed, ProjectorError> {
         let mut state = self.lock();
         for m in &batch.checkpoints {
-            if Some(m.view) == self.view {
-                if m.from != state.checkpoint {
+            // The views folded here move together from one checkpoint.
+            if self.views.contains(&m.view) {
+                if m.from != state.checkpoint && m.to != state.checkpoint {
                     return Ok(Committed::Conflict);
                 }
                 state.checkpoint = m.to;

@@ -387,7 +387,9 @@ pub async fn view_as_of(
         crate::cli::views::ViewCommand::Reconciliation { .. } => {
             projections::ViewName::Reconciliation
         }
-        crate::cli::views::ViewCommand::Ledger { .. } => projections::ViewName::Books,
+        crate::cli::views::ViewCommand::Ledger { .. }
+        | crate::cli::views::ViewCommand::Journal { .. }
+        | crate::cli::views::ViewCommand::Lineage { .. } => projections::ViewName::Books,
     };
     let (past, position) = crate::audit::asof::app_as_of(app, view, point)
         .await
@@ -399,6 +401,8 @@ pub async fn view_as_of(
         | crate::cli::views::ViewCommand::Campaign { json, .. }
         | crate::cli::views::ViewCommand::Reconciliation { json, .. }
         | crate::cli::views::ViewCommand::Ledger { json, .. }
+        | crate::cli::views::ViewCommand::Journal { json, .. }
+        | crate::cli::views::ViewCommand::Lineage { json, .. }
         | crate::cli::views::ViewCommand::FundBalances { json } => *json,
     };
     if !json {

@@ -390,10 +390,10 @@ async fn summary(app: &App, run: &Run, out: &mut dyn std::io::Write) -> Result<(
         .collect();
     let p = &plan.period;
     match lang {
-        Lang::Zh => writeln!(out, "\n{}：政策版本 {}；参加单位 {} 家，参保职工 {} 人，收缴互助金 {} 元\n  补助申请：{}；已批准补助 {} 元，已发放 {} 元，基金结余 {} 元",
-            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.fund_balance_fen)),
-        Lang::En => writeln!(out, "\n{}: policy {}; {} units, {} members enrolled, {} yuan contributions\n  claims: {}; subsidies approved {} yuan, paid {} yuan, fund balance {} yuan",
-            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.fund_balance_fen)),
+        Lang::Zh => writeln!(out, "\n{}：政策版本 {}；参加单位 {} 家，参保职工 {} 人，收缴互助金 {} 元\n  补助申请：{}；已批准补助 {} 元，已发放 {} 元，本期结余 {} 元",
+            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.period_net_fen)),
+        Lang::En => writeln!(out, "\n{}: policy {}; {} units, {} members enrolled, {} yuan contributions\n  claims: {}; subsidies approved {} yuan, paid {} yuan, period net {} yuan",
+            p.name, p.policy.version, p.units, p.members, y(p.contributions_fen), states.join(sep), y(plan.subsidies_approved_fen), y(plan.subsidies_paid_fen), y(plan.period_net_fen)),
     }.map_err(io)?;
 
     // Campaign.

@@ -143,6 +143,46 @@ pub fn write(
         message: e.localize(lang),
         exit: ExitKind::Input,
     })?;
+    write_bytes(target, view, &file, rows, lang, out)
+}
+
+/// `bangfu view journal --format …`: the books' journal, one row per
+/// debit–credit pair ([`crate::finance::journal_file`], the same table
+/// `GET /v1/views/journal` serves).
+async fn journal(
+    app: &App,
+    month: Option<&str>,
+    target: &Target,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let storage = |e: crate::projector::ProjectorError| {
+        Failure::app(crate::app::AppError::Storage(e.to_string()), lang)
+    };
+    let entries = crate::finance::journal(app, month).await.map_err(storage)?;
+    let table = crate::finance::journal_file::journal_table(&entries, lang);
+    let file = table.render(target.format, lang).map_err(|e| Failure {
+        code: Some(e.code()),
+        message: e.localize(lang),
+        exit: ExitKind::Input,
+    })?;
+    let view = ViewFile {
+        zh: "记账凭证",
+        en: "journal",
+        rows: "/entries",
+    };
+    write_bytes(target, &view, &file, table.rows.len(), lang, out)
+}
+
+/// Writes rendered bytes to the target file (or `out`) and says so.
+fn write_bytes(
+    target: &Target,
+    view: &ViewFile,
+    file: &crate::files::FileBytes,
+    rows: usize,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
     let Some(path) = &target.out else {
         return out.write_all(&file.bytes).map_err(io_failure);
     };
@@ -204,6 +244,23 @@ fn view_file_of(command: &mut ViewCommand) -> ViewFile {
             Some(_) => (json, export::JOURNAL),
             None => (json, export::TRIAL_BALANCE),
         },
+        // Written by `journal` above; the JSON's entries otherwise.
+        ViewCommand::Journal { json, .. } => (
+            json,
+            ViewFile {
+                zh: "记账凭证",
+                en: "journal",
+                rows: "/entries",
+            },
+        ),
+        ViewCommand::Lineage { json, .. } => (
+            json,
+            ViewFile {
+                zh: "资金溯源",
+                en: "lineage",
+                rows: "/pieces",
+            },
+        ),
     };
     *json = true;
     file
@@ -219,6 +276,17 @@ pub async fn view(
     lang: Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
+    if let ViewCommand::Journal { month, .. } = &command {
+        return match &point {
+            None => journal(app, month.as_deref(), &target, lang, out).await,
+            Some(p) => {
+                let (past, _) = crate::audit::asof::app_as_of(app, projections::ViewName::Books, p)
+                    .await
+                    .map_err(|e| Failure::other(e.to_string()))?;
+                journal(&past, month.as_deref(), &target, lang, out).await
+            }
+        };
+    }
     let file = view_file_of(&mut command);
     let mut json = Vec::new();
     match &point {

@@ -18,6 +18,8 @@ use projections::views::lineage::{trace, LineagePiece};
 use projections::views::recon::{BatchReconRow, BatchedState, FundRecon, PayoutStatusRow};
 use serde::Serialize;
 
+pub mod journal_file;
+
 use crate::app::App;
 use crate::projector::{ProjectorError, RowFilter};
 
@@ -49,7 +51,8 @@ fn source_kind(s: PayoutSource) -> SourceKind {
 }
 
 /// Every due payout of `fund`: approved obligations (the payout ledger)
-/// never batched or released by a discarded batch, and re-issues.
+/// never batched or released by a discarded batch, and re-issues. Cash
+/// grants (handed over at a visit) and transfers are never due.
 pub async fn due_payouts(app: &App, fund: Fund) -> Result<Vec<DuePayout>, ProjectorError> {
     let p = &app.projector;
     p.catch_up_committed().await?;
@@ -67,7 +70,8 @@ pub async fn due_payouts(app: &App, fund: Fund) -> Result<Vec<DuePayout>, Projec
         let open = statuses
             .get(&r.payout_id)
             .is_none_or(|s| s.state == BatchedState::Due);
-        if r.state == PayoutState::Approved && !r.transfer && open {
+        // Cash is handed over at a home visit, never through a bank batch.
+        if r.state == PayoutState::Approved && !r.transfer && !r.cash && open {
             due.push(DuePayout {
                 payout_id: r.payout_id.clone(),
                 source: source_kind(r.source),
@@ -244,10 +248,18 @@ pub async fn trial_balance(app: &App) -> Result<TrialBalance, ProjectorError> {
 }
 
 /// The journal, in log order; one month's entries when `month` is given.
+/// Entries that move no money (kept for lineage) are left out.
 pub async fn journal(
     app: &App,
     month: Option<&str>,
 ) -> Result<Vec<JournalEntryRow>, ProjectorError> {
+    let mut entries = entries(app, month).await?;
+    entries.retain(|e| !e.lines.is_empty());
+    Ok(entries)
+}
+
+/// Every entry of the books (one month's when `month` is given), in log order.
+async fn entries(app: &App, month: Option<&str>) -> Result<Vec<JournalEntryRow>, ProjectorError> {
     app.projector.catch_up_committed().await?;
     let filter = RowFilter {
         parent: month.map(str::to_string),
@@ -263,5 +275,21 @@ pub async fn journal(
 
 /// Every payout's lineage (see `projections::views::lineage`).
 pub async fn lineage(app: &App) -> Result<Vec<LineagePiece>, ProjectorError> {
-    Ok(trace(&journal(app, None).await?))
+    Ok(trace(&entries(app, None).await?))
+}
+
+/// The lineage pieces of one payout (which inflows paid for it; a
+/// re-issue's pieces are its original's) and/or of one inflow (which
+/// payouts it ended up in); every piece when neither is given.
+pub async fn lineage_of(
+    app: &App,
+    payout: Option<&str>,
+    inflow: Option<&str>,
+) -> Result<Vec<LineagePiece>, ProjectorError> {
+    let original = payout.map(|p| p.split_once("~r").map_or(p, |(head, _)| head));
+    let mut pieces = lineage(app).await?;
+    pieces.retain(|p| {
+        original.is_none_or(|o| p.payout_id == o) && inflow.is_none_or(|i| p.inflow_id == i)
+    });
+    Ok(pieces)
 }

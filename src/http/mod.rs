@@ -23,6 +23,7 @@ pub mod audit_export;
 pub mod audit_review;
 pub mod audit_verify;
 pub mod bank;
+pub mod books;
 pub mod commands;
 pub mod docs;
 pub mod edge;
@@ -395,6 +396,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(bank::routes())
         .merge(reads::routes())
         .merge(reports::routes())
+        .merge(books::routes())
         .merge(audit_review::routes())
         .merge(users::routes())
         .merge(crate::http::audit::routes())

@@ -88,9 +88,12 @@ pub struct PayoutLedgerView {
     pub next_after: Option<String>,
     /// Payouts matching the filter, on every page (transfers included).
     pub matching: u64,
-    /// Totals by fund and by month of every matching payout (transfers
-    /// counted apart).
+    /// Totals by fund and by month of every matching payout (approved
+    /// transfers in `transferred_fen` of the fund they left).
     pub totals: LedgerTotals,
+    /// The balances of the funds listed (the fund asked for, or all four),
+    /// quoted from the fund-balance view: the same numbers every view shows.
+    pub funds: Vec<FundBalanceRow>,
 }
 
 /// A one-day-donation campaign: totals and one page of its units.
@@ -115,7 +118,7 @@ pub struct FundBalancesView {
 
 /// 503: the views could not be read or brought up to date. The cause goes to
 /// the log, not to the client.
-fn view_unavailable(lang: Lang, cause: &ProjectorError) -> ApiError {
+pub(super) fn view_unavailable(lang: Lang, cause: &ProjectorError) -> ApiError {
     tracing::error!(error = %cause, "views unavailable");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -229,7 +232,7 @@ fn respond<T: Serialize>(
 /// role reads case data (403), the query holds only `known` parameters and
 /// the id is well-formed (400). The caller parses its values next and only
 /// then waits for the views ([`views_at`]).
-fn begin<'q>(
+pub(super) fn begin<'q>(
     caller: &Caller,
     what: &str,
     query: &'q BTreeMap<String, String>,
@@ -429,6 +432,7 @@ async fn payout_ledger(
                 next_after: page.next_after,
                 matching: page.matching,
                 totals: page.totals,
+                funds: page.funds,
             },
         )
     };

@@ -2,10 +2,16 @@
 //! page at a time and the reports built from them (plan period, campaign,
 //! payout ledger). The CLI prints them ([`crate::cli::views`]), the HTTP
 //! API serves them ([`crate::http::reports`]); neither computes its own.
+//!
+//! **One balance.** A fund's balance is computed in one place, the
+//! fund-balance view ([`projections::views::funds`]); a report that shows a
+//! fund's balance (the plan period's mutual-aid fund, the payout ledger's
+//! funds) quotes that view's row, read in the same request.
 
 use domain::fund::Fund;
 use projections::rows::{fund_code, ProjectionError, ViewRow};
 use projections::views::campaign::{self, CampaignReport, CampaignRow, CampaignUnitRow};
+use projections::views::funds::FundBalanceRow;
 use projections::views::ledger::{LedgerTotals, PayoutRow};
 use projections::views::plan::{PlanClaimRow, PlanPeriodReport, PlanPeriodRow, PlanUnitRow};
 
@@ -58,6 +64,18 @@ pub async fn rows_page<T: ViewRow>(
     Ok((rows, more))
 }
 
+/// `fund`'s row of the fund-balance view (empty if nothing moved yet): the
+/// one place a fund's balance is computed.
+pub async fn fund_row(app: &App, fund: Fund) -> Result<FundBalanceRow, ProjectorError> {
+    Ok(app
+        .projector
+        .funds()
+        .await?
+        .into_iter()
+        .find(|r| r.fund == fund)
+        .unwrap_or_else(|| FundBalanceRow::empty(fund)))
+}
+
 fn children(parent: &str) -> RowFilter {
     RowFilter {
         parent: Some(parent.to_string()),
@@ -90,6 +108,7 @@ pub async fn plan_period_report_page(
     app.projector
         .for_each::<PlanClaimRow>(&children(plan_id), |c| report.add_claim(&c))
         .await?;
+    report.mutual_aid_fund = Some(fund_row(app, Fund::MutualAid).await?);
     Ok(Some((report, next)))
 }
 
@@ -128,6 +147,9 @@ pub struct LedgerPage {
     pub matching: u64,
     /// Totals by fund and by month over every matching row.
     pub totals: LedgerTotals,
+    /// The balances of the funds listed (the one fund asked for, or all
+    /// four), quoted from the fund-balance view.
+    pub funds: Vec<FundBalanceRow>,
 }
 
 /// The payouts of `fund` (all funds if `None`) whose state last changed in
@@ -164,6 +186,13 @@ pub async fn payout_ledger_page(
     if more {
         page.next_after = page.payouts.last().map(|p| p.payout_id.clone());
     }
+    page.funds = app
+        .projector
+        .funds()
+        .await?
+        .into_iter()
+        .filter(|r| fund.is_none_or(|f| f == r.fund))
+        .collect();
     Ok(page)
 }
 
@@ -187,6 +216,7 @@ pub async fn plan_period_report(
     app.projector
         .for_each::<PlanClaimRow>(&by_plan, |c| report.add_claim(&c))
         .await?;
+    report.mutual_aid_fund = Some(fund_row(app, Fund::MutualAid).await?);
     Ok(Some(report))
 }
 

@@ -23,16 +23,18 @@ use super::hash::{canonical_event, chain_hash, HashedEvent, GENESIS_HASH};
 use super::{LogPosition, StoredEvent};
 use domain::money::Movement;
 
-/// The keys an event takes or releases, given its aggregate type, event type,
-/// event version and JSON payload as stored (the version lets the domain
+/// The keys an event takes or releases, given its aggregate type, aggregate
+/// id, event type, event version and JSON payload as stored (the version lets the domain
 /// upcast an older event, e.g. one imported by `store copy`). The domain
 /// provides one for its aggregates; an `Err` (the payload is not an event of
 /// that type) fails the commit.
-pub type ReservationExtractor = fn(&str, &str, &str, &Value) -> Result<Vec<Reservation>, String>;
+pub type ReservationExtractor =
+    fn(&str, &str, &str, &str, &Value) -> Result<Vec<Reservation>, String>;
 
 /// A [`ReservationExtractor`] for stores whose events reserve nothing.
 pub fn no_reservations(
     _aggregate_type: &str,
+    _aggregate_id: &str,
     _event_type: &str,
     _event_version: &str,
     _payload: &Value,
@@ -221,6 +223,7 @@ fn prepare_event(
     });
     let reservations = reservations(
         aggregate_type,
+        &event.aggregate_id,
         &event.event_type,
         &event.event_version,
         &event.payload,

@@ -452,6 +452,7 @@ where
             let (position, _) = Self::insert_event(conn, &row).await?;
             let declared = reservations(
                 &event.aggregate_type,
+                &event.aggregate_id,
                 &event.event_type,
                 &event.event_version,
                 &event.payload,

@@ -27,6 +27,7 @@ use crate::support::{metadata, raw_connection, temp_store, TestStore};
 /// Events of type "Reserved" take the key in their payload.
 fn key_reservations(
     _aggregate_type: &str,
+    _aggregate_id: &str,
     event_type: &str,
     _event_version: &str,
     payload: &Value,

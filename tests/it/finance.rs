@@ -28,12 +28,12 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-struct World {
-    app: Arc<App>,
+pub(crate) struct World {
+    pub(crate) app: Arc<App>,
     _dir: Option<TempDir>,
 }
 
-async fn sqlite_world() -> World {
+pub(crate) async fn sqlite_world() -> World {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bangfu.db").display());
     World {
@@ -42,7 +42,7 @@ async fn sqlite_world() -> World {
     }
 }
 
-async fn postgres_world(test: &str) -> Option<World> {
+pub(crate) async fn postgres_world(test: &str) -> Option<World> {
     let url = crate::pg::fresh_database(test).await?;
     Some(World {
         app: Arc::new(App::open_url(&url).await.expect("open app")),
@@ -50,10 +50,10 @@ async fn postgres_world(test: &str) -> Option<World> {
     })
 }
 
-const FINANCE: &str = "wu.haiyan";
-const FINANCE2: &str = "chen.hong";
-const APPROVER: &str = "huang.zhiqiang";
-const CASEWORKER: &str = "lin.xiaomei";
+pub(crate) const FINANCE: &str = "wu.haiyan";
+pub(crate) const FINANCE2: &str = "chen.hong";
+pub(crate) const APPROVER: &str = "huang.zhiqiang";
+pub(crate) const CASEWORKER: &str = "lin.xiaomei";
 const GRANTS: u32 = 34;
 
 fn role(who: &str) -> Role {
@@ -78,7 +78,7 @@ fn ctx(who: &str, day: &str) -> CommandContext {
     }
 }
 
-async fn try_run<A>(
+pub(crate) async fn try_run<A>(
     engine: &Engine<A>,
     id: &str,
     who: &str,
@@ -95,7 +95,7 @@ where
         .map(|c| c.events.len())
 }
 
-async fn run<A>(engine: &Engine<A>, id: &str, who: &str, day: &str, body: Value)
+pub(crate) async fn run<A>(engine: &Engine<A>, id: &str, who: &str, day: &str, body: Value)
 where
     A: CaseAggregate,
     A::Error: ErrorCode,
@@ -105,12 +105,12 @@ where
         .unwrap_or_else(|e| panic!("{id} {body}: [{}] {e}", e.code()));
 }
 
-fn yuan(n: i64) -> i64 {
+pub(crate) fn yuan(n: i64) -> i64 {
     n * 100
 }
 
 /// A Luhn-valid 19-digit card numbered `n`.
-fn card(n: u32) -> String {
+pub(crate) fn card(n: u32) -> String {
     let body = format!("622202150{n:09}");
     let sum: u32 = body
         .chars()
@@ -133,12 +133,18 @@ fn card(n: u32) -> String {
     format!("{body}{}", (10 - sum % 10) % 10)
 }
 
-fn sha(text: &str) -> String {
+pub(crate) fn sha(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// A verified file with a grant of `amount` yuan to a bank card, approved.
-async fn approved_grant(app: &App, n: u32, amount: i64) {
+pub(crate) async fn approved_grant(app: &App, n: u32, amount: i64) {
+    let payee = json!({"bank_transfer": {"card": card(n), "account_name": "陈建国"}});
+    approved_grant_to(app, n, amount, payee).await;
+}
+
+/// A verified file `HF-{n}` with grant G1 of `amount` yuan to `payee`, approved.
+pub(crate) async fn approved_grant_to(app: &App, n: u32, amount: i64, payee: Value) {
     let id = format!("HF-{n:02}");
     let household = json!({
         "head": {"name": "陈建国", "resident_id": nth_resident_id(n).expose(), "phone": "13905941234", "employer_unit": "振兴", "grassroots_union": "振兴工会", "migrant_worker": false, "mobile_member": false},
@@ -165,7 +171,7 @@ async fn approved_grant(app: &App, n: u32, amount: i64) {
     .await;
     run(f, &id, CASEWORKER, day, json!({"AdoptPlan": {"goal": "帮扶", "measures": [
         {"measure_id": "M1", "kind": "living_relief", "description": "生活救助", "planned_amount_fen": yuan(5_000), "fund": "special_assistance", "due_on": "2026-09-30"}]}})).await;
-    run(f, &id, CASEWORKER, day, json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M1", "amount_fen": yuan(amount), "payee": {"bank_transfer": {"card": card(n), "account_name": "陈建国"}}, "note": null}})).await;
+    run(f, &id, CASEWORKER, day, json!({"RequestGrant": {"grant_id": "G1", "measure_id": "M1", "amount_fen": yuan(amount), "payee": payee, "note": null}})).await;
     run(
         f,
         &id,
@@ -177,7 +183,7 @@ async fn approved_grant(app: &App, n: u32, amount: i64) {
 }
 
 /// A plan period with four members and their claims approved (1,040 yuan each).
-async fn approved_claims(app: &App) {
+pub(crate) async fn approved_claims(app: &App) {
     let p = &app.plans;
     let day = "2026-03-02";
     run(p, "P7", APPROVER, day, json!({"OpenPeriod": {"name": "测试互助第七期", "period_no": 7, "starts_on": "2026-01-01", "ends_on": "2026-12-31", "policy": {
@@ -224,7 +230,7 @@ async fn approved_claims(app: &App) {
 
 /// A general campaign allocating 500 yuan to claim C0 (explicit), and a
 /// designated one allocating 300 yuan to its beneficiary (a payout).
-async fn approved_allocations(app: &App) {
+pub(crate) async fn approved_allocations(app: &App) {
     let c = &app.campaigns;
     let day = "2026-03-06";
     run(c, "YRJ", APPROVER, day, json!({"Launch": {"name": "2026年一日捐", "year": 2026, "co_issuers": [], "units": [{"unit_id": "D1", "name": "市直机关", "headcount": 100}], "starts_on": "2026-03-01", "ends_on": "2026-06-30", "purpose": "general_fund"}})).await;
@@ -257,7 +263,7 @@ async fn approved_allocations(app: &App) {
 /// database meanwhile), so under load that can take longer than the
 /// product's own read-your-writes wait — which then answers with what it
 /// has. The test waits as long as it must (bounded), then reads.
-async fn settled(app: &App) {
+pub(crate) async fn settled(app: &App) {
     let Some(last) = app.store.last_event().await.unwrap() else {
         return;
     };
@@ -272,7 +278,7 @@ async fn settled(app: &App) {
 
 /// The books balance, and every fund shows one available balance: the
 /// store's, the fund view's and the books'.
-async fn one_set_of_books(app: &App, step: &str) {
+pub(crate) async fn one_set_of_books(app: &App, step: &str) {
     settled(app).await;
     let tb = bangfu::finance::trial_balance(app).await.unwrap();
     assert!(tb.balances(), "{step}: {tb:?}");
@@ -297,7 +303,13 @@ async fn one_set_of_books(app: &App, step: &str) {
     }
 }
 
-fn line(payout: &str, source: SourceKind, fund: Fund, n: u32, amount: i64) -> PayoutLine {
+pub(crate) fn line(
+    payout: &str,
+    source: SourceKind,
+    fund: Fund,
+    n: u32,
+    amount: i64,
+) -> PayoutLine {
     PayoutLine {
         payout_id: PayoutId::parse(payout).unwrap(),
         source,
@@ -312,14 +324,14 @@ fn line(payout: &str, source: SourceKind, fund: Fund, n: u32, amount: i64) -> Pa
     }
 }
 
-fn result(no: u32, l: &PayoutLine, paid: bool, day: &str) -> Value {
+pub(crate) fn result(no: u32, l: &PayoutLine, paid: bool, day: &str) -> Value {
     json!({"line": no, "payout_id": l.payout_id.as_str(), "account": l.account.card().unwrap(),
         "amount_fen": l.amount_fen.fen(), "paid": paid,
         "reason": if paid { Value::Null } else { json!("户名与账号不符") }, "value_date": day})
 }
 
 /// Draft → lock → authorise (someone else) → export; returns the lines.
-async fn authorised_and_exported(app: &App, id: &str, fund: Fund, lines: &[PayoutLine]) {
+pub(crate) async fn authorised_and_exported(app: &App, id: &str, fund: Fund, lines: &[PayoutLine]) {
     let b = &app.batches;
     run(
         b,

@@ -32,7 +32,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 pub(super) struct TestApi {
     pub(super) state: ApiState,
     router: Router,
-    path: PathBuf,
+    pub(super) path: PathBuf,
     admin: String,
     _dir: TempDir,
 }

@@ -44,6 +44,8 @@ mod backends;
 mod bankfile;
 mod bankfile_http;
 mod bench_harness;
+mod books;
+mod books_files;
 mod bounds;
 mod cli;
 mod concurrency;

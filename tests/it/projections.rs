@@ -747,12 +747,13 @@ async fn assert_hand_figures(app: &App) {
         assert_eq!(report.claims_in(status), n, "{status:?}");
     }
     // Assessed 260 + 676 (C3's ineligible assessment is rejected); approved the
-    // same; paid 260; balance 300 − 260.
+    // same; paid 260; A2 allocated 676 to C2; the period's net 300 + 676 − 260.
     assert_eq!(report.subsidies_assessed_fen, y(936));
     assert_eq!(report.subsidies_approved_fen, y(936));
     assert_eq!(report.subsidies_paid_fen, y(260));
     assert_eq!(report.claims_with_subsidy, 2);
-    assert_eq!(report.fund_balance_fen, y(40));
+    assert_eq!(report.donations_allocated_fen, y(676));
+    assert_eq!(report.period_net_fen, y(716));
     let units: Vec<(String, u64, Fen, u64, Fen, bool)> = report
         .units
         .iter()

@@ -126,6 +126,7 @@ impl Aggregate for Counter {
 /// The counter's reservation extractor, as the domain's will be for real aggregates.
 fn counter_reservations(
     aggregate_type: &str,
+    _aggregate_id: &str,
     _event_type: &str,
     _event_version: &str,
     payload: &Value,

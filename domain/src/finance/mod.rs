@@ -131,6 +131,22 @@ pub fn payout_id(source: &PayoutSource<'_>) -> String {
     }
 }
 
+/// The keys a payout paid outside a batch takes (a grant recorded paid or
+/// handed over in cash at a visit, a claim's subsidy marked paid): its
+/// `payout_batched` key, so no batch can take it (and it cannot be paid
+/// directly while a live batch holds it), and its `payout_paid` key, as a
+/// bank result "paid" takes it — paid once, ever, whichever way.
+pub fn paid_directly(payout_id: &str) -> Vec<crate::reservation::Reservation> {
+    use crate::reservation::{Reservation, Scope};
+    [Scope::PayoutBatched, Scope::PayoutPaid]
+        .into_iter()
+        .map(|scope| Reservation::Take {
+            scope,
+            key: payout_id.to_string(),
+        })
+        .collect()
+}
+
 /// The kind of obligation a payout settles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -92,6 +92,12 @@ pub enum LineageTag {
         /// Amount.
         amount_fen: Fen,
     },
+    /// A failed payout was cancelled: its money is back in the fund (and
+    /// its earmark), and it paid for nothing.
+    PayoutCancelled {
+        /// The payout (a re-issue's original).
+        payout_id: String,
+    },
 }
 
 /// One journal entry (记账凭证).
@@ -341,9 +347,13 @@ fn entry_of(ev: &Recorded, measures: &MeasureFunds) -> Option<JournalEntryRow> {
         CaseEvent::PayoutBatch(e) => batch_entry(e),
         CaseEvent::AccountingPeriod(_) => None,
     }?;
-    if lines
-        .iter()
-        .all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero())
+    // An entry that moves nothing is kept only for its lineage (an
+    // allocation to a measure of the donation fund itself earmarks money
+    // without moving it between funds).
+    if lineage.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.debit_fen.is_zero() && l.credit_fen.is_zero())
     {
         return None;
     }
@@ -577,7 +587,9 @@ fn batch_entry(e: &PayoutBatchEvent) -> Option<Parts> {
             *booked_on,
             payout_id.to_string(),
             pair(payable(*fund), fund_account(*fund), *amount_fen),
-            vec![],
+            vec![LineageTag::PayoutCancelled {
+                payout_id: payout_id.original().as_str().to_string(),
+            }],
         )),
         _ => None,
     }

@@ -5,16 +5,16 @@
 //!   net of reversals; appropriations (拨入, into the fund they name) net of
 //!   reversals; transfers in.
 //! - **Outflows**: hardship grants paid (from the grant's fund); claim
-//!   subsidies paid (mutual-aid fund); allocations approved to a designated
-//!   campaign's beneficiary (donation fund: the domain records no separate
-//!   payment for them, so approval is when the money leaves); transfers out.
+//!   subsidies paid (mutual-aid fund); allocations to a designated
+//!   campaign's beneficiary paid by the bank (donation fund); transfers out.
 //! - **Transfers**: an approved allocation to a mutual-aid claim moves money
 //!   from the donation fund to the mutual-aid fund (which pays the claim); one
 //!   to a hardship measure moves it to the measure's fund (which pays the
 //!   grant) — nothing moves when that fund is the donation fund itself. So a
 //!   payment is an outflow once, from the fund that paid it.
 //!
-//! - **Committed**: grants and claim subsidies approved and not yet paid.
+//! - **Committed**: grants, claim subsidies and designated allocations
+//!   approved and not yet paid (nor cancelled).
 //!   They count against the fund from approval, as the store's money check
 //!   counts them (`domain::money`): `available_fen` (inflows minus outflows
 //!   minus committed) is the store's balance of the fund, which a commit may
@@ -63,8 +63,11 @@ pub struct FundBalanceRow {
     pub grants_paid_fen: Fen,
     /// Claim subsidies paid.
     pub claims_paid_fen: Fen,
-    /// Allocations to a designated beneficiary, approved.
+    /// Allocations to a designated beneficiary, paid by the bank.
     pub designated_paid_fen: Fen,
+    /// Allocations to a designated beneficiary, approved (paid or not).
+    #[serde(default)]
+    pub designated_approved_fen: Fen,
     /// Moved out to another fund (allocations).
     pub transfers_out_fen: Fen,
     /// Hardship grants approved (paid or not).
@@ -80,7 +83,9 @@ pub struct FundBalanceRow {
     /// longer owed.
     #[serde(default)]
     pub cancelled_fen: Fen,
-    /// Designated allocations whose failed payout was cancelled: back in the fund.
+    /// Kept for rows written before designated allocations were committed
+    /// at approval (they then left the fund at approval and came back when
+    /// cancelled); always zero in a rebuilt view.
     #[serde(default)]
     pub returned_fen: Fen,
     /// Σ inflows (reversals deducted).
@@ -96,6 +101,10 @@ pub struct FundBalanceRow {
     /// store's balance of the fund), or zero when overdrawn.
     #[serde(default)]
     pub available_fen: Fen,
+    /// Paid or cancelled beyond what was approved (a batch line for a
+    /// payout never approved); zero in a consistent history.
+    #[serde(default)]
+    pub unapproved_settled_fen: Fen,
     /// Outflows and commitments beyond inflows; zero unless overdrawn.
     pub overdrawn_fen: Fen,
     /// True when outflows and commitments exceed inflows: never silently a
@@ -117,6 +126,7 @@ impl FundBalanceRow {
             grants_paid_fen: Fen::ZERO,
             claims_paid_fen: Fen::ZERO,
             designated_paid_fen: Fen::ZERO,
+            designated_approved_fen: Fen::ZERO,
             transfers_out_fen: Fen::ZERO,
             grants_approved_fen: Fen::ZERO,
             claims_approved_fen: Fen::ZERO,
@@ -128,13 +138,14 @@ impl FundBalanceRow {
             balance_fen: Fen::ZERO,
             committed_fen: Fen::ZERO,
             available_fen: Fen::ZERO,
+            unapproved_settled_fen: Fen::ZERO,
             overdrawn_fen: Fen::ZERO,
             overdrawn: false,
         }
     }
 
-    /// Recomputes the derived columns from the flows. More paid than
-    /// approved is a row from before approvals were counted: rebuild the view.
+    /// Recomputes the derived columns from the flows. More settled than
+    /// approved shows in `unapproved_settled_fen`.
     fn settle(&mut self) -> Result<(), ProjectionError> {
         let gross_in = sum([
             self.contributions_fen,
@@ -162,24 +173,24 @@ impl FundBalanceRow {
         // lost, the shortfall is its own column. The sums assert they fit in i64.
         self.inflow_fen = gross_in.room_after(reversed);
         let out = add(self.outflow_fen, reversed.room_after(gross_in));
-        let unpaid = |approved: Fen, paid: Fen| {
-            approved
-                .checked_sub(paid)
-                .map_err(|_| ProjectionError::CorruptRow {
-                    kind: "fund_balance",
-                    message: "more paid than approved (a row from before approvals were \
-                              counted: rebuild the fund_balances view)"
-                        .into(),
-                })
-        };
-        let approved = add(self.grants_approved_fen, self.claims_approved_fen);
+        let approved = sum([
+            self.grants_approved_fen,
+            self.claims_approved_fen,
+            self.designated_approved_fen,
+        ]);
         let settled = sum([
             self.grants_paid_fen,
             self.claims_paid_fen,
             self.bank_paid_fen,
+            self.designated_paid_fen,
             self.cancelled_fen,
         ]);
-        self.committed_fen = unpaid(approved, settled)?;
+        // Settled beyond approved: a batch line paid by the bank for a
+        // payout this view never saw approved (batch lines are given by
+        // finance), or a row from before approvals were counted. It is
+        // shown, never silently netted: the payment is an outflow all the same.
+        self.committed_fen = approved.room_after(settled);
+        self.unapproved_settled_fen = settled.room_after(approved);
         let owed = add(out, self.committed_fen);
         self.balance_fen = self.inflow_fen.room_after(out);
         self.available_fen = self.inflow_fen.room_after(owed);
@@ -344,7 +355,7 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         }) => match target {
             AllocationTarget::DesignatedBeneficiary => {
                 flow(rows, Fund::Donation, *amount_fen, |r| {
-                    &mut r.designated_paid_fen
+                    &mut r.designated_approved_fen
                 })
             }
             AllocationTarget::Claim { .. } => {
@@ -378,32 +389,24 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
     }
 }
 
-/// A batch's bank results and cancellations. A designated allocation left
-/// its fund at approval, so its payment moves nothing more and its
-/// cancellation brings the money back; a grant or subsidy paid by the bank
-/// is no longer committed but paid, one cancelled no longer owed.
+/// A batch's bank results and cancellations: a payout the bank paid is no
+/// longer committed but paid (an outflow: the same moment the books credit
+/// the fund's bank account), one cancelled no longer owed.
 fn apply_batch(event: &PayoutBatchEvent, rows: &mut RowSet) -> Result<(), ProjectionError> {
     match event {
         PayoutBatchEvent::BankResultsRecorded { outcomes, .. } => {
-            for o in outcomes {
-                if o.paid && o.source != SourceKind::Allocation {
+            for o in outcomes.iter().filter(|o| o.paid) {
+                if o.source == SourceKind::Allocation {
+                    flow(rows, o.fund, o.amount_fen, |r| &mut r.designated_paid_fen)?;
+                } else {
                     flow(rows, o.fund, o.amount_fen, |r| &mut r.bank_paid_fen)?;
                 }
             }
             Ok(())
         }
         PayoutBatchEvent::PayoutCancelled {
-            source,
-            fund,
-            amount_fen,
-            ..
-        } => {
-            if *source == SourceKind::Allocation {
-                flow(rows, *fund, *amount_fen, |r| &mut r.returned_fen)
-            } else {
-                flow(rows, *fund, *amount_fen, |r| &mut r.cancelled_fen)
-            }
-        }
+            fund, amount_fen, ..
+        } => flow(rows, *fund, *amount_fen, |r| &mut r.cancelled_fen),
         _ => Ok(()),
     }
 }

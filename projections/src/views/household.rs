@@ -198,6 +198,9 @@ pub struct MeasureView {
     pub paid_fen: Fen,
     /// Declined.
     pub declined_fen: Fen,
+    /// Donation money allocated to the measure (approved allocations).
+    #[serde(default)]
+    pub allocated_fen: Fen,
     /// 已办结.
     pub completed: bool,
 }
@@ -220,6 +223,7 @@ impl MeasureView {
             approved_fen: Fen::ZERO,
             paid_fen: Fen::ZERO,
             declined_fen: Fen::ZERO,
+            allocated_fen: Fen::ZERO,
             completed: false,
         }
     }
@@ -359,6 +363,10 @@ pub struct HouseholdFileRow {
     pub closure: Option<ClosureView>,
     /// Reopenings, oldest first.
     pub reopenings: Vec<ReopeningView>,
+    /// Donation-campaign allocations approved to the file's measures
+    /// (捐款拨付), oldest first.
+    #[serde(default)]
+    pub allocations: Vec<super::household_money::AllocationView>,
 }
 
 impl HouseholdFileRow {
@@ -381,13 +389,13 @@ impl HouseholdFileRow {
         self.plan.as_ref().map_or(&[], |p| p.measures.as_slice())
     }
 
-    fn measure_mut(&mut self, measure_id: &str) -> Option<&mut MeasureView> {
+    pub(crate) fn measure_mut(&mut self, measure_id: &str) -> Option<&mut MeasureView> {
         self.plan
             .as_mut()
             .and_then(|p| p.measures.iter_mut().find(|m| m.measure_id == measure_id))
     }
 
-    fn grant_mut(&mut self, grant_id: &str) -> Option<&mut GrantView> {
+    pub(crate) fn grant_mut(&mut self, grant_id: &str) -> Option<&mut GrantView> {
         self.grants.iter_mut().find(|g| g.grant_id == grant_id)
     }
 }
@@ -425,12 +433,13 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
     if let CaseEvent::HardshipFile(_) = ev.event {
         out.push(key(&ev.aggregate_id));
     }
+    super::household_money::keys(ev, out);
 }
 
 pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionError> {
     use HardshipFileEvent as Ev;
     let CaseEvent::HardshipFile(event) = &ev.event else {
-        return Ok(());
+        return super::household_money::apply(ev, rows);
     };
     let key = key(&ev.aggregate_id);
     if let Ev::FileOpened {
@@ -480,6 +489,7 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
                 last_review: None,
                 closure: None,
                 reopenings: Vec::new(),
+                allocations: Vec::new(),
             },
         );
     }
@@ -588,6 +598,7 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
                             approved_fen: prev.approved_fen,
                             paid_fen: prev.paid_fen,
                             declined_fen: prev.declined_fen,
+                            allocated_fen: prev.allocated_fen,
                             completed: prev.completed,
                             ..fresh
                         },

@@ -10,15 +10,22 @@
 //! row counted once, in one month and one state.
 //!
 //! Allocations to a hardship measure or a claim are *transfers*: the money
-//! reaches the person through that measure's grant or that claim's subsidy,
-//! which have rows of their own. Their rows are listed (`transfer: true`) but
-//! left out of the totals, so no payment is counted twice. An allocation to a
-//! designated campaign's beneficiary is a payout in its own right.
+//! leaves the donation fund at approval for the fund that pays the measure's
+//! grant or the claim's subsidy, which have rows of their own. Their rows are
+//! listed (`transfer: true`) and, once approved, counted in their fund's and
+//! month's `transferred_fen` — the donation fund's spending — never in
+//! `approved_fen` or `paid_fen`, so no payment to a person is counted twice.
+//! An allocation to a designated campaign's beneficiary is a payout in its
+//! own right.
+//!
+//! Cash handed over at a home visit is the grant's own row (`cash: true`,
+//! paid at the visit): one payout, never batched.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::donation::{AllocationTarget, DonationCampaignEvent, Purpose};
+use domain::finance::batch::PayoutBatchEvent;
 use domain::fund::Fund;
 use domain::hardship::{HardshipFileEvent, Payee, PaymentMethod};
 use domain::i18n::Lang;
@@ -126,8 +133,11 @@ pub struct PayoutRow {
     pub state: PayoutState,
     /// The day of the latest change of state.
     pub state_on: NaiveDate,
-    /// An allocation funding another row's payout (left out of totals).
+    /// An allocation funding another row's payout (counted as transferred).
     pub transfer: bool,
+    /// Paid in cash at a home visit (account = cash): never batched.
+    #[serde(default)]
+    pub cash: bool,
     /// Who asked (caseworker, claim submitter, allocation proposer).
     pub requested_by: String,
     /// When.
@@ -142,7 +152,8 @@ pub struct PayoutRow {
     pub decline_reason: Option<String>,
     /// The day it was paid.
     pub paid_on: Option<NaiveDate>,
-    /// Bank or voucher reference, or the visit cash was handed over at.
+    /// Bank or voucher reference, the visit cash was handed over at, or
+    /// `{batch}/{payout}` when a payout batch's bank result paid it.
     pub paid_reference: Option<String>,
 }
 
@@ -250,11 +261,27 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
                 _ => {}
             }
         }
+        CaseEvent::PayoutBatch(e) => out.extend(batch_payouts(e).map(|id| payout_key(&id))),
         CaseEvent::MutualAidPlan(_)
         | CaseEvent::FundAccount(_)
-        | CaseEvent::PayoutBatch(_)
         | CaseEvent::AccountingPeriod(_) => {}
     }
+}
+
+/// The ledger rows a batch event settles: the original payout of every line
+/// the bank paid, or of a cancelled line.
+fn batch_payouts(e: &PayoutBatchEvent) -> impl Iterator<Item = String> + '_ {
+    let (paid, cancelled) = match e {
+        PayoutBatchEvent::BankResultsRecorded { outcomes, .. } => (Some(outcomes), None),
+        PayoutBatchEvent::PayoutCancelled { payout_id, .. } => (None, Some(payout_id)),
+        _ => (None, None),
+    };
+    paid.into_iter()
+        .flatten()
+        .filter(|o| o.paid)
+        .map(|o| &o.payout_id)
+        .chain(cancelled)
+        .map(|id| id.original().as_str().to_string())
 }
 
 pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionError> {
@@ -262,10 +289,50 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
         CaseEvent::HardshipFile(e) => apply_grant(ev, e, rows),
         CaseEvent::MutualAidClaim(e) => apply_claim(ev, e, rows),
         CaseEvent::DonationCampaign(e) => apply_allocation(ev, e, rows),
+        CaseEvent::PayoutBatch(e) => apply_batch(ev, e, rows),
         CaseEvent::MutualAidPlan(_)
         | CaseEvent::FundAccount(_)
-        | CaseEvent::PayoutBatch(_)
         | CaseEvent::AccountingPeriod(_) => Ok(()),
+    }
+}
+
+/// A line the bank paid is paid (a re-issue pays its original's row); a
+/// cancelled line is no longer owed (declined, with the reason).
+fn apply_batch(
+    ev: &Recorded,
+    e: &PayoutBatchEvent,
+    rows: &mut RowSet,
+) -> Result<(), ProjectionError> {
+    match e {
+        PayoutBatchEvent::BankResultsRecorded { outcomes, .. } => {
+            for o in outcomes.iter().filter(|o| o.paid) {
+                let key = payout_key(o.payout_id.original().as_str());
+                if let Some(p) = rows.get_mut::<PayoutRow>(&key)? {
+                    p.state = PayoutState::Paid;
+                    p.state_on = o.value_date;
+                    p.paid_on = Some(o.value_date);
+                    p.paid_reference = Some(format!("{}/{}", ev.aggregate_id, o.payout_id));
+                }
+            }
+            Ok(())
+        }
+        PayoutBatchEvent::PayoutCancelled {
+            payout_id,
+            reason,
+            booked_on,
+            cancelled_by,
+            ..
+        } => {
+            let key = payout_key(payout_id.original().as_str());
+            if let Some(p) = rows.get_mut::<PayoutRow>(&key)? {
+                p.state = PayoutState::Declined;
+                p.state_on = *booked_on;
+                p.declined_by = Some(cancelled_by.to_string());
+                p.decline_reason = Some(format!("{}: {reason}", ev.aggregate_id));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -324,6 +391,7 @@ fn apply_grant(
                     state: PayoutState::Requested,
                     state_on: requested_at.date_naive(),
                     transfer: false,
+                    cash: *payee == Payee::Cash,
                     requested_by: requested_by.to_string(),
                     requested_at: *requested_at,
                     approved_by: None,
@@ -415,6 +483,7 @@ fn apply_claim(
                 state: PayoutState::Requested,
                 state_on: s.submitted_at.date_naive(),
                 transfer: false,
+                cash: false,
                 requested_by: s.submitted_by.to_string(),
                 requested_at: s.submitted_at,
                 approved_by: None,
@@ -558,6 +627,7 @@ fn apply_allocation(
                     state: PayoutState::Requested,
                     state_on: proposed_at.date_naive(),
                     transfer: *target != AllocationTarget::DesignatedBeneficiary,
+                    cash: false,
                     requested_by: proposed_by.to_string(),
                     requested_at: *proposed_at,
                     approved_by: None,
@@ -616,12 +686,28 @@ pub struct StateSums {
     pub paid_fen: Fen,
     /// Declined.
     pub declined_fen: Fen,
-    /// Rows counted.
+    /// Approved allocations moved out of the fund to the fund that pays
+    /// their target (a claim's subsidy, a measure's grants).
+    #[serde(default)]
+    pub transferred_fen: Fen,
+    /// Rows counted (transfers not included).
     pub payouts: u64,
 }
 
 impl StateSums {
+    /// What left the fund or is owed from it: approved, paid and
+    /// transferred out.
+    pub fn spent_fen(&self) -> Fen {
+        super::household::sum([self.approved_fen, self.paid_fen, self.transferred_fen])
+    }
+
     fn add(&mut self, row: &PayoutRow) {
+        if row.transfer {
+            if row.state == PayoutState::Approved {
+                self.transferred_fen = add(self.transferred_fen, row.amount_fen);
+            }
+            return;
+        }
         let slot = match row.state {
             PayoutState::Requested => &mut self.requested_fen,
             PayoutState::Approved => &mut self.approved_fen,
@@ -643,8 +729,8 @@ impl StateSums {
     }
 }
 
-/// Totals of a set of ledger rows by fund and by month. Transfers are
-/// counted apart (`transfers`), never in the sums.
+/// Totals of a set of ledger rows by fund and by month. Approved transfers
+/// are in `transferred_fen` of the fund they left, never in the other sums.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerTotals {
@@ -654,7 +740,7 @@ pub struct LedgerTotals {
     pub by_month: BTreeMap<String, StateSums>,
     /// All payouts counted.
     pub all: StateSums,
-    /// Transfer rows seen (not in the sums).
+    /// Transfer rows seen.
     pub transfers: u64,
 }
 
@@ -663,7 +749,6 @@ impl LedgerTotals {
     pub fn add(&mut self, row: &PayoutRow) {
         if row.transfer {
             self.transfers = self.transfers.checked_add(1).expect(crate::views::COUNTED);
-            return;
         }
         self.by_fund
             .entry(fund_code(row.fund).to_string())

@@ -13,6 +13,8 @@
 //!    recorded). A reversed inflow gives back what it had not yet paid for.
 //! 3. A payout that finds its fund empty (possible only in imported history)
 //!    shows the shortfall as `unfunded`.
+//! 4. A cancelled payout paid for nothing: what it drew goes back, first in
+//!    line, to the earmark or the fund it came from, for later payouts.
 //!
 //! Computed when read, from the books' journal entries in log order
 //! ([`super::books::JournalEntryRow::lineage`]), so it is the same on every
@@ -83,7 +85,9 @@ pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
     let tags: Vec<&LineageTag> = sorted.iter().flat_map(|e| e.lineage.iter()).collect();
     let (mut earmarks, earmarked) = earmark_pass(&tags);
     let mut pools: BTreeMap<Fund, Pool> = BTreeMap::new();
-    let mut pieces = Vec::new();
+    let mut pieces: Vec<LineagePiece> = Vec::new();
+    let mut drawn: BTreeMap<String, Drawn> = BTreeMap::new();
+    let mut reversed: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for tag in tags {
         match tag {
             LineageTag::Inflow {
@@ -100,9 +104,16 @@ pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
                     .push_back((inflow_id.clone(), left));
             }
             LineageTag::InflowReversed { inflow_id } => {
+                reversed.insert(inflow_id);
                 pools.values_mut().for_each(|p| p.reverse(inflow_id))
             }
             LineageTag::Earmark { .. } => {}
+            LineageTag::PayoutCancelled { payout_id } => {
+                if let Some(d) = drawn.remove(payout_id) {
+                    d.give_back(&reversed, &mut earmarks, &mut pools);
+                    pieces.retain(|p| &p.payout_id != payout_id);
+                }
+            }
             LineageTag::Payout {
                 payout_id,
                 earmark,
@@ -111,13 +122,22 @@ pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
             } => {
                 let mut left = *amount_fen;
                 let mut taken = Vec::new();
+                let mut d = Drawn {
+                    earmark: earmark.clone(),
+                    fund: *fund,
+                    from_earmark: Vec::new(),
+                    from_fund: Vec::new(),
+                };
                 if let Some(pool) = earmark.as_ref().and_then(|k| earmarks.get_mut(k)) {
                     let (t, rest) = pool.take(left);
+                    d.from_earmark.clone_from(&t);
                     taken.extend(t);
                     left = rest;
                 }
                 let (t, rest) = pools.entry(*fund).or_default().take(left);
+                d.from_fund.clone_from(&t);
                 taken.extend(t);
+                drawn.insert(payout_id.clone(), d);
                 if !rest.is_zero() {
                     taken.push((UNFUNDED.to_string(), rest));
                 }
@@ -134,6 +154,36 @@ pub fn trace(entries: &[JournalEntryRow]) -> Vec<LineagePiece> {
         }
     }
     pieces
+}
+
+/// What one payout drew, and from where (to give it back on cancellation).
+struct Drawn {
+    earmark: Option<String>,
+    fund: Fund,
+    from_earmark: Vec<(String, Fen)>,
+    from_fund: Vec<(String, Fen)>,
+}
+
+impl Drawn {
+    /// Puts the money back at the front of the queues it came from, in its
+    /// original order (never to an inflow reversed since).
+    fn give_back(
+        self,
+        reversed: &std::collections::BTreeSet<&str>,
+        earmarks: &mut BTreeMap<String, Pool>,
+        pools: &mut BTreeMap<Fund, Pool>,
+    ) {
+        let live = |(id, _): &(String, Fen)| !reversed.contains(id.as_str());
+        if let Some(pool) = self.earmark.and_then(|k| earmarks.get_mut(&k)) {
+            for piece in self.from_earmark.into_iter().filter(live).rev() {
+                pool.queue.push_front(piece);
+            }
+        }
+        let pool = pools.entry(self.fund).or_default();
+        for piece in self.from_fund.into_iter().filter(live).rev() {
+            pool.queue.push_front(piece);
+        }
+    }
 }
 
 /// The campaign of a donation inflow id `donation:{campaign}:{receipt}`.
@@ -184,4 +234,81 @@ fn earmark_pass(tags: &[&LineageTag]) -> (BTreeMap<String, Pool>, BTreeMap<Strin
         }
     }
     (earmarks, given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64, tag: LineageTag) -> JournalEntryRow {
+        JournalEntryRow {
+            entry_id: format!("x#{n}"),
+            log_commit: 0,
+            log_position: n,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            event_type: "test".into(),
+            reference: String::new(),
+            lines: Vec::new(),
+            lineage: vec![tag],
+        }
+    }
+
+    fn fen(n: i64) -> Fen {
+        Fen::new(n).unwrap()
+    }
+
+    fn payout(n: u64, id: &str, amount: i64) -> JournalEntryRow {
+        entry(
+            n,
+            LineageTag::Payout {
+                payout_id: id.into(),
+                earmark: None,
+                fund: Fund::MutualAid,
+                amount_fen: fen(amount),
+            },
+        )
+    }
+
+    #[test]
+    fn a_cancelled_payout_gives_its_money_back_first_in_line() {
+        let inflow = |n, id: &str, amount| {
+            entry(
+                n,
+                LineageTag::Inflow {
+                    inflow_id: id.into(),
+                    fund: Fund::MutualAid,
+                    amount_fen: fen(amount),
+                },
+            )
+        };
+        let cancelled = entry(
+            5,
+            LineageTag::PayoutCancelled {
+                payout_id: "p1".into(),
+            },
+        );
+        let pieces = trace(&[
+            inflow(1, "a", 100),
+            inflow(2, "b", 100),
+            payout(3, "p1", 60),
+            payout(4, "p2", 30),
+            cancelled,
+            payout(6, "p3", 70),
+        ]);
+        let got: Vec<(&str, &str, i64)> = pieces
+            .iter()
+            .map(|p| {
+                (
+                    p.payout_id.as_str(),
+                    p.inflow_id.as_str(),
+                    p.amount_fen.fen(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("p2", "a", 30), ("p3", "a", 60), ("p3", "a", 10)],
+            "p1 paid for nothing; its 60 went to p3 before the rest of a and before b"
+        );
+    }
 }

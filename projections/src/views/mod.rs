@@ -10,6 +10,7 @@ pub mod books;
 pub mod campaign;
 pub mod funds;
 pub mod household;
+pub mod household_money;
 pub mod ledger;
 pub mod lineage;
 pub mod plan;

@@ -1,7 +1,10 @@
 //! The plan-period view: what an auditor expects of one mutual-aid period —
 //! the policy version; units and members enrolled; contributions per unit and
 //! in total; claims by state; subsidies assessed, approved and paid; the
-//! period's fund balance; a per-unit breakdown.
+//! period's own net (contributions and donations allocated to its claims,
+//! minus subsidies paid) beside the
+//! mutual-aid fund's balance as the fund-balance view states it (the one
+//! balance; see [`super::funds`]); a per-unit breakdown.
 //!
 //! Three row kinds: the period ([`PlanPeriodRow`], its terms and enrolment
 //! totals), one row per unit ([`PlanUnitRow`]) and one per claim
@@ -14,6 +17,7 @@
 //! the approved subsidy of every claim approved or paid; `paid` what was paid.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::donation::{AllocationTarget, DonationCampaignEvent};
 use domain::i18n::Lang;
 use domain::mutual_aid::claim::ClaimStatus;
 use domain::mutual_aid::plan::Payer;
@@ -173,6 +177,10 @@ pub struct PlanClaimRow {
     pub approved_by: Option<String>,
     /// The day it was paid.
     pub paid_on: Option<NaiveDate>,
+    /// Donation money allocated to the claim (approved allocations, moved
+    /// from the donation fund into the mutual-aid fund).
+    #[serde(default)]
+    pub allocated_fen: Fen,
 }
 
 crate::view_row_impl!(PlanClaimRow, PlanClaim, parent = |r| r.plan_id.clone());
@@ -206,6 +214,10 @@ pub(crate) fn keys(ev: &Recorded, out: &mut Vec<RowKey>) {
             }
         }
         CaseEvent::MutualAidClaim(_) => out.push(claim_key(&ev.aggregate_id)),
+        CaseEvent::DonationCampaign(DonationCampaignEvent::AllocationApproved {
+            target: AllocationTarget::Claim { claim_id },
+            ..
+        }) => out.push(claim_key(claim_id.as_str())),
         _ => {}
     }
 }
@@ -218,6 +230,16 @@ pub(crate) fn apply(ev: &Recorded, rows: &mut RowSet) -> Result<(), ProjectionEr
     match &ev.event {
         CaseEvent::MutualAidPlan(e) => apply_plan(ev, e, rows),
         CaseEvent::MutualAidClaim(e) => apply_claim(ev, e, rows),
+        CaseEvent::DonationCampaign(DonationCampaignEvent::AllocationApproved {
+            target: AllocationTarget::Claim { claim_id },
+            amount_fen,
+            ..
+        }) => {
+            if let Some(c) = rows.get_mut::<PlanClaimRow>(&claim_key(claim_id.as_str()))? {
+                c.allocated_fen = add(c.allocated_fen, *amount_fen);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -371,6 +393,7 @@ fn apply_claim(
                 submitted_at: s.submitted_at,
                 approved_by: None,
                 paid_on: None,
+                allocated_fen: Fen::ZERO,
             },
         );
     }
@@ -477,10 +500,24 @@ pub struct PlanPeriodReport {
     pub subsidies_approved_fen: Fen,
     /// Σ subsidies paid.
     pub subsidies_paid_fen: Fen,
-    /// Contributions minus subsidies paid (never below zero; see `overdrawn_fen`).
-    pub fund_balance_fen: Fen,
-    /// Subsidies paid beyond the contributions; zero unless overdrawn.
-    pub overdrawn_fen: Fen,
+    /// Σ donation money allocated to the period's claims (捐款拨付).
+    #[serde(default)]
+    pub donations_allocated_fen: Fen,
+    /// The period's own net: its contributions and the donation money
+    /// allocated to its claims, minus its subsidies paid (never below zero;
+    /// see `period_shortfall_fen`). Not a fund balance:
+    /// the mutual-aid fund also holds appropriations, donation money
+    /// allocated to claims and other periods' money — see `mutual_aid_fund`.
+    pub period_net_fen: Fen,
+    /// Subsidies paid beyond the period's contributions and allocations
+    /// (covered by the fund's other money); zero unless the period spent
+    /// more than it raised.
+    pub period_shortfall_fen: Fen,
+    /// The mutual-aid fund's row of the fund-balance view, added when read:
+    /// the fund's balance, committed and available money, the same numbers
+    /// every view shows.
+    #[serde(default)]
+    pub mutual_aid_fund: Option<super::funds::FundBalanceRow>,
     /// Per unit, in unit-id order.
     pub units: Vec<UnitReport>,
 }
@@ -512,8 +549,10 @@ impl PlanPeriodReport {
             subsidies_assessed_fen: Fen::ZERO,
             subsidies_approved_fen: Fen::ZERO,
             subsidies_paid_fen: Fen::ZERO,
-            fund_balance_fen: Fen::ZERO,
-            overdrawn_fen: Fen::ZERO,
+            donations_allocated_fen: Fen::ZERO,
+            period_net_fen: Fen::ZERO,
+            period_shortfall_fen: Fen::ZERO,
+            mutual_aid_fund: None,
             units,
             period,
         };
@@ -549,6 +588,7 @@ impl PlanPeriodReport {
         }
         let paid = claim.paid_fen.unwrap_or(Fen::ZERO);
         self.subsidies_paid_fen = add(self.subsidies_paid_fen, paid);
+        self.donations_allocated_fen = add(self.donations_allocated_fen, claim.allocated_fen);
         if let Ok(i) = self
             .units
             .binary_search_by(|u| u.unit.unit_id.as_str().cmp(claim.unit_id.as_str()))
@@ -562,9 +602,9 @@ impl PlanPeriodReport {
     }
 
     fn settle(&mut self) {
-        let contributions = self.period.contributions_fen;
-        self.fund_balance_fen = contributions.room_after(self.subsidies_paid_fen);
-        self.overdrawn_fen = self.subsidies_paid_fen.room_after(contributions);
+        let raised = add(self.period.contributions_fen, self.donations_allocated_fen);
+        self.period_net_fen = raised.room_after(self.subsidies_paid_fen);
+        self.period_shortfall_fen = self.subsidies_paid_fen.room_after(raised);
     }
 
     /// Claims in `status`.

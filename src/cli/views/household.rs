@@ -191,6 +191,7 @@ pub(super) async fn household_file(
                 "已申请",
                 "已批准",
                 "已发放",
+                "捐款拨付",
                 "余额",
                 "状态",
             ]
@@ -203,6 +204,7 @@ pub(super) async fn household_file(
                 "requested",
                 "approved",
                 "paid",
+                "allocated",
                 "remaining",
                 "status",
             ]
@@ -216,6 +218,7 @@ pub(super) async fn household_file(
                 y(m.requested_fen),
                 y(m.approved_fen),
                 y(m.paid_fen),
+                y(m.allocated_fen),
                 y(m.remaining_fen()),
                 if m.completed {
                     lang.pick("已办结", "completed")
@@ -225,9 +228,10 @@ pub(super) async fn household_file(
                 .to_string(),
             ]);
         }
-        align_right(&mut t, 3..8);
+        align_right(&mut t, 3..9);
         writeln!(out, "{t}").map_err(io)?;
     }
+    allocations(&file, lang, out)?;
     if !file.grants.is_empty() {
         writeln!(out, "{}", lang.pick("\n发放", "\nGrants")).map_err(io)?;
         let mut t = new_table(if zh {
@@ -334,4 +338,50 @@ pub(super) async fn household_file(
         .map_err(io)?;
     }
     footer(out, lang, position)
+}
+
+/// The donation-campaign allocations approved to the file's measures.
+fn allocations(
+    file: &HouseholdFileRow,
+    lang: Lang,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    if file.allocations.is_empty() {
+        return Ok(());
+    }
+    let io = io_failure;
+    writeln!(out, "{}", lang.pick("\n捐款拨付", "\nAllocations")).map_err(io)?;
+    let mut t = new_table(match lang {
+        Lang::Zh => vec![
+            "活动",
+            "拨付",
+            "措施",
+            "金额",
+            "拨入基金",
+            "审批人",
+            "审批日期",
+        ],
+        Lang::En => vec![
+            "campaign",
+            "allocation",
+            "measure",
+            "amount",
+            "into fund",
+            "approved by",
+            "approved on",
+        ],
+    });
+    for a in &file.allocations {
+        t.add_row(vec![
+            a.campaign_id.clone(),
+            a.allocation_id.clone(),
+            a.measure_id.clone(),
+            y(a.amount_fen),
+            a.fund.label(lang).to_string(),
+            a.approved_by.clone(),
+            a.approved_at.date_naive().to_string(),
+        ]);
+    }
+    align_right(&mut t, 3..4);
+    writeln!(out, "{t}").map_err(io)
 }

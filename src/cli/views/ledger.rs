@@ -9,6 +9,7 @@ pub(super) fn sums_row(label: String, s: &StateSums) -> Vec<String> {
         y(s.requested_fen),
         y(s.approved_fen),
         y(s.paid_fen),
+        y(s.transferred_fen),
         y(s.declined_fen),
     ]
 }
@@ -28,6 +29,7 @@ pub(super) async fn payout_ledger(
         payouts: rows,
         matching,
         totals,
+        funds,
         ..
     } = payout_ledger_page(app, fund, month.as_deref(), None, limit)
         .await
@@ -43,6 +45,7 @@ pub(super) async fn payout_ledger(
                 "payouts": rows,
                 "omitted": omitted,
                 "totals": totals,
+                "funds": funds,
             }),
         );
     }
@@ -118,6 +121,7 @@ pub(super) async fn payout_ledger(
             "待审批",
             "已批准待发放",
             "已发放",
+            "调出",
             "不予发放",
         ]
     } else {
@@ -127,6 +131,7 @@ pub(super) async fn payout_ledger(
             "requested",
             "approved",
             "paid",
+            "transferred",
             "declined",
         ]
     };
@@ -137,28 +142,51 @@ pub(super) async fn payout_ledger(
         }
     }
     by_fund.add_row(sums_row(lang.pick("全部", "all").to_string(), &totals.all));
-    align_right(&mut by_fund, 1..6);
+    align_right(&mut by_fund, 1..7);
     writeln!(out, "{}\n{by_fund}", lang.pick("\n按资金来源", "\nBy fund")).map_err(io)?;
     let mut by_month = new_table(header);
     for (m, s) in &totals.by_month {
         by_month.add_row(sums_row(m.clone(), s));
     }
-    align_right(&mut by_month, 1..6);
+    align_right(&mut by_month, 1..7);
     writeln!(out, "{}\n{by_month}", lang.pick("\n按月份", "\nBy month")).map_err(io)?;
     if totals.transfers > 0 {
         match lang {
             Lang::Zh => writeln!(
                 out,
-                "资金划转 {} 笔（拨付至帮扶措施或互助申请，由对应发放计入合计）",
+                "资金划转 {} 笔：捐款拨付至帮扶措施或互助申请，批准时从捐款基金调出（计入「调出」），由对应发放支付给个人",
                 totals.transfers
             ),
             Lang::En => writeln!(
                 out,
-                "{} transfers (allocations to measures or claims; counted through those payouts)",
+                "{} transfers: allocations to measures or claims leave the donation fund at approval (\"transferred\"); the person is paid through those payouts",
                 totals.transfers
             ),
         }
         .map_err(io)?;
     }
+    let mut balances = new_table(if zh {
+        vec!["基金", "余额", "已批未付", "可用余额"]
+    } else {
+        vec!["fund", "balance", "committed", "available"]
+    });
+    for f in &funds {
+        balances.add_row(vec![
+            f.fund.label(lang).to_string(),
+            y(f.balance_fen),
+            y(f.committed_fen),
+            y(f.available_fen),
+        ]);
+    }
+    align_right(&mut balances, 1..4);
+    writeln!(
+        out,
+        "{}\n{balances}",
+        lang.pick(
+            "\n基金余额（与基金余额表、账簿一致）",
+            "\nFund balances (as the fund-balance view and the books state them)"
+        )
+    )
+    .map_err(io)?;
     footer(out, lang, position)
 }

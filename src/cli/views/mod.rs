@@ -25,6 +25,7 @@ use serde_json::json;
 mod campaign;
 mod funds;
 mod household;
+mod journal;
 mod ledger;
 mod plan;
 mod upkeep;
@@ -101,6 +102,33 @@ pub enum ViewCommand {
         /// Only this batch (with its exceptions).
         #[arg(long)]
         batch: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 记账凭证: the books' journal (date, entry, account debited and
+    /// credited, amount, fund, source, event position); with --format/--out,
+    /// a CSV or XLSX file with Chinese headings, one row per debit–credit pair.
+    Journal {
+        /// Only this month: YYYY-MM.
+        #[arg(long, value_parser = parse_month)]
+        month: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 资金溯源: which inflows paid for a payout (--payout), or which payouts
+    /// an inflow ended up in (--inflow), to the fen; every piece without
+    /// either. Rule: explicit allocations first, then first in, first out
+    /// within the fund.
+    Lineage {
+        /// A payout id (grant:FILE:GRANT, claim:CLAIM, allocation:CAMPAIGN:ID).
+        #[arg(long)]
+        payout: Option<String>,
+        /// An inflow id (donation:CAMPAIGN:RECEIPT, contribution:PLAN:UNIT,
+        /// appropriation:ACCOUNT:ID).
+        #[arg(long)]
+        inflow: Option<String>,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -260,5 +288,13 @@ pub(crate) async fn view_at(
             crate::cli::finance::ledger(app, month, json, lang, out).await
         }
         ViewCommand::FundBalances { json } => fund_balances(app, json, lang, position, out).await,
+        ViewCommand::Journal { month, json } => {
+            journal::journal(app, month, json, lang, position, out).await
+        }
+        ViewCommand::Lineage {
+            payout,
+            inflow,
+            json,
+        } => journal::lineage(app, payout, inflow, json, lang, position, out).await,
     }
 }

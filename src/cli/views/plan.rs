@@ -82,15 +82,29 @@ pub(super) async fn plan_period(
             .map_err(io)?;
             writeln!(
                 out,
-                "互助金结余 {} 元{}",
-                y(report.fund_balance_fen),
-                if report.overdrawn_fen.is_zero() {
+                "捐款拨付本期补助 {} 元；本期结余（本期缴费加捐款拨付减本期已付补助）{} 元{}",
+                y(report.donations_allocated_fen),
+                y(report.period_net_fen),
+                if report.period_shortfall_fen.is_zero() {
                     String::new()
                 } else {
-                    format!("（超支 {} 元！）", y(report.overdrawn_fen))
+                    format!(
+                        "（本期支出超出本期缴费 {} 元，由基金其他资金支付）",
+                        y(report.period_shortfall_fen)
+                    )
                 }
             )
             .map_err(io)?;
+            if let Some(f) = &report.mutual_aid_fund {
+                writeln!(
+                    out,
+                    "互助基金余额 {} 元，已批未付 {} 元，可用余额 {} 元（与基金余额表、账簿一致）",
+                    y(f.balance_fen),
+                    y(f.committed_fen),
+                    y(f.available_fen)
+                )
+                .map_err(io)?;
+            }
         }
         Lang::En => {
             writeln!(
@@ -135,15 +149,29 @@ pub(super) async fn plan_period(
             .map_err(io)?;
             writeln!(
                 out,
-                "Fund balance {} yuan{}",
-                y(report.fund_balance_fen),
-                if report.overdrawn_fen.is_zero() {
+                "Donations allocated to its claims {} yuan; period net (its contributions and allocations minus its subsidies paid) {} yuan{}",
+                y(report.donations_allocated_fen),
+                y(report.period_net_fen),
+                if report.period_shortfall_fen.is_zero() {
                     String::new()
                 } else {
-                    format!(" (OVERDRAWN by {} yuan!)", y(report.overdrawn_fen))
+                    format!(
+                        " (paid {} yuan more than it raised, from the fund's other money)",
+                        y(report.period_shortfall_fen)
+                    )
                 }
             )
             .map_err(io)?;
+            if let Some(f) = &report.mutual_aid_fund {
+                writeln!(
+                    out,
+                    "Mutual-aid fund balance {} yuan, committed {} yuan, available {} yuan (as the fund-balance view and the books state them)",
+                    y(f.balance_fen),
+                    y(f.committed_fen),
+                    y(f.available_fen)
+                )
+                .map_err(io)?;
+            }
         }
     }
     let mut t = new_table(match lang {

@@ -904,6 +904,7 @@ impl EventStore for KurrentStore {
                 reservations.extend(
                     (self.reservations)(
                         &event.aggregate_type,
+                        &event.aggregate_id,
                         &event.event_type,
                         &event.event_version,
                         &event.payload,

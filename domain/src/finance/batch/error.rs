@@ -34,6 +34,9 @@ pub enum PayoutBatchError {
     /// A zero amount.
     #[error("payout {0} is of zero yuan")]
     ZeroAmount(PayoutId),
+    /// A cash payout: it is handed over at a home visit, never sent to the bank.
+    #[error("payout {0} is paid in cash at a visit and cannot go to the bank in a batch")]
+    CashLine(PayoutId),
     /// A signing rule outside 1–5 signers.
     #[error("a batch needs 1 to {MAX_SIGNERS} signers")]
     SignerCount,
@@ -95,6 +98,7 @@ impl Localize for PayoutBatchError {
                 batch.label(lang)
             ),
             ZeroAmount(id) => format!("发放 {id} 金额为 0"),
+            CashLine(id) => format!("发放 {id} 为入户现金发放，不能编入银行批次"),
             SignerCount => format!("签发人数须为 1 至 {MAX_SIGNERS} 人"),
             WrongState { state, action } => {
                 format!(
@@ -149,6 +153,7 @@ impl ErrorCode for PayoutBatchError {
             DuplicatePayout(_) => "payout_batch.duplicate_payout",
             WrongFund { .. } => "payout_batch.wrong_fund",
             ZeroAmount(_) => "payout_batch.zero_amount",
+            CashLine(_) => "payout_batch.cash_line",
             SignerCount => "payout_batch.signer_count",
             WrongState { .. } => "payout_batch.wrong_state",
             DrafterMayNotSign => "payout_batch.drafter_may_not_sign",

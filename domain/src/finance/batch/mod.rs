@@ -220,6 +220,9 @@ fn draft(
         if line.amount_fen.is_zero() {
             return Err(E::ZeroAmount(line.payout_id.clone()));
         }
+        if line.account == PayeeAccount::Cash {
+            return Err(E::CashLine(line.payout_id.clone()));
+        }
         total = total
             .checked_add(line.amount_fen)
             .map_err(|_| E::AmountOverflow)?;
@@ -307,7 +310,12 @@ impl PayoutBatch {
                 payout_id,
                 account,
                 reason,
-            } => self.reissue(ctx, payout_id, account, reason)?,
+            } => {
+                if account == PayeeAccount::Cash {
+                    return Err(PayoutBatchError::CashLine(payout_id));
+                }
+                self.reissue(ctx, payout_id, account, reason)?
+            }
             C::CancelPayout { payout_id, reason } => {
                 let line = self.failed_line(&payout_id)?;
                 Ev::PayoutCancelled {
