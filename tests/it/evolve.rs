@@ -180,7 +180,7 @@ async fn a_version_1_approval_is_read_in_todays_shape(w: World) {
     // On PostgreSQL a commit becomes readable once older transactions in
     // the cluster end: wait for this one, as `bangfu run` does (again while
     // the shared test cluster's other transactions hold it back).
-    let at = patient_catch_up(&app, last).await.expect("views catch up");
+    let at = patient_catch_up(app, last).await.expect("views catch up");
     assert!(at >= last, "views at {at}, the payment at {last}");
     let report = app.projector.verify(&|_, _| {}).await.unwrap();
     assert!(report.is_ok(), "projections verify: {report:?}");
@@ -273,7 +273,7 @@ async fn a_newer_version_stops_loading_and_projecting(w: World) {
         }
         other => panic!("expected a corrupt-data error, got {other:?}"),
     }
-    match patient_catch_up(&app, newer_at).await {
+    match patient_catch_up(app, newer_at).await {
         Err(ProjectorError::Projection { source, position }) => {
             assert_eq!(position, newer_at);
             let message = source.to_string();
