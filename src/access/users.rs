@@ -100,6 +100,8 @@ pub struct UserInfo {
     pub created_by: String,
     /// RFC 3339, if revoked.
     pub revoked_at: Option<String>,
+    /// RFC 3339, when the current token expires (none: it does not).
+    pub token_expires_at: Option<String>,
 }
 
 /// Why a user operation failed.
@@ -145,6 +147,8 @@ impl UsersError {
 #[derive(Clone, Debug)]
 pub struct Users {
     pool: SqlitePool,
+    /// How long a token issued from here is valid (`None`: no expiry).
+    token_lifetime: Option<chrono::Duration>,
 }
 
 impl Users {
@@ -173,7 +177,23 @@ impl Users {
             .run(&pool)
             .await
             .map_err(|e| UsersError::Store(e.to_string()))?;
-        Ok(Users { pool })
+        Ok(Users {
+            pool,
+            token_lifetime: None,
+        })
+    }
+
+    /// The directory issuing tokens valid for `days` (none: no expiry).
+    /// Expiry is checked on every request; `reset_token` rotates.
+    pub fn with_token_lifetime(mut self, days: Option<u32>) -> Users {
+        self.token_lifetime = days.map(|d| chrono::Duration::days(i64::from(d)));
+        self
+    }
+
+    /// When a token issued now expires, in the stored format.
+    fn expiry(&self) -> Option<String> {
+        self.token_lifetime
+            .map(|d| (Utc::now() + d).to_rfc3339_opts(SecondsFormat::Micros, true))
     }
 
     /// The pool, for the service's other small tables (idempotency keys).
@@ -199,13 +219,14 @@ impl Users {
         let token = Token::generate()?;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO users (user_id, token_sha256, created_at, created_by)
-             VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+            "INSERT INTO users (user_id, token_sha256, created_at, created_by, token_expires_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
         )
         .bind(id.as_str())
         .bind(token_hash(token.expose()))
         .bind(now())
         .bind(created_by)
+        .bind(self.expiry())
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -243,8 +264,9 @@ impl Users {
     pub async fn reset_token(&self, id: &str) -> Result<Token, UsersError> {
         let token = Token::generate()?;
         let done =
-            sqlx::query("UPDATE users SET token_sha256 = ?, revoked_at = NULL WHERE user_id = ?")
+            sqlx::query("UPDATE users SET token_sha256 = ?, revoked_at = NULL, token_expires_at = ? WHERE user_id = ?")
                 .bind(token_hash(token.expose()))
+                .bind(self.expiry())
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
@@ -287,9 +309,16 @@ impl Users {
 
     /// Every user, oldest first (at most [`MAX_USERS_LISTED`]).
     pub async fn list(&self) -> Result<Vec<UserInfo>, UsersError> {
-        type Row = (String, String, String, Option<String>, Option<String>);
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT u.user_id, u.created_at, u.created_by, u.revoked_at,
+            "SELECT u.user_id, u.created_at, u.created_by, u.revoked_at, u.token_expires_at,
                     (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.user_id)
                FROM users u ORDER BY u.created_at, u.user_id LIMIT ?",
         )
@@ -298,17 +327,21 @@ impl Users {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, created_at, created_by, revoked_at, roles)| {
-                let roles =
-                    normalise_roles(roles.unwrap_or_default().split(',').filter_map(Role::parse));
-                UserInfo {
-                    id,
-                    roles,
-                    created_at,
-                    created_by,
-                    revoked_at,
-                }
-            })
+            .map(
+                |(id, created_at, created_by, revoked_at, token_expires_at, roles)| {
+                    let roles = normalise_roles(
+                        roles.unwrap_or_default().split(',').filter_map(Role::parse),
+                    );
+                    UserInfo {
+                        id,
+                        roles,
+                        created_at,
+                        created_by,
+                        revoked_at,
+                        token_expires_at,
+                    }
+                },
+            )
             .collect())
     }
 
@@ -323,9 +356,11 @@ impl Users {
             "SELECT u.user_id, u.token_sha256,
                     (SELECT group_concat(r.role, ',') FROM user_roles r WHERE r.user_id = u.user_id)
                FROM users u
-              WHERE u.token_sha256 = ? AND u.revoked_at IS NULL",
+              WHERE u.token_sha256 = ? AND u.revoked_at IS NULL
+                AND (u.token_expires_at IS NULL OR u.token_expires_at > ?)",
         )
         .bind(&presented)
+        .bind(now())
         .fetch_optional(&self.pool)
         .await?;
         let Some((id, stored, roles)) = row else {

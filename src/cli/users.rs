@@ -19,6 +19,9 @@ pub enum UsersCommand {
         /// A role the user may act in; repeat for several.
         #[arg(long = "role", required = true, value_parser = parse_role_arg)]
         roles: Vec<Role>,
+        /// Days the token stays valid (unset: it does not expire).
+        #[arg(long, env = "BANGFU_TOKEN_LIFETIME_DAYS")]
+        expires_in_days: Option<u32>,
     },
     /// List users and their roles.
     List,
@@ -32,6 +35,9 @@ pub enum UsersCommand {
     ResetToken {
         /// The user.
         user_id: String,
+        /// Days the new token stays valid (unset: it does not expire).
+        #[arg(long, env = "BANGFU_TOKEN_LIFETIME_DAYS")]
+        expires_in_days: Option<u32>,
     },
     /// Replace a user's roles (the token stays).
     Roles {
@@ -57,7 +63,19 @@ pub async fn run_cli(
     lang: domain::i18n::Lang,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure> {
-    let users = Users::open(db).await.map_err(|e| users_failure(e, lang))?;
+    let lifetime = match &command {
+        UsersCommand::Add {
+            expires_in_days, ..
+        }
+        | UsersCommand::ResetToken {
+            expires_in_days, ..
+        } => *expires_in_days,
+        _ => None,
+    };
+    let users = Users::open(db)
+        .await
+        .map_err(|e| users_failure(e, lang))?
+        .with_token_lifetime(lifetime);
     let result = run_users_command(&users, command, lang, out).await;
     users.close().await;
     result
@@ -71,7 +89,7 @@ async fn run_users_command(
 ) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::other(e.to_string());
     match command {
-        UsersCommand::Add { user_id, roles } => {
+        UsersCommand::Add { user_id, roles, .. } => {
             let id = Code::parse(&user_id).map_err(|e| Failure {
                 code: Some(domain::i18n::ErrorCode::code(&e)),
                 message: format!("user_id: {}", domain::i18n::Localize::localize(&e, lang)),
@@ -112,9 +130,16 @@ async fn run_users_command(
             let mut text = String::new();
             for u in users.list().await.map_err(|e| users_failure(e, lang))? {
                 let names: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-                let revoked = match &u.revoked_at {
-                    Some(at) => format!("  {} {at}", lang.pick("已吊销", "revoked")),
-                    None => String::new(),
+                let revoked = match (&u.revoked_at, &u.token_expires_at) {
+                    (Some(at), _) => format!("  {} {at}", lang.pick("已吊销", "revoked")),
+                    (None, Some(at)) => {
+                        format!(
+                            "  {} {}",
+                            lang.pick("令牌有效期至", "token expires"),
+                            at.get(..19).unwrap_or(at)
+                        )
+                    }
+                    (None, None) => String::new(),
                 };
                 text.push_str(&format!(
                     "{}\t{}\t{}{revoked}\n",
@@ -132,7 +157,7 @@ async fn run_users_command(
                 .map_err(|e| users_failure(e, lang))?;
             writeln!(out, "{} {user_id}", lang.pick("已吊销用户", "revoked user")).map_err(io)
         }
-        UsersCommand::ResetToken { user_id } => {
+        UsersCommand::ResetToken { user_id, .. } => {
             let token = users
                 .reset_token(&user_id)
                 .await

@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Largest request header in bytes [default: 16384].
     #[arg(long, env = "BANGFU_MAX_HEADER_BYTES")]
     pub max_header_bytes: Option<usize>,
+    /// Days a token issued by this server (new users, reset tokens) stays
+    /// valid; unset: tokens do not expire.
+    #[arg(long, env = "BANGFU_TOKEN_LIFETIME_DAYS")]
+    pub token_lifetime_days: Option<u32>,
     /// Failed sign-ins a client address may make a minute, then 429 [default: 10].
     #[arg(long, env = "BANGFU_SIGN_IN_FAILURES_PER_MINUTE")]
     pub sign_in_failures_per_minute: Option<u32>,
@@ -191,7 +195,10 @@ pub async fn serve(
         None => ConfigFile::default(),
     };
     let (listen, limits) = settle(&args, &file)?;
-    let users = Users::open(db).await.map_err(|e| e.to_string())?;
+    let users = Users::open(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_token_lifetime(args.token_lifetime_days);
     let bootstrapped = users
         .bootstrap_admin("bangfu serve (first start)")
         .await

@@ -82,6 +82,9 @@ pub struct UserDoc {
     pub created_by: String,
     /// When revoked, if revoked.
     pub revoked_at: Option<String>,
+    /// When the current token expires (absent: it does not; see
+    /// `bangfu serve --token-lifetime-days`).
+    pub token_expires_at: Option<String>,
 }
 
 fn role_names(roles: &[Role]) -> Vec<String> {
@@ -181,6 +184,7 @@ async fn list_users(State(state): State<ApiState>, caller: Caller) -> Response {
                         created_at: u.created_at,
                         created_by: u.created_by,
                         revoked_at: u.revoked_at,
+                        token_expires_at: u.token_expires_at,
                     })
                     .collect::<Vec<_>>(),
             )
