@@ -303,6 +303,7 @@ pub async fn view(
 pub fn history<A>(
     events: Vec<StoredEvent>,
     id: &str,
+    mask: bool,
     target: &Target,
     lang: Lang,
     out: &mut dyn std::io::Write,
@@ -314,7 +315,7 @@ where
     let doc = serde_json::json!({
         "aggregate_type": A::TYPE,
         "aggregate_id": id,
-        "events": crate::audit::history::event_docs::<A>(events, lang, false),
+        "events": crate::audit::history::event_docs::<A>(events, lang, mask),
     });
     write(target, &export::HISTORY, &doc, lang, out)
 }

@@ -101,6 +101,10 @@ pub enum Command {
         /// Print as JSON (full payloads and metadata).
         #[arg(long)]
         json: bool,
+        /// Show resident IDs, bank cards and phones in full (recorded in
+        /// the read-access log); by default they are masked.
+        #[arg(long)]
+        unmasked: bool,
         #[command(flatten)]
         as_of: AsOfArgs,
         #[command(flatten)]
@@ -112,6 +116,10 @@ pub enum Command {
         kind: AggregateKind,
         /// Aggregate id.
         id: String,
+        /// Show resident IDs, bank cards and phones in full (recorded in
+        /// the read-access log); by default they are masked.
+        #[arg(long)]
+        unmasked: bool,
         #[command(flatten)]
         as_of: AsOfArgs,
         #[command(flatten)]
@@ -356,12 +364,13 @@ async fn dispatch(
             kind,
             id,
             json,
+            unmasked,
             as_of,
             export,
         } => {
             let point = as_of.point(lang)?;
             let target = export.target(lang)?;
-            let args = (id.as_str(), json, point, target, lang);
+            let args = (id.as_str(), json, unmasked, point, target, lang);
             match kind {
                 AggregateKind::HardshipFile => history(app, &app.files, args, out).await,
                 AggregateKind::MutualAidPlan => history(app, &app.plans, args, out).await,
@@ -375,12 +384,13 @@ async fn dispatch(
         Command::Show {
             kind,
             id,
+            unmasked,
             as_of,
             export,
         } => {
             let point = as_of.point(lang)?;
             let target = export.target(lang)?;
-            let args = (id.as_str(), point, target, lang);
+            let args = (id.as_str(), unmasked, point, target, lang);
             match kind {
                 AggregateKind::HardshipFile => show(app, &app.files, args, out).await,
                 AggregateKind::MutualAidPlan => show(app, &app.plans, args, out).await,
@@ -675,6 +685,7 @@ where
 type HistoryArgs<'a> = (
     &'a str,
     bool,
+    bool,
     Option<AsOf>,
     Option<crate::cli::export::Target>,
     Lang,
@@ -683,7 +694,7 @@ type HistoryArgs<'a> = (
 async fn history<A>(
     app: &App,
     _engine: &Engine<A>,
-    (id, json, point, target, lang): HistoryArgs<'_>,
+    (id, json, unmasked, point, target, lang): HistoryArgs<'_>,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
@@ -698,10 +709,10 @@ where
     if let Some(point) = &point {
         events.retain(|e| point.includes_stored(e, app.clock.tz()));
     }
-    if !events.is_empty() {
+    if !events.is_empty() && unmasked {
         crate::cli::audit_review::record_cli_read(
             app,
-            "cli history",
+            "cli history --unmasked",
             A::TYPE,
             id,
             point.as_ref(),
@@ -720,7 +731,7 @@ where
         });
     }
     if let Some(target) = &target {
-        return crate::cli::export::history::<A>(events, id, target, lang, out);
+        return crate::cli::export::history::<A>(events, id, !unmasked, target, lang, out);
     }
     let marks = crate::audit::marks::row_marks(&events);
     let broken = marks.iter().flatten().count();
@@ -729,14 +740,19 @@ where
             .iter()
             .zip(&marks)
             .map(|(e, mark)| {
+                let (mut payload, mut metadata) = (e.payload.clone(), json!(e.metadata));
+                if !unmasked {
+                    crate::read::mask::mask_json(&mut payload);
+                    crate::read::mask::mask_json(&mut metadata);
+                }
                 json!({
                     "position": e.position,
                     "event_id": e.event_id,
                     "sequence": e.sequence,
                     "event_type": e.event_type,
                     "event_version": e.event_version,
-                    "payload": e.payload,
-                    "metadata": e.metadata,
+                    "payload": payload,
+                    "metadata": metadata,
                     "prev_hash": e.prev_hash,
                     "hash": e.hash,
                     "chain_ok": mark.is_none(),
@@ -810,10 +826,18 @@ where
     Ok(())
 }
 
+type ShowArgs<'a> = (
+    &'a str,
+    bool,
+    Option<AsOf>,
+    Option<crate::cli::export::Target>,
+    Lang,
+);
+
 async fn show<A>(
     app: &App,
     engine: &Engine<A>,
-    (id, point, target, lang): (&str, Option<AsOf>, Option<crate::cli::export::Target>, Lang),
+    (id, unmasked, point, target, lang): ShowArgs<'_>,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Failure>
 where
@@ -856,15 +880,21 @@ where
             exit: ExitKind::NotFound,
         });
     }
-    crate::cli::audit_review::record_cli_read(app, "cli show", A::TYPE, id, point.as_ref(), lang)
-        .await?;
+    if unmasked {
+        let route = "cli show --unmasked";
+        crate::cli::audit_review::record_cli_read(app, route, A::TYPE, id, point.as_ref(), lang)
+            .await?;
+    }
     let chain = app
         .store
         .verify_chain(A::TYPE, id)
         .await
         .map_err(|e| Failure::app(AppError::Storage(e.to_string()), lang))?;
     let as_of = point.zip(at).map(|(p, at)| (p.describe(lang), at));
-    let state = state.unwrap_or_default();
+    let mut state = state.unwrap_or_default();
+    if !unmasked {
+        crate::read::mask::mask_json(&mut state);
+    }
     let doc = crate::read::export::state_doc((A::TYPE, id), version, state, &chain, as_of);
     if !chain.is_ok() {
         // On stderr: stdout stays one JSON document (its `chain` says it too).

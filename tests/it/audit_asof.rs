@@ -670,12 +670,21 @@ async fn reads_of_personal_data_are_logged_append_only(w: World) {
         !body.to_string().contains(nth_resident_id(7).expose()),
         "masked for auditors"
     );
+    // A masked `show` reads no personal data and is not logged; `--unmasked` is.
     let out = w
         .cli()
         .args(["show", "hardship-file", "HF-1"])
         .output()
         .unwrap();
     assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(nth_resident_id(7).expose()));
+    let out = w
+        .cli()
+        .args(["show", "hardship-file", "HF-1", "--unmasked"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(nth_resident_id(7).expose()));
 
     let all = access_log::list(
         &w.app.store,
@@ -703,7 +712,7 @@ async fn reads_of_personal_data_are_logged_append_only(w: World) {
     );
     assert_eq!(
         (seen.len(), seen[2].1, seen[2].2),
-        (3, "cli", "cli show"),
+        (3, "cli", "cli show --unmasked"),
         "{all:?}"
     );
     assert!(all[1].as_of.as_deref().unwrap().contains("2026-06-10"));
@@ -779,7 +788,7 @@ async fn history_and_views_as_of_a_point_are_byte_identical_files(w: World) {
     assert!(xlsx.starts_with(b"PK"), "a ZIP container");
     assert_eq!(file(&api, auditor, &events, XLSX).await, xlsx);
     // The state as of that point: the same file over HTTP and from `bangfu
-    // show` (a role that sees personal data, as the CLI does).
+    // show --unmasked` (a role that sees personal data).
     let state = format!("/v1/hardship-files/HF-1/state?as_of_position={approval}");
     let over_http = file(&api, &tokens[0], &state, "text/csv").await;
     let position = approval.to_string();
@@ -791,6 +800,7 @@ async fn history_and_views_as_of_a_point_are_byte_identical_files(w: World) {
             "HF-1",
             "--as-of-position",
             &position,
+            "--unmasked",
         ])
         .args(["--format", "csv"])
         .output()

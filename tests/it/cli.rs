@@ -688,9 +688,18 @@ async fn history_show_and_streams_print_the_record() {
         ExitKind::Ok,
     );
 
-    // Programs: every column, and a chain they can follow.
+    // Masked by default, in full with --unmasked (the read is logged).
     let out = bangfu(&db)
         .args(["history", "hardship-file", "HF-1", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&out, ExitKind::Ok);
+    let masked = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(masked.contains("3503**********0016"), "{masked}");
+    assert!(!masked.contains("350302197803120016"), "{masked}");
+    // Programs: every column, and a chain they can follow.
+    let out = bangfu(&db)
+        .args(["history", "hardship-file", "HF-1", "--json", "--unmasked"])
         .output()
         .unwrap();
     assert_exit(&out, ExitKind::Ok);
@@ -747,6 +756,20 @@ async fn history_show_and_streams_print_the_record() {
     assert_eq!(shown["aggregate_id"], "HF-1");
     assert_eq!(shown["version"], 2);
     assert_eq!(shown["state"]["visits"][0]["visit_id"], "V-1");
+    assert_eq!(
+        shown["state"]["household"]["head"]["resident_id"], "3503**********0016",
+        "masked unless --unmasked"
+    );
+    let out = bangfu(&db)
+        .args(["show", "hardship-file", "HF-1", "--unmasked"])
+        .output()
+        .unwrap();
+    assert_exit(&out, ExitKind::Ok);
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("JSON state");
+    assert_eq!(
+        shown["state"]["household"]["head"]["resident_id"],
+        "350302197803120016"
+    );
 
     let out = bangfu(&db)
         .args(["streams", "hardship-file"])
