@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::i18n::Localize;
@@ -27,7 +26,6 @@ use super::error::{ApiError, Problem};
 use super::params::WirePosition;
 use super::reports::{begin, view_unavailable};
 use super::{ApiState, Caller};
-use crate::files::negotiate::content_disposition;
 use crate::finance::journal_file::journal_table;
 
 /// The journal of the books and their trial balance.
@@ -98,14 +96,7 @@ async fn journal(
                 at,
                 format.extension()
             );
-            let header =
-                |v: &str| HeaderValue::from_str(v).map_err(|e| ApiError::unavailable(lang, &e));
-            let mut response = file.bytes.into_response();
-            let h = response.headers_mut();
-            h.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
-            h.insert(CONTENT_DISPOSITION, header(&content_disposition(&name))?);
-            h.insert("x-content-sha256", header(&file.sha256)?);
-            return Ok(response);
+            return super::files::rendered_response(lang, file, format, &name);
         }
         let tb = crate::finance::trial_balance(&app)
             .await

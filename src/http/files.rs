@@ -31,15 +31,22 @@ pub(crate) fn file_response(
     let (file, _) = crate::read::export::render(view, doc, format, lang)
         .map_err(|e| ApiError::new(StatusCode::NOT_ACCEPTABLE, e.code(), lang, e.localize(lang)))?;
     let name = crate::read::export::file_name(view, doc, format, lang);
-    let disposition = HeaderValue::from_str(&content_disposition(&name))
-        .map_err(|e| ApiError::unavailable(lang, &e))?;
+    rendered_response(lang, file, format, &name)
+}
+
+/// A rendered file as a download: its media type, a `Content-Disposition`
+/// with `name`, and `X-Content-SHA256`.
+pub(crate) fn rendered_response(
+    lang: Lang,
+    file: crate::files::FileBytes,
+    format: Format,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let header = |v: &str| HeaderValue::from_str(v).map_err(|e| ApiError::unavailable(lang, &e));
     let mut response = file.bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
-    headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(
-        "x-content-sha256",
-        HeaderValue::from_str(&file.sha256).map_err(|e| ApiError::unavailable(lang, &e))?,
-    );
+    headers.insert(CONTENT_DISPOSITION, header(&content_disposition(name))?);
+    headers.insert("x-content-sha256", header(&file.sha256)?);
     Ok(response)
 }

@@ -10,7 +10,6 @@
 //! answers with the file and honours `Idempotency-Key`; result uploads
 //! answer problem documents naming line and column.
 
-use std::io::Cursor;
 use std::process::Output;
 use std::sync::Arc;
 
@@ -19,7 +18,6 @@ use bangfu::app::{execute_json, App};
 use bangfu::files::bank::BankTemplate;
 use bangfu::files::result::{result_table, ResultLine, ResultStatus};
 use bangfu::files::{CsvEncoding, Format};
-use calamine::{Data, Reader, Xlsx};
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::command::{Actor, CommandContext, Role};
 use domain::finance::batch::{LineStatus, ResultException};
@@ -210,21 +208,7 @@ async fn expected_lines(w: &World, batch: &str) -> Vec<Vec<String>> {
 /// Rows of a bank file read back with a reader crate (序号, 姓名, 账号, 金额, 批次号).
 pub(crate) fn read_back(bytes: &[u8], xlsx: bool, gbk: bool) -> Vec<Vec<String>> {
     let rows: Vec<Vec<String>> = if xlsx {
-        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("xlsx");
-        let range = book.worksheet_range_at(0).expect("sheet").expect("range");
-        range
-            .rows()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Data::Float(f) => format!("{f:.2}"),
-                        Data::Int(i) => i.to_string(),
-                        Data::Empty => String::new(),
-                        other => other.to_string(),
-                    })
-                    .collect()
-            })
-            .collect()
+        crate::books_files::xlsx_rows(bytes)
     } else {
         let text = if gbk {
             let (t, _, bad) = encoding_rs::GBK.decode(bytes);

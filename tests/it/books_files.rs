@@ -15,6 +15,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::http::{api, staff};
+use super::view_files::csv_rows;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -49,16 +50,8 @@ async fn get(
     (status, body)
 }
 
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes())
-        .records()
-        .map(|r| r.expect("record").iter().map(str::to_string).collect())
-        .collect()
-}
-
-fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+/// An XLSX sheet's cells as text, numbers with two decimals (amounts).
+pub(crate) fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("xlsx");
     let range = book
         .worksheet_range_at(0)

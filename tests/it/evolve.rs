@@ -19,7 +19,7 @@ use domain::values::{Fen, ResidentId};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::support::{ctx, run};
+use crate::support::{ctx, patient_catch_up, run};
 
 const LIN: (&str, Role) = ("lin.xiaomei", Role::Caseworker);
 const HUANG: (&str, Role) = ("huang.zhiqiang", Role::Approver);
@@ -294,20 +294,3 @@ on_every_store!(
     a_version_1_approval_is_read_in_todays_shape,
     a_newer_version_stops_loading_and_projecting,
 );
-
-/// `catch_up_to`, repeated while the views fall short of `position` (up to
-/// two minutes): on PostgreSQL the test cluster is shared by every test, and
-/// their transactions can hold the readable horizon back longer than the
-/// product's own 10 s wait.
-async fn patient_catch_up(
-    app: &App,
-    position: bangfu::store::LogPosition,
-) -> Result<bangfu::store::LogPosition, ProjectorError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let at = app.projector.catch_up_to(position).await?;
-        if at >= position || std::time::Instant::now() >= deadline {
-            return Ok(at);
-        }
-    }
-}

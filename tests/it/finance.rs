@@ -257,23 +257,16 @@ pub(crate) async fn approved_allocations(app: &App) {
     .await;
 }
 
-/// Waits until the views hold the newest committed event. On PostgreSQL a
-/// commit becomes readable once every older transaction in the cluster has
-/// ended; the test cluster is shared by every test (each creating its
-/// database meanwhile), so under load that can take longer than the
-/// product's own read-your-writes wait — which then answers with what it
-/// has. The test waits as long as it must (bounded), then reads.
+/// Waits until the views hold the newest committed event (see
+/// [`crate::support::patient_catch_up`]), then the test reads.
 pub(crate) async fn settled(app: &App) {
     let Some(last) = app.store.last_event().await.unwrap() else {
         return;
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while app.projector.catch_up_to(last.log_position).await.unwrap() < last.log_position {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the views never reached {last:?}"
-        );
-    }
+    let at = crate::support::patient_catch_up(app, last.log_position)
+        .await
+        .unwrap();
+    assert!(at >= last.log_position, "the views never reached {last:?}");
 }
 
 /// The books balance, and every fund shows one available balance: the

@@ -138,3 +138,22 @@ pub fn bangfu(db: &Db) -> Command {
     cmd.arg("--db").arg(&db.path);
     cmd
 }
+
+/// `catch_up_to`, repeated while the views fall short of `position` (up to
+/// two minutes). On PostgreSQL a commit becomes readable once every older
+/// transaction in the cluster has ended; the test cluster is shared by
+/// every test (each creating its database meanwhile), so under load that
+/// can take longer than the product's own 10 s read-your-writes wait, which
+/// then answers with what it has. Returns the position the views reached.
+pub async fn patient_catch_up(
+    app: &bangfu::app::App,
+    position: bangfu::store::LogPosition,
+) -> Result<bangfu::store::LogPosition, bangfu::projector::ProjectorError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let at = app.projector.catch_up_to(position).await?;
+        if at >= position || std::time::Instant::now() >= deadline {
+            return Ok(at);
+        }
+    }
+}
