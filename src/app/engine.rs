@@ -61,7 +61,7 @@ use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use domain::command::metadata_keys;
 use domain::money::InsufficientFunds;
 
-use crate::store::{AnyStore, LogPosition, ReservationConflict};
+use crate::store::{AnyStore, CommandKey, KeyTaken, LogPosition, ReservationConflict};
 
 /// Why a command did not commit. Closed, so every caller maps every case.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,10 @@ pub enum ExecError<E: std::error::Error> {
     /// unallocated money below zero (checked by the store). Nothing was written.
     #[error(transparent)]
     InsufficientFunds(InsufficientFunds),
+    /// The command's idempotency key is held by another command (committed
+    /// meanwhile, e.g. by another process). Nothing was written.
+    #[error("the idempotency key is held by another command")]
+    KeyTaken,
     /// The database could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
@@ -531,6 +535,27 @@ impl<A: Aggregate + Clone> Engine<A> {
     where
         A::Command: Clone,
     {
+        self.execute_keyed(aggregate_id, command, metadata, expected_version, None)
+            .await
+    }
+
+    /// [`Engine::execute_expecting`] for a command sent with an idempotency
+    /// key: `key` is committed in the events' transaction (`store::keys`),
+    /// and a key another commit holds refuses the command
+    /// ([`ExecError::KeyTaken`]), nothing written. A command that commits no
+    /// event writes no key: the caller keeps its answer
+    /// (`EventStore::keep_key`).
+    pub async fn execute_keyed(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+        expected_version: Option<usize>,
+        key: Option<&CommandKey>,
+    ) -> Result<Committed<A>, ExecError<A::Error>>
+    where
+        A::Command: Clone,
+    {
         let cached = self.cache_lock().take(aggregate_id);
         if let Some(entry) =
             cached.filter(|entry| expected_version.is_none_or(|v| v == entry.version))
@@ -541,7 +566,7 @@ impl<A: Aggregate + Clone> Engine<A> {
                 .decide(
                     aggregate_id,
                     command.clone(),
-                    &metadata,
+                    (&metadata, key),
                     state,
                     entry.version,
                     entry.snapshot,
@@ -575,7 +600,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         self.decide(
             aggregate_id,
             command,
-            &metadata,
+            (&metadata, key),
             context.aggregate,
             context.current_sequence,
             context.current_snapshot,
@@ -590,7 +615,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         &self,
         aggregate_id: &str,
         command: A::Command,
-        metadata: &HashMap<String, String>,
+        (metadata, key): (&HashMap<String, String>, Option<&CommandKey>),
         mut aggregate: A,
         loaded_version: usize,
         current_snapshot: Option<usize>,
@@ -668,7 +693,7 @@ impl<A: Aggregate + Clone> Engine<A> {
         let snapshot_number = snapshot.as_ref().map(|(_, _, n)| *n);
         let appended = self
             .store
-            .append(A::TYPE, &serialized, snapshot)
+            .append_keyed(A::TYPE, &serialized, snapshot, key.cloned())
             .instrument(tracing::debug_span!("bf.append"))
             .await
             .map_err(from_persistence_error)?;
@@ -703,7 +728,10 @@ fn from_persistence_error<E: std::error::Error>(error: PersistenceError) -> Exec
             Ok(conflict) => ExecError::Reservation(*conflict),
             Err(e) => match e.downcast::<InsufficientFunds>() {
                 Ok(refused) => ExecError::InsufficientFunds(*refused),
-                Err(e) => ExecError::Storage(e.to_string()),
+                Err(e) => match e.downcast::<KeyTaken>() {
+                    Ok(_) => ExecError::KeyTaken,
+                    Err(e) => ExecError::Storage(e.to_string()),
+                },
             },
         },
     }

@@ -394,7 +394,9 @@ impl<E: ErrorCode + std::error::Error> From<ExecError<E>> for AppError {
                 zh: e.localize(Lang::Zh),
                 en: e.localize(Lang::En),
             },
-            ExecError::Conflict => AppError::Conflict,
+            // Another command took the key meanwhile: a retry finds it and
+            // gets that command's answer.
+            ExecError::Conflict | ExecError::KeyTaken => AppError::Conflict,
             ExecError::Reservation(c) => AppError::Reservation(c),
             ExecError::InsufficientFunds(refused) => AppError::InsufficientFunds(refused),
             ExecError::Storage(s) | ExecError::Corrupt(s) => AppError::Storage(s),

@@ -20,6 +20,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{SecondsFormat, Utc};
 use cqrs_es::DomainEvent;
 use domain::command::{metadata_keys, Actor, Cmd};
 use domain::donation::{DonationCampaign, DonationCampaignCommand};
@@ -43,6 +44,7 @@ use super::{idempotency, ApiState, Caller};
 use crate::access::permissions;
 use crate::app::engine::{Committed, Engine, ExecError};
 use crate::app::{check_aggregate_id, App, AppError, CaseAggregate};
+use crate::store::{CommandKey, KeyRecord};
 
 /// Times a command is retried after losing an optimistic-concurrency race,
 /// when the client did not ask for a version.
@@ -440,6 +442,8 @@ struct Outcome {
     body: String,
     version: Option<usize>,
     keep: bool,
+    /// Events carry this answer (a replay rebuilds it from them).
+    in_events: bool,
 }
 
 impl Outcome {
@@ -449,6 +453,21 @@ impl Outcome {
             body: serde_json::to_string(outcome).unwrap_or_default(),
             version: Some(outcome.version),
             keep: true,
+            in_events: !outcome.events.is_empty(),
+        }
+    }
+
+    /// An answer kept beside its key.
+    fn kept(status: u16, body: String) -> Outcome {
+        let version = serde_json::from_str::<CommandOutcome>(&body)
+            .ok()
+            .map(|o| o.version);
+        Outcome {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            body,
+            version,
+            keep: true,
+            in_events: false,
         }
     }
 
@@ -461,6 +480,7 @@ impl Outcome {
             // A business rule's refusal is this command's outcome; a conflict
             // or an outage is not, and a retry should run it again.
             keep: status == StatusCode::UNPROCESSABLE_ENTITY,
+            in_events: false,
         }
     }
 
@@ -490,9 +510,11 @@ where
     A::Error: ErrorCode,
 {
     async fn run(self) -> Response {
-        let lang = self.caller.lang;
         let Some((key, fingerprint)) = self.key.clone() else {
-            return self.execute(Uuid::now_v7()).await.into_response(false);
+            return self
+                .execute(Uuid::now_v7(), None)
+                .await
+                .into_response(false);
         };
         let user = self.caller.user.id.as_str().to_string();
         let lock_id = idempotency::fingerprint(&[user.as_bytes(), key.as_bytes()]);
@@ -502,122 +524,77 @@ where
             .lock()
             .instrument(tracing::debug_span!("bf.idem_lock"))
             .await;
-        let pool = self.state.users().pool().clone();
-        let request_sha256 = hex::encode(fingerprint);
-        let unavailable = |e: sqlx::Error| ApiError::unavailable(lang, &e).into_response();
+        let key = CommandKey {
+            user_id: user,
+            idem_key: key,
+            request_sha256: hex::encode(fingerprint),
+            command_id: Uuid::now_v7(),
+            aggregate_type: A::TYPE.to_string(),
+            aggregate_id: self.id.clone(),
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        };
+        match self.held(key).await {
+            Held::Answer(outcome) => outcome.into_response(true),
+            Held::Refused(error) => error.into_response(),
+            Held::Run(key, insert) => self.run_keyed(key, insert).await,
+        }
+    }
 
-        let row = match idempotency::lookup(&pool, &user, &key)
+    /// What the store holds for the request's key: an answer to replay, a
+    /// refusal, or the command to run — with a new key to insert, or with the
+    /// command id of a key taken before whose events were never written.
+    async fn held(&self, mut key: CommandKey) -> Held {
+        let lang = self.caller.lang;
+        let held = self
+            .state
+            .app()
+            .store
+            .command_key(&key.user_id, &key.idem_key)
             .instrument(tracing::debug_span!("bf.idem_lookup"))
-            .await
-        {
-            Ok(row) => row,
-            Err(e) => return unavailable(e),
-        };
-        let command_id = match row {
-            Some(row) if row.request_sha256 != request_sha256 => {
-                return ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency.key_reused",
-                    lang,
-                    lang.pick(
-                        "该 Idempotency-Key 已用于另一个请求（内容不同）；新请求请使用新的键",
-                        "this Idempotency-Key was used for a different request; use a new key for a new request",
-                    )
-                    .to_string(),
-                )
-                .with_field("Idempotency-Key")
-                .into_response();
+            .await;
+        match held {
+            Err(e) => Held::Refused(ApiError::unavailable(lang, &e)),
+            Ok(None) => Held::Run(key, true),
+            Ok(Some(held)) if held.request_sha256 != key.request_sha256 => {
+                Held::Refused(key_error(lang, "idempotency.key_reused"))
             }
-            Some(row) if row.done => {
-                let status = row
-                    .status
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(StatusCode::OK);
-                let body = row.response.unwrap_or_default();
-                let version = serde_json::from_str::<CommandOutcome>(&body)
-                    .ok()
-                    .map(|o| o.version);
-                return Outcome {
-                    status,
-                    body,
-                    version,
-                    keep: true,
+            Ok(Some(KeyRecord {
+                answer: Some((status, body)),
+                ..
+            })) => Held::Answer(Outcome::kept(status, body)),
+            Ok(Some(held)) => match self.recover(held.command_id).await {
+                Ok(Some(outcome)) => Held::Answer(Outcome::committed(&outcome)),
+                Ok(None) => {
+                    key.command_id = held.command_id;
+                    Held::Run(key, false)
                 }
-                .into_response(true);
-            }
-            Some(row) => {
-                // Left pending by a process that stopped mid-command.
-                match self.recover(row.command_id).await {
-                    Ok(Some(outcome)) => {
-                        let outcome = Outcome::committed(&outcome);
-                        if let Err(e) = idempotency::complete(
-                            &pool,
-                            &user,
-                            &key,
-                            outcome.status.as_u16(),
-                            &outcome.body,
-                        )
-                        .await
-                        {
-                            return unavailable(e);
-                        }
-                        return outcome.into_response(true);
-                    }
-                    Ok(None) => row.command_id,
-                    Err(error) => return error.into_response(),
-                }
-            }
-            None => {
-                let command_id = Uuid::now_v7();
-                match idempotency::reserve(
-                    &pool,
-                    &user,
-                    &key,
-                    &request_sha256,
-                    command_id,
-                    (A::TYPE, &self.id),
-                )
-                .instrument(tracing::debug_span!("bf.idem_reserve"))
-                .await
-                {
-                    Ok(true) => command_id,
-                    Ok(false) => {
-                        // Another process took the key between lookup and insert.
-                        return ApiError::new(
-                            StatusCode::CONFLICT,
-                            "idempotency.in_progress",
-                            lang,
-                            lang.pick(
-                                "使用该 Idempotency-Key 的请求正在处理，请稍后重试",
-                                "a request with this Idempotency-Key is in progress; retry shortly",
-                            )
-                            .to_string(),
-                        )
-                        .with_field("Idempotency-Key")
-                        .into_response();
-                    }
-                    Err(e) => return unavailable(e),
-                }
-            }
-        };
+                Err(error) => Held::Refused(error),
+            },
+        }
+    }
 
-        let outcome = self.execute(command_id).await;
-        let stored = if outcome.keep {
-            idempotency::complete(&pool, &user, &key, outcome.status.as_u16(), &outcome.body)
-                .instrument(tracing::debug_span!("bf.idem_complete"))
-                .await
-        } else {
-            idempotency::release(&pool, &user, &key).await
-        };
-        if let Err(e) = stored {
-            // The command's outcome stands; a retry resolves the pending row
-            // from the event log.
-            tracing::warn!(error = %e, "could not record the idempotency outcome");
+    /// Runs the command with its key (committed with its events if
+    /// `insert`); an answer no event carries is kept beside the key.
+    async fn run_keyed(&self, key: CommandKey, insert: bool) -> Response {
+        let outcome = self.execute(key.command_id, insert.then_some(&key)).await;
+        if outcome.keep && !outcome.in_events {
+            let kept = self
+                .state
+                .app()
+                .store
+                .keep_key(&key, Some((outcome.status.as_u16(), &outcome.body)))
+                .instrument(tracing::debug_span!("bf.idem_keep"))
+                .await;
+            if let Err(e) = kept {
+                // The answer stands; a retry runs the command again, which
+                // (having written nothing) answers the same.
+                tracing::warn!(error = %e, "could not keep the idempotency answer");
+            }
         }
         outcome.into_response(false)
     }
 
-    /// The events a pending key's command wrote, as its outcome, if it wrote any.
+    /// The events a key's command wrote, as its outcome, if it wrote any.
     async fn recover(&self, command_id: Uuid) -> Result<Option<CommandOutcome>, ApiError> {
         let lang = self.caller.lang;
         let history = self
@@ -668,7 +645,7 @@ where
         }))
     }
 
-    async fn execute(&self, command_id: Uuid) -> Outcome {
+    async fn execute(&self, command_id: Uuid, key: Option<&CommandKey>) -> Outcome {
         let lang = self.caller.lang;
         let ctx = self.state.app().clock.context(
             Actor {
@@ -687,7 +664,7 @@ where
                 body: self.body.clone(),
             };
             match engine
-                .execute_expecting(&self.id, command, ctx.metadata(), self.expected)
+                .execute_keyed(&self.id, command, ctx.metadata(), self.expected, key)
                 .instrument(tracing::debug_span!("bf.engine_execute"))
                 .await
             {
@@ -712,9 +689,42 @@ where
                 };
                 Outcome::failed(&error)
             }
+            // Another command took the key meanwhile: its answer is there
+            // for a retry.
+            Err(ExecError::KeyTaken) => {
+                Outcome::failed(&key_error(lang, "idempotency.in_progress"))
+            }
             Err(e) => Outcome::failed(&ApiError::app(&AppError::from(e), lang)),
         }
     }
+}
+
+/// What [`Job::held`] found.
+enum Held {
+    Answer(Outcome),
+    Refused(ApiError),
+    Run(CommandKey, bool),
+}
+
+/// 409 for a key used for another request, or held by a command still running.
+fn key_error(lang: Lang, code: &'static str) -> ApiError {
+    let (zh, en) = match code {
+        "idempotency.key_reused" => (
+            "该 Idempotency-Key 已用于另一个请求（内容不同）；新请求请使用新的键",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        ),
+        _ => (
+            "使用该 Idempotency-Key 的请求正在处理，请稍后重试",
+            "a request with this Idempotency-Key is in progress; retry shortly",
+        ),
+    };
+    ApiError::new(
+        StatusCode::CONFLICT,
+        code,
+        lang,
+        lang.pick(zh, en).to_string(),
+    )
+    .with_field("Idempotency-Key")
 }
 
 fn outcome_of<A: Served>(committed: &Committed<A>, command_id: Uuid, lang: Lang) -> CommandOutcome

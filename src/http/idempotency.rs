@@ -1,6 +1,12 @@
-//! `Idempotency-Key`: a command retried with the same key gets the first
+//! `Idempotency-Key`: a request retried with the same key gets the first
 //! response back and applies nothing twice — also after a restart, and also
 //! when both requests arrive at once.
+//!
+//! Commands keep their keys in the event store, in the command's own
+//! transaction (`store::keys`, used by `http::commands`); this module's
+//! table in the users' database keeps the keys of bank-file exports, and
+//! [`carry_over`] brings the command keys it held before into the store.
+//! What follows describes that table.
 //!
 //! The key is scoped to the user. Before the command runs, a row is taken
 //! (`pending`, with the command id the command's events will carry); when it
@@ -23,6 +29,7 @@ use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::store::{AnyStore, CommandKey};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -159,4 +166,82 @@ pub async fn release(pool: &SqlitePool, user: &str, key: &str) -> Result<(), sql
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// How far back [`carry_over`] reaches: a client retries within a day (the
+/// window Stripe's keys keep, too); older keys are not carried over.
+pub const CARRY_OVER_HOURS: i64 = 24;
+
+/// Copies the command keys of the last [`CARRY_OVER_HOURS`] from the users'
+/// `idempotency_keys` table, where they lived before the store kept them,
+/// into the store (`store::keys`), so a retry across the upgrade is still
+/// answered from the first run. Run when the server starts; a key already in
+/// the store stays as it is. Returns how many were copied.
+pub async fn carry_over(pool: &SqlitePool, store: &AnyStore) -> Result<usize, String> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+    );
+    let since = (Utc::now() - chrono::Duration::hours(CARRY_OVER_HOURS))
+        .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT user_id, idem_key, request_sha256, command_id, aggregate_type, aggregate_id,
+                created_at, state, status, response
+           FROM idempotency_keys WHERE created_at >= ?",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut copied = 0;
+    for (
+        user_id,
+        idem_key,
+        request_sha256,
+        command_id,
+        aggregate_type,
+        aggregate_id,
+        created_at,
+        state,
+        status,
+        response,
+    ) in rows
+    {
+        let Ok(command_id) = Uuid::parse_str(&command_id) else {
+            continue;
+        };
+        let key = CommandKey {
+            user_id,
+            idem_key,
+            request_sha256,
+            command_id,
+            aggregate_type,
+            aggregate_id,
+            created_at,
+        };
+        let answer = match (
+            state.as_str(),
+            status.and_then(|s| u16::try_from(s).ok()),
+            &response,
+        ) {
+            ("done", Some(status), Some(body)) => Some((status, body.as_str())),
+            _ => None,
+        };
+        if store
+            .keep_key(&key, answer)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            copied += 1;
+        }
+    }
+    Ok(copied)
 }

@@ -206,6 +206,11 @@ pub async fn serve(
     if let Some((id, token)) = bootstrapped {
         let _ = crate::access::users::print_bootstrap(out, &id, &token, lang);
     }
+    match super::idempotency::carry_over(users.pool(), &app.store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(keys = n, "idempotency keys carried over into the store"),
+        Err(e) => return Err(format!("idempotency keys: {e}")),
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("{listen}: {e}"))?;

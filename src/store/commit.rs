@@ -93,6 +93,9 @@ pub struct PreparedCommit {
     pub events: Vec<PreparedEvent>,
     /// `(state JSON, snapshot number)`; the state includes every event here.
     pub snapshot: Option<(String, usize)>,
+    /// The command's idempotency key, inserted in the same transaction as
+    /// its events (`store::keys`); a held key refuses the commit.
+    pub key: Option<super::CommandKey>,
 }
 
 impl PreparedCommit {
@@ -142,6 +145,7 @@ impl PreparedCommit {
             aggregate_id: aggregate_id.to_string(),
             events: prepared,
             snapshot,
+            key: None,
         }))
     }
 

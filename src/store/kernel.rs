@@ -15,6 +15,7 @@ use domain::reservation::Scope;
 use serde_json::Value;
 
 use super::commit::{PreparedCommit, ReservationExtractor};
+use super::keys::{CommandKey, KeyRecord};
 use super::seals::SealRecord;
 use super::{Appended, ChainReport, LogEvent, LogPosition, StoreError, StoredEvent, StreamHead};
 
@@ -64,6 +65,50 @@ pub trait EventStore: Send + Sync + std::fmt::Debug + 'static {
             None => Ok(Vec::new()),
             Some(commit) => self.commit(commit).await,
         }
+    }
+
+    /// [`EventStore::append`] for a command sent with an idempotency key:
+    /// the key's row is inserted in the events' transaction, and a key
+    /// another commit holds refuses the commit (`UnknownError(KeyTaken)`).
+    /// Stores that keep no keys refuse (`UnknownError`).
+    async fn append_keyed(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        snapshot: Option<(String, Value, usize)>,
+        key: Option<CommandKey>,
+    ) -> Result<Vec<Appended>, PersistenceError> {
+        match PreparedCommit::prepare(aggregate_type, events, snapshot, self.reservations())? {
+            None => Ok(Vec::new()),
+            Some(mut commit) => {
+                commit.key = key;
+                self.commit(commit).await
+            }
+        }
+    }
+
+    /// The row kept for the idempotency key `(user, key)`, if any
+    /// (`store::keys`). Stores that keep no keys answer `Unsupported`.
+    async fn command_key(&self, user: &str, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let _ = (user, key);
+        Err(StoreError::Unsupported(
+            "this store keeps no idempotency keys".into(),
+        ))
+    }
+
+    /// Keeps a key in its own transaction, with the `answer` to a keyed
+    /// command that committed no event (a refusal by a business rule, a
+    /// command that changed nothing) or none (a key carried over from before
+    /// the store kept keys): `false` if the key is already held.
+    async fn keep_key(
+        &self,
+        key: &CommandKey,
+        answer: Option<(u16, &str)>,
+    ) -> Result<bool, StoreError> {
+        let _ = (key, answer);
+        Err(StoreError::Unsupported(
+            "this store keeps no idempotency keys".into(),
+        ))
     }
 
     /// The id of the aggregate holding `key` in `scope`, if any: a command

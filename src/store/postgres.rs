@@ -324,6 +324,22 @@ impl EventStore for PgStore {
         Ok(appended)
     }
 
+    async fn command_key(
+        &self,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<super::KeyRecord>, StoreError> {
+        Sql::<Postgres>::command_key(&self.pool, user, key).await
+    }
+
+    async fn keep_key(
+        &self,
+        key: &super::CommandKey,
+        answer: Option<(u16, &str)>,
+    ) -> Result<bool, StoreError> {
+        Sql::<Postgres>::keep_key(&self.pool, key, answer).await
+    }
+
     async fn reservation_holder(
         &self,
         scope: Scope,

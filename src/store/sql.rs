@@ -149,6 +149,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> String: Encode<'q, DB>,
     for<'q> i64: Encode<'q, DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
@@ -191,6 +192,9 @@ where
         Self::apply_movements(conn, commit).await?;
         if let (Some((state, number)), Some(last)) = (&commit.snapshot, commit.events.last()) {
             Self::write_snapshot(conn, commit, last.sequence, *number, state).await?;
+        }
+        if let Some(key) = &commit.key {
+            Self::insert_key(conn, key, None).await?;
         }
         let sequence = appended.last().map_or(last_sequence, |a| a.sequence);
         Ok((appended, (sequence, prev_hash)))

@@ -325,6 +325,23 @@ impl SqliteStore {
 /// shared with PostgreSQL (`super::sql`).
 #[async_trait::async_trait]
 impl EventStore for SqliteStore {
+    async fn command_key(
+        &self,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<super::KeyRecord>, StoreError> {
+        Sql::<Sqlite>::command_key(&self.reader, user, key).await
+    }
+
+    /// On the writer's connection (between two of its batches), like seals.
+    async fn keep_key(
+        &self,
+        key: &super::CommandKey,
+        answer: Option<(u16, &str)>,
+    ) -> Result<bool, StoreError> {
+        Sql::<Sqlite>::keep_key(&self.writer, key, answer).await
+    }
+
     async fn add_seal(&self, seal: &super::SealRecord) -> Result<(), StoreError> {
         super::seals::add_sqlite(&self.writer, seal).await
     }

@@ -32,7 +32,7 @@
 //! own tasks, in parallel; the writer does only what needs the database's
 //! current state: the stream head, the SHA-256 link, the statements.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -44,6 +44,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batch_money::BatchMoney;
 use super::commit::Head;
 use super::commit::PreparedCommit;
+use super::keys::{CommandKey, KeyTaken, KEY_COLUMNS};
 use super::sql::{persistence_error, to_i64, to_u64, to_usize, Sql};
 use super::Appended;
 
@@ -150,6 +151,14 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
         // needs none: its transaction is rolled back).
         let single = batch.len() == 1;
         let mut results: Vec<Option<AppendResult>> = (0..batch.len()).map(|_| None).collect();
+        // Idempotency keys held before this batch, read under the write lock.
+        let mut keys = match held_keys(&mut conn, &batch).await {
+            Ok(keys) => keys,
+            Err(error) => {
+                broken.get_or_insert(error.to_string());
+                HashSet::new()
+            }
+        };
         let mut group: Vec<Pending> = Vec::new();
         let mut release_pending = false;
         let mut money = BatchMoney::default();
@@ -166,6 +175,13 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<WriteRequest>, counters
                     continue;
                 }
             };
+            if let Some(key) = &commit.key {
+                // Taken before, or by an earlier command of this batch.
+                if !keys.insert((key.user_id.clone(), key.idem_key.clone())) {
+                    results[index] = Some(Err(KeyTaken.into_persistence()));
+                    continue;
+                }
+            }
             if let [event] = commit.events.as_slice() {
                 if commit.snapshot.is_none() && event.reservations.is_empty() {
                     // Money is decided before the row is written: a refusal
@@ -347,6 +363,21 @@ async fn flush(
         sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     sql.push_str(" RETURNING event_id, position");
+    let keyed: Vec<&CommandKey> = group
+        .iter()
+        .filter_map(|p| batch[p.index].commit.key.as_ref())
+        .collect();
+    if !keyed.is_empty() {
+        // The keys of the group's keyed commands, in the same transaction
+        // (checked free by `held_keys` under the write lock).
+        sql.push_str("; INSERT INTO command_keys (");
+        sql.push_str(KEY_COLUMNS);
+        sql.push_str(") VALUES ");
+        for i in 0..keyed.len() {
+            sql.push_str(if i == 0 { "" } else { ", " });
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, NULL, NULL)");
+        }
+    }
     if !tail.is_empty() {
         sql.push_str("; ");
         sql.push_str(tail);
@@ -367,6 +398,16 @@ async fn flush(
             .bind(&event.recorded_at)
             .bind(&pending.prev_hash)
             .bind(&pending.hash);
+    }
+    for key in keyed {
+        query = query
+            .bind(&key.user_id)
+            .bind(&key.idem_key)
+            .bind(&key.request_sha256)
+            .bind(key.command_id.to_string())
+            .bind(&key.aggregate_type)
+            .bind(&key.aggregate_id)
+            .bind(&key.created_at);
     }
     let rows = query
         .fetch_all(&mut *conn)
@@ -396,6 +437,28 @@ async fn flush(
 async fn run_sql(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
     use sqlx::Executor;
     conn.execute(sql).await.map(drop)
+}
+
+/// The idempotency keys of the batch's keyed commands that are already
+/// held, in one query (none without keyed commands). Read under the write
+/// lock, so no other writer can take one before the batch commits.
+async fn held_keys(
+    conn: &mut SqliteConnection,
+    batch: &[WriteRequest],
+) -> Result<HashSet<(String, String)>, sqlx::Error> {
+    let keys: Vec<&CommandKey> = batch.iter().filter_map(|r| r.commit.key.as_ref()).collect();
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "SELECT user_id, idem_key FROM command_keys WHERE {}",
+        vec!["(user_id = ? AND idem_key = ?)"; keys.len()].join(" OR ")
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for key in keys {
+        query = query.bind(&key.user_id).bind(&key.idem_key);
+    }
+    Ok(query.fetch_all(&mut *conn).await?.into_iter().collect())
 }
 
 /// The heads of every stream the batch writes, in one query (after `BEGIN

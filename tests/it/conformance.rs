@@ -15,8 +15,8 @@ use std::time::Duration;
 use bangfu::app::engine::{Engine, ExecError};
 use bangfu::store::hash::GENESIS_HASH;
 use bangfu::store::{
-    ChainProblem, LogPosition, PreparedCommit, ReservationConflict, SealRecord, StoreError,
-    StoredEvent,
+    ChainProblem, CommandKey, KeyTaken, LogPosition, PreparedCommit, ReservationConflict,
+    SealRecord, StoreError, StoredEvent,
 };
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError};
 use domain::reservation::Scope;
@@ -564,6 +564,103 @@ async fn a_prepared_commit_is_what_is_stored(f: Fixture) {
     assert!(f.store.verify_chains().await.unwrap().is_ok());
 }
 
+/// An idempotency key committed with its events (`store::keys`): kept in
+/// the same commit, found by user and key, and a second commit with the same
+/// key — concurrent or later, by another stream — is refused with
+/// `KeyTaken` and writes nothing; an answer kept beside a key no event
+/// carries is read back, and a held key keeps its first row.
+async fn idempotency_keys(f: Fixture) {
+    let (a, b) = (f.id("a"), f.id("b"));
+    let user = format!("user-{}", f.id("u"));
+    let key = |id: &str, stream: &str| CommandKey {
+        user_id: user.clone(),
+        idem_key: id.to_string(),
+        request_sha256: "ab".repeat(32),
+        command_id: Uuid::now_v7(),
+        aggregate_type: "counter".into(),
+        aggregate_id: stream.to_string(),
+        created_at: "2026-12-02T00:00:00.000000Z".into(),
+    };
+    let keyed = |stream: &str, sequence: usize, k: &CommandKey| {
+        let mut commit = PreparedCommit::prepare(
+            "counter",
+            &[serialized(stream, sequence)],
+            None,
+            f.store.reservations(),
+        )
+        .unwrap()
+        .expect("events to commit");
+        commit.key = Some(k.clone());
+        commit
+    };
+    assert_eq!(f.store.command_key(&user, "k1").await.unwrap(), None);
+    let first = key("k1", &a);
+    f.store.commit(keyed(&a, 1, &first)).await.unwrap();
+    let held = f
+        .store
+        .command_key(&user, "k1")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(held.command_id, first.command_id);
+    assert_eq!(held.request_sha256, first.request_sha256);
+    assert_eq!(held.answer, None);
+    // Racing commits with one key on two streams: exactly one lands.
+    let before = f.count().await;
+    let (x, y) = (key("k2", &a), key("k2", &b));
+    let (rx, ry) = tokio::join!(
+        f.store.commit(keyed(&a, 2, &x)),
+        f.store.commit(keyed(&b, 1, &y))
+    );
+    let taken = |r: &Result<_, PersistenceError>| match r {
+        Err(PersistenceError::UnknownError(e)) => e.downcast_ref::<KeyTaken>().is_some(),
+        _ => false,
+    };
+    assert_eq!(
+        [rx.is_ok(), ry.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{rx:?} {ry:?}"
+    );
+    assert!(taken(&rx) || taken(&ry), "{rx:?} {ry:?}");
+    assert_eq!(f.count().await, before + 1);
+    let winner = if rx.is_ok() { &x } else { &y };
+    let held = f
+        .store
+        .command_key(&user, "k2")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(held.command_id, winner.command_id);
+    // The same key later, in a batch of its own: refused, nothing written.
+    let later = f
+        .store
+        .commit(keyed(&b, if rx.is_ok() { 1 } else { 2 }, &key("k1", &b)))
+        .await;
+    assert!(taken(&later), "{later:?}");
+    assert_eq!(f.count().await, before + 1);
+    // An answer kept beside a key no event carries.
+    let refused = key("k3", &a);
+    assert!(f
+        .store
+        .keep_key(&refused, Some((422, "{\"code\":\"x\"}")))
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .keep_key(&key("k3", &b), Some((200, "{}")))
+        .await
+        .unwrap());
+    let held = f
+        .store
+        .command_key(&user, "k3")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(held.command_id, refused.command_id);
+    assert_eq!(held.answer, Some((422, "{\"code\":\"x\"}".to_string())));
+    assert!(f.store.verify_chains().await.unwrap().is_ok());
+}
+
 /// Audit seals are kept as given, oldest first, the same one once (sealing
 /// twice in one second); KurrentDB keeps none and says so.
 async fn audit_seals(f: Fixture) {
@@ -660,4 +757,5 @@ conformance!(
     log_events_match_the_full_log,
     a_prepared_commit_is_what_is_stored,
     audit_seals,
+    idempotency_keys,
 );

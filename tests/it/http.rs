@@ -1372,7 +1372,7 @@ async fn the_same_command_sent_concurrently_applies_once() {
 }
 
 #[tokio::test]
-async fn a_key_left_pending_by_a_crash_is_resolved_from_the_log() {
+async fn a_keyed_commands_answer_is_rebuilt_from_the_log() {
     let api = api().await;
     let staff = staff(&api).await;
     let key = [("idempotency-key", "crash-1")];
@@ -1389,12 +1389,18 @@ async fn a_key_left_pending_by_a_crash_is_resolved_from_the_log() {
         .await;
     assert_eq!(first.status, StatusCode::OK);
     let events = api.events().await;
-    // As if the process died after the commit, before recording the outcome.
+    // The key was committed with the events and keeps no answer of its own:
+    // the events carry it.
     let mut conn = crate::support::raw_connection(&api.path).await;
-    sqlx::query("UPDATE idempotency_keys SET state = 'pending', status = NULL, response = NULL")
-        .execute(&mut conn)
-        .await
-        .expect("simulate crash");
+    let kept: (String, Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT command_id, status, response FROM command_keys
+          WHERE user_id = 'lin.xiaomei' AND idem_key = 'crash-1'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the key is in the store");
+    assert_eq!(Some(kept.0.as_str()), first.body["command_id"].as_str());
+    assert_eq!((kept.1, kept.2), (None, None));
     let retry = api
         .cmd_with(
             &staff.caseworker,
@@ -1406,15 +1412,19 @@ async fn a_key_left_pending_by_a_crash_is_resolved_from_the_log() {
         )
         .await;
     assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
-    assert_eq!(retry.body["command_id"], first.body["command_id"]);
-    assert_eq!(retry.body["version"], first.body["version"]);
     assert_eq!(
-        retry.body["events"][0]["event_id"],
-        first.body["events"][0]["event_id"]
+        retry
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
     );
+    assert_eq!(retry.body, first.body);
     assert_eq!(api.events().await, events);
-    // A pending key whose command never committed: it runs now, once, with
-    // the command id the key was taken with.
+    // A key held with no event carrying its command id (KurrentDB takes the
+    // key before the append, and a key carried over from the users' table may
+    // be one whose command never committed): the command runs now, once,
+    // with the command id the key was taken with.
     let body = verification_visit().to_string().into_bytes();
     let fingerprint = bangfu::http::idempotency::fingerprint(&[
         b"hardship_file",
@@ -1425,15 +1435,15 @@ async fn a_key_left_pending_by_a_crash_is_resolved_from_the_log() {
     ]);
     let command_id = "0190a4c0-0000-7000-8000-000000000001";
     sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, idem_key, request_sha256, command_id, aggregate_type,
-                                       aggregate_id, state, created_at)
-         VALUES ('lin.xiaomei', 'crash-2', ?, ?, 'hardship_file', 'HF-CRASH', 'pending', '2026-01-01')",
+        "INSERT INTO command_keys (user_id, idem_key, request_sha256, command_id, aggregate_type,
+                                   aggregate_id, created_at)
+         VALUES ('lin.xiaomei', 'crash-2', ?, ?, 'hardship_file', 'HF-CRASH', '2026-01-01')",
     )
     .bind(hex::encode(fingerprint))
     .bind(command_id)
     .execute(&mut conn)
     .await
-    .expect("pending row");
+    .expect("held key");
     let key = [("idempotency-key", "crash-2")];
     let run = api
         .cmd_with(
@@ -1453,6 +1463,78 @@ async fn a_key_left_pending_by_a_crash_is_resolved_from_the_log() {
         .await;
     assert_eq!(again.body, run.body);
     assert_eq!(api.events().await, events + 1);
+}
+
+#[tokio::test]
+async fn keys_from_the_users_table_are_carried_over_into_the_store() {
+    let api = api().await;
+    let staff = staff(&api).await;
+    let body = open_file(72).to_string().into_bytes();
+    let fingerprint = bangfu::http::idempotency::fingerprint(&[
+        b"hardship_file",
+        b"HF-CARRY",
+        b"caseworker",
+        b"",
+        &body,
+    ]);
+    // As an older bangfu left it: a done key with its stored answer (a
+    // refusal, so that replaying it is visible: the command itself would
+    // succeed), recent; and one from two days ago, which is not carried.
+    let answer =
+        r#"{"type":"about:blank","title":"t","status":422,"detail":"kept","code":"kept.answer"}"#;
+    let now = chrono::Utc::now();
+    let mut conn = crate::support::raw_connection(&api.path).await;
+    for (key, at) in [("old-1", now), ("old-2", now - chrono::Duration::hours(48))] {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, idem_key, request_sha256, command_id,
+                                           aggregate_type, aggregate_id, state, status, response,
+                                           created_at)
+             VALUES ('lin.xiaomei', ?, ?, '0190a4c0-0000-7000-8000-000000000002', 'hardship_file',
+                     'HF-CARRY', 'done', 422, ?, ?)",
+        )
+        .bind(key)
+        .bind(hex::encode(fingerprint))
+        .bind(answer)
+        .bind(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .execute(&mut conn)
+        .await
+        .expect("legacy key");
+    }
+    let copied =
+        bangfu::http::idempotency::carry_over(api.state.users().pool(), &api.state.app().store)
+            .await
+            .expect("carry over");
+    assert_eq!(copied, 1);
+    let replayed = api
+        .cmd_with(
+            &staff.caseworker,
+            None,
+            FILES,
+            "HF-CARRY",
+            &[("idempotency-key", "old-1")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(replayed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(replayed.code(), "kept.answer");
+    // Carried over again (the next start): nothing new, nothing changed.
+    let again =
+        bangfu::http::idempotency::carry_over(api.state.users().pool(), &api.state.app().store)
+            .await
+            .expect("carry over");
+    assert_eq!(again, 0);
+    // The two-day-old key is not the store's: that request runs.
+    let ran = api
+        .cmd_with(
+            &staff.caseworker,
+            None,
+            FILES,
+            "HF-CARRY",
+            &[("idempotency-key", "old-2")],
+            body,
+        )
+        .await;
+    assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
 }
 
 #[tokio::test]

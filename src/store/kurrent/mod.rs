@@ -55,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod keys;
 mod record;
 
 use record::BangfuMetadata;
@@ -615,6 +616,22 @@ impl EventStore for KurrentStore {
     /// Nothing to close: the client's connections end when it is dropped.
     async fn close(&self) {}
 
+    async fn command_key(
+        &self,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<super::KeyRecord>, StoreError> {
+        self.read_key(user, key).await
+    }
+
+    async fn keep_key(
+        &self,
+        key: &super::CommandKey,
+        answer: Option<(u16, &str)>,
+    ) -> Result<bool, StoreError> {
+        self.answer_key(key, answer).await
+    }
+
     /// The same contract as the SQL stores' except that a snapshot
     /// conflict drops the snapshot instead of the events, and that keys are
     /// taken before and released after the append (see the module docs).
@@ -631,6 +648,9 @@ impl EventStore for KurrentStore {
         let (_, prev_hash) = commit.check_head(head_event.map(|e| (e.sequence, e.hash)))?;
         refuse_debits(&commit)?;
         let stored = commit.stored_events(&prev_hash)?;
+        if let Some(key) = &commit.key {
+            self.take_key(key).await?;
+        }
         let reservations = commit
             .events
             .iter()

@@ -1,0 +1,23 @@
+-- Idempotency keys kept by the event store itself (issue 16): a keyed
+-- command's row is inserted in the same transaction as its events (on SQLite
+-- by the writer, group-committed with the batch), so a committed command and
+-- its key are durable together and a retry finds both or neither. A
+-- committed command's response is rebuilt from the events carrying its
+-- `command_id`; `status` and `response` hold the answer only when no event
+-- carries it: a refusal by a business rule (422), or a command that changed
+-- nothing. Replaces the users' table `idempotency_keys` for commands (that
+-- table is still read for keys taken before this migration, and keeps the
+-- bank-file exports' keys).
+CREATE TABLE command_keys
+(
+  user_id        TEXT    NOT NULL,
+  idem_key       TEXT    NOT NULL,
+  request_sha256 TEXT    NOT NULL CHECK (length(request_sha256) = 64),
+  command_id     TEXT    NOT NULL,
+  aggregate_type TEXT    NOT NULL,
+  aggregate_id   TEXT    NOT NULL,
+  created_at     TEXT    NOT NULL,
+  status         INTEGER,
+  response       TEXT,
+  PRIMARY KEY (user_id, idem_key)
+) STRICT;
